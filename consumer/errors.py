@@ -1,0 +1,69 @@
+"""One error tree for the whole service.
+
+    ConsumerError                  .reason (a Reason code or short slug), .retriable
+    ├── ConfigError                settings, routing file, credentials missing: refuse to start
+    ├── InputError                 one record cannot become a send request: PERMANENT, dead-letter it
+    ├── SendError                  a HubSpot answer or transport failure, carrying its Outcome
+    │   └── AuthError              a credential could not be obtained (OAuth refresh failed, no token)
+    └── KafkaUnavailable           the broker could not be reached or refused a request (retriable)
+
+Third-party exceptions (aiohttp, aiokafka, pydantic) are mapped to these at the edge with
+``raise ... from exc``. Messages never contain tokens, addresses or raw response bodies: they go into
+logs and DLQ headers verbatim.
+"""
+
+from __future__ import annotations
+
+from consumer.outcome import Outcome, OutcomeClass, Reason
+
+
+class ConsumerError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    retriable: bool = False
+
+    def __init__(self, message: str, *, reason: str = "error") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ConfigError(ConsumerError):
+    """Settings or the routing file are unusable; the message names the field."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message, reason="config")
+        self.field = field
+
+
+class InputError(ConsumerError):
+    """A record that can never be sent (malformed, invalid, unroutable, expired)."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message, reason=reason.value)
+        self.code = reason
+
+    def outcome(self) -> Outcome:
+        return Outcome(OutcomeClass.PERMANENT, self.code, str(self))
+
+
+class SendError(ConsumerError):
+    """HubSpot answered with something other than success, or the transport failed."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.detail or outcome.label, reason=outcome.reason.value)
+        self.outcome = outcome
+        self.retriable = outcome.cls in (OutcomeClass.RETRY, OutcomeClass.THROTTLE)
+
+
+class AuthError(SendError):
+    """No usable credential: pause, probe, resume when the secret is fixed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Outcome(OutcomeClass.PAUSE, Reason.UNAUTHORIZED, message))
+
+
+class KafkaUnavailable(ConsumerError):
+    retriable = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="kafka_unavailable")

@@ -1,0 +1,1 @@
+"""Event contracts: CloudEvents envelope, one model per event type, routing config model."""
