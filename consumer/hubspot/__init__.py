@@ -1,0 +1,1 @@
+"""HubSpot Single Send API: models, result taxonomy, auth, rate limiter, client, simulator."""

@@ -1,0 +1,50 @@
+"""The Single Send request body, exactly HubSpot's ``PublicSingleSendRequestEgg``.
+
+Built by :mod:`consumer.route` (pure) and sent unchanged by the client, retries included: the
+serialised bytes are computed once, so every attempt carries an identical body and ``sendId``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SingleSendMessage(BaseModel):
+    """``PublicSingleSendEmail``: ``to`` is required; ``from``, ``sendId`` and the lists are optional."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    to: str
+    from_: str | None = Field(default=None, alias="from")
+    send_id: str | None = Field(default=None, alias="sendId")
+    reply_to: tuple[str, ...] | None = Field(default=None, alias="replyTo")
+    cc: tuple[str, ...] | None = None
+    bcc: tuple[str, ...] | None = None
+
+
+class SingleSendRequest(BaseModel):
+    """``PublicSingleSendRequestEgg``: ``emailId`` (int64) and ``message`` are required."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    email_id: int = Field(alias="emailId", ge=1, le=2**63 - 1)
+    message: SingleSendMessage
+    contact_properties: dict[str, str] | None = Field(default=None, alias="contactProperties")
+    custom_properties: dict[str, Any] | None = Field(default=None, alias="customProperties")
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object HubSpot expects (camelCase, absent fields omitted)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    @cached_property
+    def body(self) -> bytes:
+        """The serialised body, computed once and reused for every attempt."""
+        return orjson.dumps(self.to_wire())
+
+    @property
+    def send_id(self) -> str | None:
+        return self.message.send_id
