@@ -62,6 +62,7 @@ class Reason(StrEnum):
     SEND_REJECTED = "send_rejected"  # a PERMANENT sendResult (refined by Outcome.send_result)
     UNAUTHORIZED = "unauthorized"  # 401
     FORBIDDEN = "forbidden"  # 403
+    ENDPOINT_NOT_FOUND = "endpoint_not_found"  # 404 / 405: wrong base URL or API version
     PORTAL_UNAVAILABLE = "portal_unavailable"  # PAUSE-class sendResults
     DAILY_LIMIT = "daily_limit"  # 429 DAILY
     MIGRATING = "portal_migrating"  # 477
@@ -93,6 +94,7 @@ class Outcome:
     correlation_id: str | None = None
     retry_after_s: float | None = None
     status_id: str | None = None
+    attempts: int = 1
 
     @property
     def label(self) -> str:

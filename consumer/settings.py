@@ -107,6 +107,7 @@ class RetrySettings(_Section):
     max_backoff_s: float = Field(default=30.0, gt=0)
     budget_s: float = Field(default=120.0, gt=0, description="give up retrying one request after this long")
     max_retry_after_s: float = Field(default=3600.0, gt=0, description="cap on a Retry-After we honour")
+    jitter: bool = Field(default=True, description="full jitter: sleep uniform(0, capped exponential backoff)")
 
 
 class RateLimitSettings(_Section):
@@ -115,7 +116,19 @@ class RateLimitSettings(_Section):
     replica_share: float = Field(
         default=1.0, gt=0, le=1.0, description="static share of the budget this replica may use (1/replicas)"
     )
-    adapt_from_headers: bool = True
+    adapt_from_headers: bool = Field(
+        default=True,
+        description="follow X-HubSpot-RateLimit-Max/-Remaining/-Interval-Milliseconds (per app: all replicas)",
+    )
+    window_guard_ratio: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="count a send against the budget this much longer than the interval (latency skew)",
+    )
+    no_retry_after_pause_s: float = Field(
+        default=1.0, ge=0, description="how long a 429 without Retry-After stops every sender"
+    )
 
 
 class HubSpotSettings(_Section):

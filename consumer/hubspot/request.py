@@ -45,6 +45,29 @@ class SingleSendRequest(BaseModel):
         """The serialised body, computed once and reused for every attempt."""
         return orjson.dumps(self.to_wire())
 
+    def to_wire_complete(self) -> dict[str, Any]:
+        """:meth:`to_wire` with every optional collection present (empty when unset).
+
+        The dated API versions' spec (``2026-03``) marks ``message.cc``/``bcc``/``replyTo`` and both
+        property maps as required; empty values mean the same as absent ones in ``v3``.
+        """
+        wire = self.to_wire()
+        message = wire["message"]
+        for key in ("replyTo", "cc", "bcc"):
+            message.setdefault(key, [])
+        wire.setdefault("contactProperties", {})
+        wire.setdefault("customProperties", {})
+        return wire
+
+    @cached_property
+    def complete_body(self) -> bytes:
+        """The serialised :meth:`to_wire_complete`, computed once (sent to dated API versions)."""
+        return orjson.dumps(self.to_wire_complete())
+
+    def body_for(self, api_version: str) -> bytes:
+        """The exact bytes to send to ``api_version`` (``v3``: :attr:`body`; dated: :attr:`complete_body`)."""
+        return self.body if api_version == "v3" else self.complete_body
+
     @property
     def send_id(self) -> str | None:
         return self.message.send_id

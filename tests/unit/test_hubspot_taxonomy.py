@@ -1,0 +1,261 @@
+"""Classification of every HTTP status and every sendResult (design.md §4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consumer.hubspot.responses import parse_error, parse_retry_after, parse_send_status
+from consumer.hubspot.taxonomy import (
+    SEND_RESULT_CLASSES,
+    UNKNOWN_SEND_RESULT_CLASS,
+    classify,
+    classify_transport,
+)
+from consumer.outcome import OutcomeClass, Reason
+
+SPECS = Path(__file__).resolve().parent.parent / "reference" / "hubspot"
+S, T, P = OutcomeClass.SENT, OutcomeClass.TERMINAL, OutcomeClass.PERMANENT
+R, TH, PA = OutcomeClass.RETRY, OutcomeClass.THROTTLE, OutcomeClass.PAUSE
+
+# The expected class of every sendResult, written out independently of the implementation's table.
+EXPECTED: dict[str, OutcomeClass] = {
+    "ADDRESS_LIST_BOMBED": T,
+    "ADDRESS_ONLY_ACCEPTED_ON_PROD": T,
+    "ADDRESS_OPTED_OUT": T,
+    "ATTACHMENT_DOWNLOAD_QUEUE_FULL": R,
+    "BLOCKED_ADDRESS": T,
+    "BLOCKED_DOMAIN": T,
+    "BRAND_RECIPIENT_FATIGUE_SUPPRESSED": T,
+    "CAMPAIGN_CANCELLED": T,
+    "CANCELLED_ABUSE": T,
+    "CONTACT_VIEW_PERMISSION": T,
+    "CORRUPT_INPUT": P,
+    "EMAIL_DISABLED": PA,
+    "EMAIL_UNCONFIRMED": T,
+    "GDPR_DOI_ENABLED": T,
+    "GRAYMAIL_SUPPRESSED": T,
+    "HUBL_LIMIT_EXCEEDED": P,
+    "IDEMPOTENT_FAIL": P,
+    "IDEMPOTENT_IGNORE": S,
+    "INVALID_APP_ID_ATTRIBUTION": P,
+    "INVALID_FROM_ADDRESS": P,
+    "INVALID_TO_ADDRESS": T,
+    "LOW_CONTACT_QUALITY_SCORE": T,
+    "MARKETING_ACTIVATION_DISALLOWED": PA,
+    "MISSING_CONTENT": P,
+    "MISSING_REQUIRED_PARAMETER": P,
+    "MISSING_TEMPLATE_PROPERTIES": P,
+    "MTA_IGNORE": T,
+    "NON_MARKETABLE_CONTACT": T,
+    "PORTAL_AUTHENTICATION_FAILURE": PA,
+    "PORTAL_EXPIRED": PA,
+    "PORTAL_MISSING_MARKETING_SCOPE": PA,
+    "PORTAL_NOT_AUTHORIZED_FOR_APPLICATION": PA,
+    "PORTAL_OVER_LIMIT": PA,
+    "PORTAL_SUSPENDED": PA,
+    "PREVIOUS_SPAM": T,
+    "PREVIOUSLY_BOUNCED": T,
+    "PREVIOUSLY_UNSUBSCRIBED_BRAND": T,
+    "PREVIOUSLY_UNSUBSCRIBED_BUSINESS_UNIT": T,
+    "PREVIOUSLY_UNSUBSCRIBED_MESSAGE": T,
+    "PREVIOUSLY_UNSUBSCRIBED_PORTAL": T,
+    "QUARANTINED_ADDRESS": T,
+    "QUEUED": S,
+    "RECIPIENT_FATIGUE_SUPPRESSED": T,
+    "SENT": S,
+    "TEMPLATE_RENDER_EXCEPTION": P,
+    "THROTTLED": TH,
+    "TOO_MANY_RECIPIENTS": P,
+    "UBB_GOVERNANCE_MISSING": PA,
+    "UNCONFIGURED_SENDING_DOMAIN": PA,
+    "UNDELIVERABLE": T,
+    "VALIDATION_FAILED": P,
+}
+
+
+def _spec_send_results(name: str) -> set[str]:
+    spec = json.loads((SPECS / name).read_text())
+    return set(spec["components"]["schemas"]["EmailSendStatusView"]["properties"]["sendResult"]["enum"])
+
+
+def _view(send_result: str | None, status: str = "COMPLETE") -> bytes:
+    body: dict[str, str] = {"statusId": "s-1", "status": status}
+    if send_result is not None:
+        body["sendResult"] = send_result
+    return orjson.dumps(body)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "hubspot-transactional-single-send.v3.openapi.json",
+        "hubspot-transactional-single-send.2026-03.openapi.json",
+    ],
+)
+def test_the_table_covers_exactly_the_51_send_results_of_each_spec(spec: str) -> None:
+    values = _spec_send_results(spec)
+    assert len(values) == 51
+    assert set(SEND_RESULT_CLASSES) == values == set(EXPECTED)
+
+
+@pytest.mark.parametrize(("send_result", "expected"), sorted(EXPECTED.items()))
+def test_every_send_result_maps_to_its_deliberate_class(send_result: str, expected: OutcomeClass) -> None:
+    outcome = classify(200, _view(send_result), {})
+    assert outcome.cls is expected
+    assert outcome.send_result == send_result
+    assert outcome.http_status == 200
+    assert outcome.status_id == "s-1"
+
+
+def test_an_unknown_future_send_result_is_permanent_never_sent() -> None:
+    outcome = classify(200, _view("BRAND_NEW_RESULT_2031"), {})
+    assert outcome.cls is UNKNOWN_SEND_RESULT_CLASS is OutcomeClass.PERMANENT
+    assert outcome.send_result == "BRAND_NEW_RESULT_2031"
+
+
+@pytest.mark.parametrize("status", ["PENDING", "PROCESSING", "COMPLETE", "SOMETHING_NEW"])
+def test_a_200_without_send_result_is_accepted(status: str) -> None:
+    outcome = classify(200, _view(None, status), {})
+    assert outcome.cls is OutcomeClass.SENT
+    assert outcome.reason is Reason.SENT
+
+
+def test_a_canceled_send_without_reason_is_permanent() -> None:
+    assert classify(200, _view(None, "CANCELED"), {}).cls is OutcomeClass.PERMANENT
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"not json", b"[]", b'{"status":"PENDING"}', b'{"statusId":1,"status":"X"}']
+)
+def test_a_2xx_that_is_not_a_send_status_is_ambiguous_and_retried(body: bytes) -> None:
+    outcome = classify(200, body, {})
+    assert (outcome.cls, outcome.reason) == (OutcomeClass.RETRY, Reason.AMBIGUOUS)
+
+
+def _expected_http(status: int) -> tuple[OutcomeClass, Reason]:
+    special = {
+        401: (PA, Reason.UNAUTHORIZED),
+        403: (PA, Reason.FORBIDDEN),
+        404: (PA, Reason.ENDPOINT_NOT_FOUND),
+        405: (PA, Reason.ENDPOINT_NOT_FOUND),
+        408: (R, Reason.TIMEOUT),
+        423: (R, Reason.LOCKED),
+        429: (TH, Reason.RATE_LIMITED),
+        477: (PA, Reason.MIGRATING),
+    }
+    if status in special:
+        return special[status]
+    if 400 <= status < 500:
+        return P, Reason.BAD_REQUEST
+    if 500 <= status < 600:
+        return R, Reason.SERVER_ERROR
+    return R, Reason.AMBIGUOUS
+
+
+@pytest.mark.parametrize("status", [s for s in range(100, 600) if not 200 <= s < 300])
+def test_every_non_2xx_http_status_has_one_class(status: int) -> None:
+    body = orjson.dumps({"status": "error", "message": "x", "correlationId": "c-1", "category": "SOMETHING"})
+    outcome = classify(status, body, {})
+    assert (outcome.cls, outcome.reason) == _expected_http(status)
+    assert outcome.http_status == status
+    assert outcome.correlation_id == "c-1"
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 521, 522, 523, 524])
+def test_the_documented_transient_5xx_are_retried(status: int) -> None:
+    assert classify(status, b"<html>bad gateway</html>", {}).cls is OutcomeClass.RETRY
+
+
+def test_a_daily_429_pauses_and_a_ten_secondly_429_throttles() -> None:
+    daily = orjson.dumps(
+        {"status": "error", "errorType": "RATE_LIMIT", "policyName": "DAILY", "message": "m"}
+    )
+    rolling = orjson.dumps({"errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING", "message": "m"})
+    assert (classify(429, daily, {}).cls, classify(429, daily, {}).reason) == (PA, Reason.DAILY_LIMIT)
+    assert classify(429, rolling, {"Retry-After": "3"}).cls is TH
+    assert classify(429, rolling, {"Retry-After": "3"}).retry_after_s == 3.0
+    assert classify(429, b"", {}).cls is TH
+
+
+def test_retry_after_in_http_date_form_is_measured_against_the_date_header() -> None:
+    headers = {"Date": "Wed, 21 Oct 2026 07:28:00 GMT", "Retry-After": "Wed, 21 Oct 2026 07:28:42 GMT"}
+    assert classify(503, b"", headers).retry_after_s == pytest.approx(42.0)
+    assert classify(477, b"", {"retry-after": "7200"}).retry_after_s == 7200.0
+
+
+def test_a_423_waits_at_least_two_seconds() -> None:
+    assert classify(423, b"", {}).retry_after_s == 2.0
+    assert classify(423, b"", {"Retry-After": "5"}).retry_after_s == 5.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0", 0.0),
+        ("12", 12.0),
+        ("1.5", 1.5),
+        ("-4", 0.0),
+        ("soon", None),
+        ("", None),
+        ("nan", None),
+        (None, None),
+    ],
+)
+def test_retry_after_seconds_parsing(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value) == expected
+
+
+def test_the_correlation_id_falls_back_to_the_header() -> None:
+    outcome = classify(500, b"oops", {"X-HubSpot-Correlation-Id": "abc-123"})
+    assert outcome.correlation_id == "abc-123"
+
+
+def test_error_details_are_scrubbed_of_addresses() -> None:
+    body = orjson.dumps({"message": "bad recipient jane.doe@example.com", "category": "VALIDATION_ERROR"})
+    outcome = classify(400, body, {})
+    assert "jane.doe@example.com" not in outcome.detail
+    assert "VALIDATION_ERROR" in outcome.detail
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (TimeoutError(), Reason.TIMEOUT),
+        (aiohttp.ServerTimeoutError("read"), Reason.TIMEOUT),
+        (ConnectionResetError(), Reason.CONNECTION),
+        (aiohttp.ServerDisconnectedError(), Reason.CONNECTION),
+        (aiohttp.ClientPayloadError("truncated"), Reason.CONNECTION),
+        (RuntimeError("weird"), Reason.AMBIGUOUS),
+    ],
+)
+def test_transport_failures_are_always_retried(exc: BaseException, reason: Reason) -> None:
+    outcome = classify_transport(exc)
+    assert (outcome.cls, outcome.reason) == (OutcomeClass.RETRY, reason)
+
+
+@given(status=st.integers(min_value=100, max_value=599), body=st.binary(max_size=200))
+def test_classify_never_raises_and_never_calls_an_error_sent(status: int, body: bytes) -> None:
+    outcome = classify(status, body, {"Retry-After": "x"})
+    if not 200 <= status < 300:
+        assert outcome.cls is not OutcomeClass.SENT
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=10),
+        st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=20)),
+        max_size=6,
+    )
+)
+def test_parsers_accept_any_json_object(data: dict[str, object]) -> None:
+    raw = orjson.dumps(data)
+    view = parse_send_status(raw)
+    assert view is None or isinstance(view.status_id, str)
+    parse_error(raw)
