@@ -1,0 +1,112 @@
+"""Kafka adapter: builds aiokafka clients from settings and converts their records at the boundary.
+
+Every consumer this service builds has ``enable_auto_commit=False`` and an explicit
+``auto_offset_reset`` (aiokafka defaults to auto-commit and ``latest``: both would lose events).
+Every producer is idempotent with ``acks="all"`` (the default is ``acks=1``). Offsets are only ever
+committed explicitly, ``{tp: position}``, by the worker.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import TopicPartition as KafkaTP
+from aiokafka.helpers import create_ssl_context
+
+from consumer.errors import ConfigError
+from consumer.records import Record, TopicPartition
+from consumer.redact import register_secret
+from consumer.settings import KafkaSecurity, KafkaSettings
+
+
+def _read_secret_file(path: str, field: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", field=field) from exc
+
+
+def security_kwargs(sec: KafkaSecurity) -> dict[str, Any]:
+    """aiokafka keyword arguments for TLS and SASL (PLAIN, SCRAM-SHA-256/512)."""
+    kw: dict[str, Any] = {"security_protocol": sec.protocol}
+    if sec.protocol in ("SSL", "SASL_SSL"):
+        ctx: ssl.SSLContext = create_ssl_context(
+            cafile=sec.ssl_cafile, certfile=sec.ssl_certfile, keyfile=sec.ssl_keyfile
+        )
+        ctx.check_hostname = sec.ssl_check_hostname
+        kw["ssl_context"] = ctx
+    if sec.protocol.startswith("SASL"):
+        if sec.sasl_password is not None:
+            password = sec.sasl_password.get_secret_value()
+        elif sec.sasl_password_file is not None:
+            password = _read_secret_file(
+                str(sec.sasl_password_file), "SSC_KAFKA__SECURITY__SASL_PASSWORD_FILE"
+            )
+        else:
+            raise ConfigError("a SASL password is required", field="SSC_KAFKA__SECURITY__SASL_PASSWORD")
+        register_secret(password)
+        kw.update(
+            sasl_mechanism=sec.sasl_mechanism,
+            sasl_plain_username=sec.sasl_username,
+            sasl_plain_password=password,
+        )
+    return kw
+
+
+def build_consumer(settings: KafkaSettings, *, group_id: str | None = None) -> AIOKafkaConsumer:
+    """A group member that never auto-commits. ``group_id=""`` builds a group-less reader (DLQ tools)."""
+    group = settings.group_id if group_id is None else (group_id or None)
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=settings.client_id,
+        group_id=group,
+        group_instance_id=settings.group_instance_id if group else None,
+        enable_auto_commit=False,
+        auto_offset_reset=settings.auto_offset_reset,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
+        rebalance_timeout_ms=settings.rebalance_timeout_ms,
+        max_poll_records=settings.max_poll_records,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        request_timeout_ms=settings.request_timeout_ms,
+        isolation_level="read_committed",
+        **security_kwargs(settings.security),
+    )
+
+
+def build_producer(settings: KafkaSettings, *, client_id: str | None = None) -> AIOKafkaProducer:
+    """An idempotent producer that waits for all in-sync replicas."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=client_id or f"{settings.client_id}-producer",
+        acks="all",
+        enable_idempotence=True,
+        request_timeout_ms=settings.request_timeout_ms,
+        linger_ms=5,
+        **security_kwargs(settings.security),
+    )
+
+
+def to_record(msg: ConsumerRecord[bytes, bytes]) -> Record:
+    """Convert an aiokafka record at the boundary; header names are decoded leniently."""
+    return Record(
+        topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        key=msg.key,
+        value=msg.value,
+        headers=tuple((k, bytes(v) if v is not None else b"") for k, v in msg.headers),
+        timestamp_ms=msg.timestamp,
+    )
+
+
+def to_kafka_tp(tp: TopicPartition) -> KafkaTP:
+    return KafkaTP(tp.topic, tp.partition)
+
+
+def from_kafka_tp(tp: KafkaTP) -> TopicPartition:
+    return TopicPartition(tp.topic, tp.partition)

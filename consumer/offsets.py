@@ -1,0 +1,88 @@
+"""Per-partition offset tracking (pure): what may be committed, and how full each partition's window is.
+
+A record is *tracked* when fetched and *done* when HubSpot confirmed every send of it (or answered a
+terminal per-recipient result) or its dead-letter write was acknowledged. The commit position of a
+partition is the lowest tracked offset that is not done — or one past the highest done offset when
+everything fetched is done. Committing that position (``offset + 1`` semantics are built in) can
+never pass an offset that is not done (invariant I5), whatever order completions arrive in.
+
+Offsets within a partition arrive in increasing order but may have gaps (compaction, transaction
+markers); gaps are skipped because nothing was fetched there.
+
+Each assignment of a partition gets a fresh :class:`PartitionTracker`. After a revocation, the old
+tracker is *fenced*: late completions for it are ignored, so they cannot move a position that now
+belongs to another member.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class PartitionTracker:
+    """Tracked offsets of one partition for one assignment generation."""
+
+    generation: int
+    committed: int | None = None  # the last position handed to Kafka (None: nothing committed yet)
+    fenced: bool = False
+    _pending: deque[tuple[int, float]] = field(default_factory=deque)  # (offset, fetched_at) in order
+    _done: set[int] = field(default_factory=set)  # done offsets still in _pending
+    _position: int | None = None  # lowest not-done offset, or highest done + 1
+
+    def track(self, offset: int, fetched_at: float = 0.0) -> None:
+        """Record that ``offset`` was fetched and is now in flight."""
+        if self._pending and offset <= self._pending[-1][0]:
+            raise ValueError(f"offset {offset} fetched out of order")
+        if self._position is not None and offset < self._position:
+            raise ValueError(f"offset {offset} is below the tracked position {self._position}")
+        self._pending.append((offset, fetched_at))
+        if self._position is None:
+            self._position = offset
+
+    def done(self, offset: int) -> bool:
+        """Mark ``offset`` done; returns False (and changes nothing) when the tracker is fenced."""
+        if self.fenced:
+            return False
+        if not self._pending or offset < self._pending[0][0]:
+            return False  # already done and released, or never tracked
+        self._done.add(offset)
+        while self._pending and self._pending[0][0] in self._done:
+            head, _ = self._pending.popleft()
+            self._done.discard(head)
+            self._position = head + 1
+        if self._pending:
+            self._position = self._pending[0][0]
+        return True
+
+    @property
+    def position(self) -> int | None:
+        """Where a consumer of this partition should resume: every offset below it is done."""
+        return self._position
+
+    def commit_due(self) -> int | None:
+        """The position to commit, or None when it has not moved since the last commit."""
+        pos = self._position
+        if pos is None or (self.committed is not None and pos <= self.committed):
+            return None
+        return pos
+
+    def committed_at(self, position: int) -> None:
+        self.committed = position if self.committed is None else max(self.committed, position)
+
+    @property
+    def window(self) -> int:
+        """Records fetched and not yet committable (the uncommitted window)."""
+        return len(self._pending)
+
+    @property
+    def incomplete(self) -> int:
+        return len(self._pending) - len(self._done)
+
+    def oldest_incomplete_since(self) -> float | None:
+        """Fetch time of the oldest record that is not done (None when all are done)."""
+        return self._pending[0][1] if self._pending else None
+
+    def fence(self) -> None:
+        self.fenced = True

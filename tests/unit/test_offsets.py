@@ -1,0 +1,149 @@
+"""The offset tracker never lets a commit pass an offset that is not done (I5)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consumer.offsets import PartitionTracker
+
+
+def test_position_waits_for_the_lowest_offset_that_is_not_done() -> None:
+    t = PartitionTracker(generation=1)
+    for off in (10, 11, 12, 13):
+        t.track(off)
+    t.done(12)
+    t.done(11)
+    assert t.position == 10
+    t.done(10)
+    assert t.position == 13
+    t.done(13)
+    assert t.position == 14
+    assert t.window == 0
+
+
+def test_gaps_in_fetched_offsets_are_skipped() -> None:
+    t = PartitionTracker(generation=1)
+    for off in (3, 7, 8):
+        t.track(off)
+    t.done(3)
+    assert t.position == 7  # 4..6 were never fetched (compacted or transaction markers)
+    t.done(8)
+    assert t.position == 7
+    t.done(7)
+    assert t.position == 9
+
+
+def test_commit_due_only_when_the_position_moved() -> None:
+    t = PartitionTracker(generation=1)
+    t.track(0)
+    t.track(1)
+    t.done(0)
+    assert t.commit_due() == 1
+    t.committed_at(1)
+    assert t.commit_due() is None
+    t.done(1)
+    assert t.commit_due() == 2
+
+
+def test_a_fenced_tracker_ignores_late_completions() -> None:
+    t = PartitionTracker(generation=1)
+    t.track(0)
+    t.fence()
+    assert t.done(0) is False
+    assert t.position == 0
+
+
+def test_out_of_order_fetches_are_rejected() -> None:
+    t = PartitionTracker(generation=1)
+    t.track(5)
+    with pytest.raises(ValueError, match="out of order"):
+        t.track(5)
+
+
+def test_oldest_incomplete_reports_the_fetch_time_of_the_head() -> None:
+    t = PartitionTracker(generation=1)
+    t.track(0, fetched_at=100.0)
+    t.track(1, fetched_at=101.0)
+    t.done(0)
+    assert t.oldest_incomplete_since() == 101.0
+    t.done(1)
+    assert t.oldest_incomplete_since() is None
+
+
+@st.composite
+def log_and_schedule(draw: st.DrawFn) -> tuple[list[int], list[tuple[str, int]]]:
+    """A partition log (increasing offsets with gaps) and a schedule of consumer actions."""
+    gaps = draw(st.lists(st.integers(min_value=1, max_value=3), min_size=1, max_size=40))
+    offsets: list[int] = []
+    cur = draw(st.integers(min_value=0, max_value=5))
+    for g in gaps:
+        offsets.append(cur)
+        cur += g
+    actions = draw(
+        st.lists(
+            st.tuples(st.sampled_from(["fetch", "complete", "commit", "revoke"]), st.integers(0, 1000)),
+            max_size=200,
+        )
+    )
+    return offsets, actions
+
+
+@settings(max_examples=10_000, deadline=None)
+@given(log_and_schedule())
+def test_committed_position_never_passes_an_offset_that_is_not_done(
+    case: tuple[list[int], list[tuple[str, int]]],
+) -> None:
+    offsets, actions = case
+    done_ever: set[int] = set()  # done in any generation (the email was confirmed / dead-lettered)
+    committed = 0  # the group's committed position in Kafka
+    generation = 1
+    tracker = PartitionTracker(generation=generation)
+    fetched: list[int] = []  # tracked in the current generation, in order
+    next_fetch = 0  # index into offsets
+
+    def check(position: int) -> None:
+        assert all(o in done_ever for o in offsets if o < position), (position, sorted(done_ever))
+
+    for kind, n in actions:
+        if kind == "fetch" and next_fetch < len(offsets):
+            tracker.track(offsets[next_fetch])
+            fetched.append(offsets[next_fetch])
+            next_fetch += 1
+        elif kind == "complete":
+            if fetched:
+                o = fetched[n % len(fetched)]
+                if tracker.done(o):
+                    done_ever.add(o)
+        elif kind == "commit":
+            pos = tracker.commit_due()
+            if pos is not None:
+                check(pos)
+                committed = max(committed, pos)
+                tracker.committed_at(pos)
+        elif kind == "revoke":
+            # rebalance: commit what is due, fence, resume from the committed position
+            pos = tracker.commit_due()
+            if pos is not None:
+                check(pos)
+                committed = max(committed, pos)
+            tracker.fence()
+            generation += 1
+            tracker = PartitionTracker(generation=generation, committed=committed)
+            fetched = []
+            next_fetch = next((i for i, o in enumerate(offsets) if o >= committed), len(offsets))
+
+    # drain: fetch and complete everything left, in reverse order, then commit
+    while next_fetch < len(offsets):
+        tracker.track(offsets[next_fetch])
+        fetched.append(offsets[next_fetch])
+        next_fetch += 1
+    for o in reversed(fetched):
+        if tracker.done(o):
+            done_ever.add(o)
+    final = tracker.commit_due()
+    if final is not None:
+        check(final)
+        committed = max(committed, final)
+    assert committed == offsets[-1] + 1
