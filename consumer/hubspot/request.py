@@ -2,6 +2,8 @@
 
 Built by :mod:`consumer.route` (pure) and sent unchanged by the client, retries included: the
 serialised bytes are computed once, so every attempt carries an identical body and ``sendId``.
+The client sends :attr:`SingleSendRequest.complete_body` (optional collections present, empty), the
+one form that satisfies both the ``v3`` and the dated (``2026-03``) specs.
 """
 
 from __future__ import annotations
@@ -61,12 +63,11 @@ class SingleSendRequest(BaseModel):
 
     @cached_property
     def complete_body(self) -> bytes:
-        """The serialised :meth:`to_wire_complete`, computed once (sent to dated API versions)."""
-        return orjson.dumps(self.to_wire_complete())
+        """The serialised :meth:`to_wire_complete`, computed once; this is what the client sends.
 
-    def body_for(self, api_version: str) -> bytes:
-        """The exact bytes to send to ``api_version`` (``v3``: :attr:`body`; dated: :attr:`complete_body`)."""
-        return self.body if api_version == "v3" else self.complete_body
+        It conforms to both the ``v3`` and the dated specs, so one wire form serves every version.
+        """
+        return orjson.dumps(self.to_wire_complete())
 
     @property
     def send_id(self) -> str | None:

@@ -1,0 +1,270 @@
+"""The HubSpot Single Send client: one aiohttp session, auth, the shared rate limiter, retries.
+
+:meth:`HubSpotClient.send` returns the FINAL :class:`~consumer.outcome.Outcome` of one request and
+never raises for HubSpot answers or transport failures (only ``CancelledError`` propagates):
+
+* every attempt acquires the limiter, POSTs the same bytes (same ``sendId``), and is classified by
+  :func:`consumer.hubspot.taxonomy.classify`; ``observer`` sees every attempt's outcome;
+* RETRY → capped exponential backoff with full jitter, at least ``Retry-After``, until the time budget
+  (``retry.budget_s``) would be exceeded → ``Outcome(RETRY, RETRIES_EXHAUSTED)``;
+* THROTTLE → :meth:`RateLimiter.throttle` (every sender of the credential waits), then retry within
+  the budget;
+* 401 → ``auth.refresh()`` once (token file re-read / OAuth refresh); if the credential changed the
+  request is retried once, a second 401 is returned as PAUSE;
+* PAUSE (401, 403, 404, portal-level sendResults, 429 DAILY, 477) → returned at once with
+  ``retry_after_s``; DAILY and 477 also put a timed hold on the limiter;
+* SENT, TERMINAL, PERMANENT → returned at once. TERMINAL and PERMANENT are never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+
+import aiohttp
+
+from consumer import __version__, metrics
+from consumer.errors import SendError
+from consumer.hubspot.auth import AuthProvider, build_auth
+from consumer.hubspot.ratelimit import RateLimiter
+from consumer.hubspot.request import SingleSendRequest
+from consumer.hubspot.responses import parse_error
+from consumer.hubspot.taxonomy import SEND_RESULT_CLASSES, classify, classify_transport
+from consumer.logs import get_logger
+from consumer.outcome import Outcome, OutcomeClass, Reason
+from consumer.settings import HubSpotSettings
+
+log = get_logger(__name__)
+
+STATUS_PATH = "/marketing/v3/email/send-statuses/"
+CHECK_STATUS_ID = "ssc-credential-check"
+_TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
+
+
+def seconds_to_utc_midnight(now: datetime | None = None) -> float:
+    """HubSpot resets DAILY at midnight in the portal's time zone, which the API does not tell us; UTC
+    midnight is the earliest candidate (a too-early probe just pauses again)."""
+    now = now or datetime.now(UTC)
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
+
+class HubSpotClient:
+    """Sends :class:`SingleSendRequest` s to HubSpot (or the simulator). Use as an async context manager."""
+
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        *,
+        max_in_flight: int,
+        auth: AuthProvider | None = None,
+        limiter: RateLimiter | None = None,
+        observer: Callable[[Outcome], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self._max_in_flight = max_in_flight
+        self._session: aiohttp.ClientSession | None = None
+        self._sleep = sleep
+        self._clock = clock
+        self._observer = observer
+        self._rng = rng or random.Random()
+        self.limiter = limiter or RateLimiter(
+            settings.rate_limit, sleep=sleep, clock=clock, max_pause_s=settings.retry.max_retry_after_s
+        )
+        self.auth: AuthProvider = auth or build_auth(
+            settings.auth, base_url=settings.base_url, session_factory=lambda: self._session, clock=clock
+        )
+        base = settings.base_url.rstrip("/")
+        self.send_url = base + settings.send_path
+        self.status_url = base + STATUS_PATH
+
+    def __repr__(self) -> str:
+        return f"HubSpotClient(url={self.send_url!r}, auth={self.auth!r}, limiter={self.limiter!r})"
+
+    async def __aenter__(self) -> HubSpotClient:
+        connector = aiohttp.TCPConnector(limit=self._max_in_flight, limit_per_host=self._max_in_flight)
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.settings.connect_timeout_s, sock_read=self.settings.read_timeout_s
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            headers={"User-Agent": f"single-send-consumer/{__version__}", "Accept": "application/json"},
+            raise_for_status=False,
+        )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("HubSpotClient is not open: use `async with HubSpotClient(...)`")
+        return self._session
+
+    # -- one attempt ------------------------------------------------------------------------------------
+    async def _attempt(self, url: str, body: bytes | None, *, probe: bool) -> Outcome:
+        await self.limiter.acquire(probe=probe)
+        headers: dict[str, str] = {}
+        params: dict[str, str] = {}
+        try:
+            await self.auth.apply(headers, params)
+        except SendError as exc:  # AuthError → PAUSE; token endpoint down → RETRY (never an HTTP 401)
+            return exc.outcome
+        sent_at = self._clock()
+        started = time.perf_counter()
+        try:
+            if body is None:
+                request = self.session.get(url, headers=headers, params=params)
+            else:
+                headers["Content-Type"] = "application/json"
+                request = self.session.post(url, data=body, headers=headers, params=params)
+            async with request as resp:
+                raw = await resp.read()
+                status, resp_headers = resp.status, resp.headers
+        except asyncio.CancelledError:
+            raise
+        except _TRANSPORT_ERRORS as exc:
+            metrics.SENDS.labels(status="error", send_result="none").inc()
+            return classify_transport(exc)
+        finally:
+            metrics.SEND_LATENCY.observe(time.perf_counter() - started)
+        self.limiter.observe(resp_headers, sent_at=sent_at)
+        if body is None:
+            return self._classify_check(status, raw, resp_headers)
+        outcome = classify(status, raw, resp_headers)
+        result = outcome.send_result
+        label = "none" if result is None else (result if result in SEND_RESULT_CLASSES else "unknown")
+        metrics.SENDS.labels(status=str(status), send_result=label).inc()
+        return outcome
+
+    def _backoff(self, retry_no: int, retry_after: float | None) -> float:
+        policy = self.settings.retry
+        cap = min(policy.max_backoff_s, policy.initial_backoff_s * 2 ** (retry_no - 1))
+        delay = self._rng.uniform(0, cap) if policy.jitter else cap
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, policy.max_retry_after_s))
+        return delay
+
+    # -- public ---------------------------------------------------------------------------------------------
+    async def send(self, request: SingleSendRequest, *, probe: bool = False) -> Outcome:
+        """The final outcome of ``request`` (see the module docstring); never raises but CancelledError."""
+        # One wire form for every API version: the dated specs require the optional collections
+        # (empty is fine), and the bytes are computed once, so every attempt is identical.
+        body = request.complete_body
+        deadline = self._clock() + self.settings.retry.budget_s
+        attempt = 0
+        reauthed = False
+        while True:
+            attempt += 1
+            outcome = await self._attempt(self.send_url, body, probe=probe)
+            if self._observer is not None:
+                self._observer(outcome)
+            cls = outcome.cls
+            if cls is OutcomeClass.THROTTLE:
+                policy = "THROTTLED" if outcome.send_result else "TEN_SECONDLY_ROLLING"
+                metrics.THROTTLED.labels(policy=policy).inc()
+                self.limiter.throttle(outcome.retry_after_s)
+                delay = 0.0  # the limiter makes every sender wait out the pause
+                wait = outcome.retry_after_s or 0.0
+            elif cls is OutcomeClass.RETRY:
+                delay = self._backoff(attempt, outcome.retry_after_s)
+                wait = delay
+            elif cls is OutcomeClass.PAUSE and outcome.http_status == 401 and not reauthed:
+                reauthed = True
+                try:
+                    changed = await self.auth.refresh()
+                except SendError as exc:
+                    return dataclasses.replace(exc.outcome, attempts=attempt)
+                if not changed:
+                    return dataclasses.replace(outcome, attempts=attempt)
+                log.info("send.reauthenticated", send_id=request.send_id, attempt=attempt)
+                continue
+            else:
+                return self._finish(outcome, request, attempt)
+            if self._clock() + wait > deadline:
+                log.warning(
+                    "send.retries_exhausted", send_id=request.send_id, attempts=attempt,
+                    reason=outcome.reason.value, http_status=outcome.http_status,
+                )  # fmt: skip
+                return Outcome(
+                    OutcomeClass.RETRY,
+                    Reason.RETRIES_EXHAUSTED,
+                    f"gave up after {attempt} attempts; last: {outcome.detail}",
+                    http_status=outcome.http_status,
+                    send_result=outcome.send_result,
+                    correlation_id=outcome.correlation_id,
+                    retry_after_s=outcome.retry_after_s,
+                    attempts=attempt,
+                )
+            metrics.RETRIES.labels(reason=outcome.reason.value).inc()
+            log.info(
+                "send.retry_scheduled", send_id=request.send_id, attempt=attempt, delay_s=round(delay, 3),
+                reason=outcome.reason.value, http_status=outcome.http_status,
+                correlation_id=outcome.correlation_id,
+            )  # fmt: skip
+            if delay > 0:
+                await self._sleep(delay)
+
+    def _finish(self, outcome: Outcome, request: SingleSendRequest, attempt: int) -> Outcome:
+        if outcome.cls is OutcomeClass.PAUSE and outcome.reason in (Reason.DAILY_LIMIT, Reason.MIGRATING):
+            wait = outcome.retry_after_s
+            if wait is None and outcome.reason is Reason.DAILY_LIMIT:
+                wait = seconds_to_utc_midnight()
+                outcome = Outcome(
+                    outcome.cls, outcome.reason, outcome.detail, outcome.http_status, outcome.send_result,
+                    outcome.correlation_id, wait, outcome.status_id,
+                )  # fmt: skip
+            if wait is not None:
+                self.limiter.hold_for(outcome.reason.value, wait)
+        outcome = dataclasses.replace(outcome, attempts=attempt)
+        if outcome.cls is not OutcomeClass.SENT:
+            log.info(
+                "send.finished", send_id=request.send_id, outcome=outcome.cls.value, reason=outcome.label,
+                http_status=outcome.http_status, attempts=attempt, correlation_id=outcome.correlation_id,
+            )  # fmt: skip
+        return outcome
+
+    def _classify_check(self, status: int, raw: bytes, headers: Mapping[str, str]) -> Outcome:
+        if status in (200, 404):
+            return Outcome(
+                OutcomeClass.SENT, Reason.SENT, f"credential accepted (send-statuses answered {status})",
+                http_status=status, correlation_id=parse_error(raw, headers).correlation_id,
+            )  # fmt: skip
+        return classify(status, raw, headers)
+
+    async def check(self) -> Outcome:
+        """An authenticated, side-effect-free call (for ``consumer check`` and probes).
+
+        ``GET /marketing/v3/email/send-statuses/<an id that does not exist>``: a 404 (or 200) proves
+        the credential is accepted and nothing is sent; 401/403 → PAUSE. A 401 triggers one refresh.
+        """
+        url = self.status_url + CHECK_STATUS_ID
+        outcome = await self._attempt(url, None, probe=True)
+        if outcome.cls is OutcomeClass.PAUSE and outcome.http_status == 401:
+            try:
+                changed = await self.auth.refresh()
+            except SendError as exc:
+                return exc.outcome
+            if changed:
+                outcome = await self._attempt(url, None, probe=True)
+        log.info(
+            "hubspot.checked", outcome=outcome.cls.value, reason=outcome.label, status=outcome.http_status
+        )
+        return outcome
+
+
+__all__ = ["HubSpotClient", "seconds_to_utc_midnight"]

@@ -1,0 +1,243 @@
+"""Per-credential rate limiter shared by every sender of one HubSpot credential.
+
+HubSpot counts requests per app in a rolling window (default 100 per 10 s) and reports the window in
+``X-HubSpot-RateLimit-Max``, ``-Remaining`` and ``-Interval-Milliseconds``. The limiter keeps a log of
+its own sends and lets a send through while
+
+* fewer than ``budget`` of its sends fall in the last ``interval * (1 + window_guard_ratio)`` (the
+  guard absorbs the skew between when we send and when HubSpot counts);
+* the header-derived cap holds: after a response that HubSpot answered with ``Remaining = r``, this
+  limiter may have at most ``(its sends in the window at that request) + r`` sends in the window, for
+  one interval. Because the headers count the whole app, this also accounts for other replicas that
+  share the credential: header-driven adaptation works across replicas without a shared store;
+* no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
+* no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
+  A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
+
+``budget = floor(max * replica_share)``: ``replica_share`` (1/replicas) is the static alternative
+when headers are absent or adaptation is off. Waiting uses the injected ``sleep``/``clock``, so tests
+never sleep for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+
+from consumer import metrics
+from consumer.hubspot.responses import header
+from consumer.logs import get_logger
+from consumer.settings import RateLimitSettings
+
+log = get_logger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    raw = header(headers, name)
+    if raw is None:
+        return None
+    try:
+        return int(raw.strip())
+    except ValueError:
+        return None
+
+
+class RateLimiter:
+    """One per credential; see the module docstring for the rules. Not thread-safe (one event loop)."""
+
+    def __init__(
+        self,
+        settings: RateLimitSettings,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+        max_pause_s: float = 3600.0,
+    ) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._max_pause_s = max_pause_s
+        self._max = settings.requests_per_interval
+        self._interval_s = settings.interval_ms / 1000
+        self._log: deque[float] = deque()
+        self._cap: int | None = None
+        self._cap_until = 0.0
+        self._cap_sent_at = -math.inf
+        self._blocked_until = 0.0
+        self._holds: set[str] = set()
+        self._timed_holds: dict[str, float] = {}
+        self._changed = asyncio.Event()
+        self._queue = asyncio.Lock()  # FIFO: one waiter computes and sleeps at a time
+        metrics.LIMITER_TOKENS.set(self.budget)
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(budget={self.budget}, interval_s={self._interval_s}, held={self.held})"
+
+    # -- state -----------------------------------------------------------------------------------
+    @property
+    def budget(self) -> int:
+        """Sends this replica may make per interval (after adaptation and the static share)."""
+        return max(1, math.floor(self._max * self._settings.replica_share))
+
+    @property
+    def interval_s(self) -> float:
+        return self._interval_s
+
+    @property
+    def _window_s(self) -> float:
+        return self._interval_s * (1 + self._settings.window_guard_ratio)
+
+    @property
+    def held(self) -> bool:
+        """True while any hold (engine cause or timed pause) is active."""
+        return bool(self._holds) or bool(self._active_timed_holds(self._clock()))
+
+    @property
+    def holds(self) -> frozenset[str]:
+        return frozenset(self._holds) | frozenset(self._active_timed_holds(self._clock()))
+
+    def _active_timed_holds(self, now: float) -> dict[str, float]:
+        for cause in [c for c, until in self._timed_holds.items() if until <= now]:
+            del self._timed_holds[cause]
+        return self._timed_holds
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def _prune(self, now: float) -> None:
+        edge = now - self._window_s
+        while self._log and self._log[0] <= edge:
+            self._log.popleft()
+
+    def _count_at(self, when: float) -> int:
+        edge = when - self._window_s
+        return sum(1 for t in self._log if edge < t <= when)
+
+    # -- engine gate -------------------------------------------------------------------------------
+    def hold(self, cause: str) -> None:
+        """Block :meth:`acquire` (except probes) until :meth:`release` of the same cause."""
+        self._holds.add(cause)
+        metrics.PAUSED.labels(cause=cause).set(1)
+
+    def hold_for(self, cause: str, seconds: float) -> None:
+        """A hold that ends by itself after ``seconds`` (DAILY limit, 477 migration) or on release."""
+        seconds = min(max(0.0, seconds), self._max_pause_s)
+        self._timed_holds[cause] = max(self._timed_holds.get(cause, 0.0), self._clock() + seconds)
+        log.warning("ratelimit.paused", cause=cause, seconds=round(seconds, 3))
+
+    def release(self, cause: str) -> None:
+        self._holds.discard(cause)
+        self._timed_holds.pop(cause, None)
+        metrics.PAUSED.labels(cause=cause).set(0)
+        self._notify()
+
+    # -- feedback ------------------------------------------------------------------------------------
+    def observe(self, headers: Mapping[str, str], *, sent_at: float | None = None) -> None:
+        """Adapt from ``X-HubSpot-RateLimit-*`` headers of a response to a request sent at ``sent_at``."""
+        daily_left = _int_header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
+        if daily_left is not None:
+            metrics.LIMITER_REMAINING.labels(window="daily").set(daily_left)
+        remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
+        if remaining is not None:
+            metrics.LIMITER_REMAINING.labels(window="interval").set(remaining)
+        if not self._settings.adapt_from_headers:
+            return
+        new_max = _int_header(headers, "X-HubSpot-RateLimit-Max")
+        interval_ms = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+        if (new_max and new_max > 0 and new_max != self._max) or (
+            interval_ms and interval_ms > 0 and interval_ms / 1000 != self._interval_s
+        ):
+            self._max = new_max if new_max and new_max > 0 else self._max
+            self._interval_s = interval_ms / 1000 if interval_ms and interval_ms > 0 else self._interval_s
+            metrics.LIMITER_TOKENS.set(self.budget)
+            log.info("ratelimit.adapted", budget=self.budget, interval_s=self._interval_s)
+        if remaining is None:
+            return
+        now = self._clock()
+        when = now if sent_at is None else sent_at
+        if when < self._cap_sent_at:
+            return  # an older answer overtaken by a newer one
+        self._cap_sent_at = when
+        self._cap = self._count_at(when) + max(0, remaining)
+        self._cap_until = now + self._interval_s
+        self._notify()
+
+    def throttle(self, retry_after_s: float | None) -> None:
+        """A THROTTLE answer: every sender of the credential waits ``Retry-After``; without one, a short
+        pause (``no_retry_after_pause_s``) and then no new send until one of ours rolls off."""
+        now = self._clock()
+        pause = self._settings.no_retry_after_pause_s if retry_after_s is None else retry_after_s
+        pause = min(max(0.0, pause), self._max_pause_s)
+        self._blocked_until = max(self._blocked_until, now + pause)
+        self._prune(now)
+        if retry_after_s is None:
+            # HubSpot's window is full and it did not say for how long: no new send until one of
+            # ours rolls off (with none of ours in the window, for one interval).
+            self._cap = len(self._log)
+            self._cap_sent_at = now
+            self._cap_until = now + self._interval_s
+        log.info("ratelimit.throttled", pause_s=round(pause, 3), in_window=len(self._log))
+        self._notify()
+
+    # -- acquiring --------------------------------------------------------------------------------------
+    def _wait_time(self, now: float, probe: bool) -> float | None:
+        """Seconds until a send may go (0: now); ``None``: blocked by a hold with no end."""
+        if not probe:
+            if self._holds:
+                return None
+            timed = self._active_timed_holds(now)
+            if timed:
+                return max(timed.values()) - now
+        if self._blocked_until > now:
+            return self._blocked_until - now
+        self._prune(now)
+        limit = self.budget
+        if self._cap is not None and now < self._cap_until:
+            limit = min(limit, self._cap)
+        elif self._cap is not None:
+            self._cap = None
+        if len(self._log) < limit:
+            return 0.0
+        # a slot frees when the (len - limit + 1)-th oldest send rolls off, or when the cap ends
+        waits: list[float] = []
+        if self._cap is not None and limit == self._cap:
+            waits.append(self._cap_until - now)
+        if limit > 0:
+            waits.append(self._log[len(self._log) - limit] + self._window_s - now)
+        return max(min(waits), 1e-3)
+
+    async def _wait(self, limit_s: float | None) -> None:
+        changed = asyncio.ensure_future(self._changed.wait())
+        if limit_s is None:
+            try:
+                await changed
+            finally:
+                changed.cancel()
+            return
+        sleeper = asyncio.ensure_future(self._sleep(limit_s))
+        try:
+            await asyncio.wait({changed, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            changed.cancel()
+            sleeper.cancel()
+
+    async def acquire(self, *, probe: bool = False) -> None:
+        """Wait for budget (and, unless ``probe``, while held); then count one send."""
+        started = self._clock()
+        if probe:
+            while (wait := self._wait_time(self._clock(), probe=True)) and wait > 0:
+                await self._wait(wait)
+        else:
+            async with self._queue:
+                while (wait := self._wait_time(self._clock(), probe=False)) is None or wait > 0:
+                    await self._wait(wait)
+        now = self._clock()
+        self._log.append(now)
+        metrics.LIMITER_WAIT.observe(max(0.0, now - started))

@@ -1,0 +1,319 @@
+"""The HubSpot-facing endpoints of the simulator: single send (v3 and dated), send status, OAuth.
+
+Order of checks for a send, cheapest first and as HubSpot would: latency → timed fault window →
+authentication (401 / 403) → rate limit (429 TEN_SECONDLY_ROLLING / DAILY) → injected 5xx / 429 →
+body validation (400 naming the field) → template (400 unknown emailId) → idempotency
+(IDEMPOTENT_IGNORE, nothing sent) → recipient rules (terminal sendResult, nothing sent) → required
+template properties → accept (ledger) → optional hang (accept-then-hang: answer after ``hang_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from consumer.hubspot.simulator.state import AccessToken, RateWindow, SendRecord, SimState, now_iso
+from consumer.hubspot.simulator.validation import validate_send
+
+JSON = "application/json"
+CORRELATION = "X-HubSpot-Correlation-Id"
+_WINDOW_CATEGORY = {401: "INVALID_AUTHENTICATION", 503: "SERVICE_UNAVAILABLE", 477: "PORTAL_MIGRATING"}
+
+
+class HubSpotApi:
+    """Request handlers bound to one :class:`SimState`."""
+
+    def __init__(self, state: SimState) -> None:
+        self.state = state
+        cfg = state.config
+        self._templates = {t.email_id: t.required for t in cfg.templates}
+        self._rules = [(r.pattern.lower(), r.send_result) for r in cfg.rules]
+        self._interval_s = cfg.rate_interval_ms / 1000
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @staticmethod
+    def now() -> float:
+        return asyncio.get_running_loop().time()
+
+    def respond(
+        self, status: int, payload: dict[str, Any], outcome: str, headers: dict[str, str] | None = None
+    ) -> web.Response:
+        self.state.count(status, outcome)
+        correlation = payload.get("correlationId") or self.state.new_id()
+        headers = {**headers, CORRELATION: correlation} if headers else {CORRELATION: correlation}
+        return web.Response(body=orjson.dumps(payload), status=status, content_type=JSON, headers=headers)
+
+    def error(
+        self,
+        status: int,
+        category: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        outcome: str | None = None,
+        **extra: Any,
+    ) -> web.Response:
+        body = {
+            "status": "error",
+            "message": message,
+            "correlationId": self.state.new_id(),
+            "category": category,
+        }
+        body.update(extra)
+        return self.respond(status, body, outcome or category, headers)
+
+    async def _latency(self) -> None:
+        faults = self.state.faults
+        if faults.latency_ms or faults.latency_jitter_ms:
+            delay = faults.latency_ms + self.state.rng.uniform(0, faults.latency_jitter_ms)
+            await asyncio.sleep(delay / 1000)
+
+    def _window(self, now: float) -> web.Response | None:
+        window = self.state.faults.active_window(now)
+        if window is None:
+            return None
+        headers = {} if window.retry_after_s is None else {"Retry-After": _fmt(window.retry_after_s)}
+        return self.error(
+            window.status, _WINDOW_CATEGORY[window.status], f"simulated {window.status} window",
+            headers=headers, outcome=f"WINDOW_{window.status}",
+        )  # fmt: skip
+
+    def authenticate(self, request: web.Request, now: float) -> tuple[str | None, web.Response | None]:
+        """The credential of ``request``, or the 401/403 answer."""
+        state = self.state
+        auth = request.headers.get("Authorization", "")
+        credential = auth[7:].strip() if auth[:7].lower() == "bearer " else request.query.get("hapikey")
+        if not credential:
+            return None, self.error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found.")
+        access = state.access_tokens.get(credential)
+        if access is not None:
+            if access.expires_at <= now:
+                return None, self.error(401, "EXPIRED_AUTHENTICATION", "The OAuth token used has expired.")
+            return credential, None
+        if credential in state.tokens_without_scope:
+            return None, self.error(
+                403, "MISSING_SCOPES", "This app hasn't been granted all required scopes to make this call.",
+                context={"requiredGranularScopes": ["transactional-email"]},
+            )  # fmt: skip
+        if credential in state.tokens or state.open_auth:
+            return credential, None
+        return None, self.error(401, "INVALID_AUTHENTICATION", "The access token provided is invalid.")
+
+    def _rate_limit(self, credential: str, now: float) -> tuple[dict[str, str], web.Response | None]:
+        cfg = self.state.config
+        if cfg.rate_limit is None and cfg.daily_limit is None:
+            return {}, None
+        window = self.state.rate_windows.get(credential)
+        if window is None:
+            window = self.state.rate_windows[credential] = RateWindow()
+        headers: dict[str, str] = {}
+        if cfg.daily_limit is not None:
+            daily_left = cfg.daily_limit - window.day_count
+            headers["X-HubSpot-RateLimit-Daily"] = str(cfg.daily_limit)
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(max(0, daily_left - 1))
+            if daily_left <= 0:
+                headers["X-HubSpot-RateLimit-Daily-Remaining"] = "0"
+                return headers, self._too_many("DAILY", "daily", headers, _seconds_to_midnight())
+        if cfg.rate_limit is not None:
+            left = window.remaining(now, cfg.rate_limit, self._interval_s)
+            headers["X-HubSpot-RateLimit-Max"] = str(cfg.rate_limit)
+            headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(cfg.rate_interval_ms)
+            headers["X-HubSpot-RateLimit-Remaining"] = str(max(0, left - 1))
+            if left <= 0:
+                headers["X-HubSpot-RateLimit-Remaining"] = "0"
+                return headers, self._too_many(
+                    "TEN_SECONDLY_ROLLING", "ten_secondly_rolling", headers, cfg.rate_limit_retry_after_s
+                )
+            window.times.append(now)
+        window.day_count += 1
+        return headers, None
+
+    def _too_many(
+        self, policy: str, words: str, headers: dict[str, str], retry_after: float | None
+    ) -> web.Response:
+        if retry_after is not None:
+            headers = {**headers, "Retry-After": _fmt(retry_after)}
+        return self.error(
+            429, "RATE_LIMITS", f"You have reached your {words} limit.", headers=headers,
+            outcome=f"RATE_LIMIT_{policy}", errorType="RATE_LIMIT", policyName=policy,
+            groupName="transactional-email",
+        )  # fmt: skip
+
+    def _injected(self, headers: dict[str, str]) -> web.Response | None:
+        faults, rng = self.state.faults, self.state.rng
+        if faults.error_rate and rng.random() < faults.error_rate:
+            status = rng.choice(faults.error_statuses)
+            extra = (
+                {}
+                if faults.error_retry_after_s is None
+                else {"Retry-After": _fmt(faults.error_retry_after_s)}
+            )
+            return self.error(
+                status, "INTERNAL_ERROR", "simulated server error", headers={**headers, **extra},
+                outcome=f"FAULT_{status}",
+            )  # fmt: skip
+        if faults.rate_429 and rng.random() < faults.rate_429:
+            return self._too_many(
+                "TEN_SECONDLY_ROLLING", "ten_secondly_rolling", headers, faults.retry_after_429_s
+            )
+        return None
+
+    # -- endpoints ----------------------------------------------------------------------------------
+    async def send(self, request: web.Request) -> web.Response:
+        """``POST /marketing/v3/transactional/single-email/send`` and the dated versions."""
+        state = self.state
+        state.requests += 1
+        await self._latency()
+        now = self.now()
+        if (answer := self._window(now)) is not None:
+            return answer
+        credential, answer = self.authenticate(request, now)
+        if answer is not None or credential is None:
+            return answer or self.error(401, "INVALID_AUTHENTICATION", "no credential")
+        headers, answer = self._rate_limit(credential, now)
+        if answer is not None or (answer := self._injected(headers)) is not None:
+            return answer
+        raw = await request.read()
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return self.error(400, "VALIDATION_ERROR", "Invalid input JSON on line 1", headers=headers)
+        dated = "version" in request.match_info
+        problem = validate_send(data, strict_dated=dated and state.config.strict_dated_required)
+        if problem is not None:
+            field, text = problem
+            return self._invalid(field, text, headers)
+        email_id: int = data["emailId"]
+        message: dict[str, Any] = data["message"]
+        if self._templates and email_id not in self._templates:
+            return self._invalid("emailId", f"No published transactional email with id {email_id}", headers)
+        send_id = message.get("sendId")
+        if send_id is not None and (previous := state.sends.get(send_id)) is not None:
+            previous.attempts += 1
+            state.duplicates_prevented += 1
+            payload = {
+                "statusId": previous.status_id, "status": "COMPLETE", "sendResult": "IDEMPOTENT_IGNORE",
+                "requestedAt": now_iso(), "completedAt": now_iso(),
+            }  # fmt: skip
+            return self.respond(200, payload, "IDEMPOTENT_IGNORE", headers)
+        to: str = message["to"]
+        if self._rules:
+            lowered = to.lower()
+            for pattern, result in self._rules:
+                if fnmatchcase(lowered, pattern):
+                    payload = {"statusId": state.new_id(), "status": "COMPLETE", "sendResult": result,
+                               "requestedAt": now_iso(), "completedAt": now_iso()}  # fmt: skip
+                    return self.respond(200, payload, result, headers)
+        contact: dict[str, Any] = data.get("contactProperties") or {}
+        custom: dict[str, Any] = data.get("customProperties") or {}
+        required = self._templates.get(email_id, ())
+        missing = [p for p in required if p not in contact and p not in custom]
+        if missing:
+            return self._missing_properties(missing, headers)
+        record = SendRecord(
+            send_id=send_id, email_id=email_id, to=to, contact_properties=contact,
+            custom_properties=custom, status_id=state.new_id(), requested_at=now_iso(), accepted_at=now,
+            api_path=request.path,
+        )  # fmt: skip
+        state.accept(record)
+        payload = {"statusId": record.status_id, "status": "PENDING", "requestedAt": record.requested_at}
+        faults = state.faults
+        if faults.hang_rate and state.rng.random() < faults.hang_rate:
+            state.hangs += 1
+            await asyncio.sleep(faults.hang_s)
+        return self.respond(200, payload, "ACCEPTED", headers)
+
+    def _invalid(self, field: str, text: str, headers: dict[str, str]) -> web.Response:
+        return self.error(
+            400, "VALIDATION_ERROR", f"Invalid input: {text}", headers=headers,
+            errors=[{"message": text, "in": field, "code": "INVALID"}], context={"field": [field]},
+        )  # fmt: skip
+
+    def _missing_properties(self, missing: list[str], headers: dict[str, str]) -> web.Response:
+        text = "missing template properties: " + ", ".join(sorted(missing))
+        if self.state.config.missing_properties_status == 400:
+            return self.error(
+                400, "VALIDATION_ERROR", text, headers=headers, outcome="MISSING_TEMPLATE_PROPERTIES",
+                context={"missingProperties": sorted(missing)},
+            )  # fmt: skip
+        payload = {
+            "statusId": self.state.new_id(), "status": "COMPLETE", "message": text,
+            "sendResult": "MISSING_TEMPLATE_PROPERTIES", "requestedAt": now_iso(), "completedAt": now_iso(),
+        }  # fmt: skip
+        return self.respond(200, payload, "MISSING_TEMPLATE_PROPERTIES", headers)
+
+    async def send_status(self, request: web.Request) -> web.Response:
+        """``GET /marketing/v3/email/send-statuses/{statusId}``: PENDING, then COMPLETE after the delay."""
+        await self._latency()
+        now = self.now()
+        if (answer := self._window(now)) is not None:
+            return answer
+        credential, answer = self.authenticate(request, now)
+        if answer is not None or credential is None:
+            return answer or self.error(401, "INVALID_AUTHENTICATION", "no credential")
+        record = self.state.by_status_id.get(request.match_info["status_id"])
+        if record is None:
+            return self.error(
+                404, "OBJECT_NOT_FOUND", "No send with this statusId.", outcome="STATUS_NOT_FOUND"
+            )
+        payload: dict[str, Any] = {"statusId": record.status_id, "requestedAt": record.requested_at}
+        if (now - record.accepted_at) * 1000 >= self.state.config.complete_after_ms:
+            created = now_iso()
+            payload.update(
+                status="COMPLETE", sendResult="SENT", startedAt=record.requested_at, completedAt=created,
+                eventId={"id": self.state.new_id(), "created": created},
+            )  # fmt: skip
+        else:
+            payload["status"] = "PENDING"
+        return self.respond(200, payload, "STATUS_" + payload["status"])
+
+    async def oauth_token(self, request: web.Request) -> web.Response:
+        """``POST /oauth/v1/token`` and ``/oauth/v3/token``: the refresh-token grant."""
+        state = self.state
+        form = await request.post()
+        grant = form.get("grant_type")
+        client_id, secret, refresh = (
+            form.get("client_id"),
+            form.get("client_secret"),
+            form.get("refresh_token"),
+        )
+        if grant != "refresh_token":
+            return self._oauth_error("UNSUPPORTED_GRANT_TYPE", "only grant_type=refresh_token is supported")
+        if not isinstance(client_id, str) or state.oauth_clients.get(client_id) != secret:
+            return self._oauth_error("BAD_CLIENT_ID", "missing or unknown client id / secret")
+        if not isinstance(refresh, str) or state.refresh_tokens.get(refresh) != client_id:
+            return self._oauth_error("BAD_REFRESH_TOKEN", "missing or unknown refresh token")
+        now = self.now()
+        ttl = state.config.access_token_ttl_s
+        access = "sim-at-" + state.new_id()
+        state.access_tokens[access] = AccessToken(client_id, now + ttl)
+        if state.config.rotate_refresh_tokens:
+            del state.refresh_tokens[refresh]
+            refresh = "sim-rt-" + state.new_id()
+            state.refresh_tokens[refresh] = client_id
+        state.oauth_refreshes += 1
+        payload = {
+            "token_type": "bearer",
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": ttl,
+        }
+        return self.respond(200, payload, "OAUTH_REFRESHED")
+
+    def _oauth_error(self, status: str, message: str) -> web.Response:
+        body = {"status": status, "message": message, "correlationId": self.state.new_id()}
+        return self.respond(400, body, f"OAUTH_{status}")
+
+
+def _fmt(seconds: float) -> str:
+    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:.3f}"
+
+
+def _seconds_to_midnight() -> float:
+    now = datetime.now(UTC)
+    return float(86_400 - (now.hour * 3600 + now.minute * 60 + now.second))

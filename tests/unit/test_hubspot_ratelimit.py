@@ -1,0 +1,153 @@
+"""The per-credential rate limiter with a fake clock: rolling budget, headers, throttle, holds."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consumer.hubspot.ratelimit import RateLimiter
+from consumer.settings import RateLimitSettings
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def limiter(fake: FakeTime, **fields: object) -> RateLimiter:
+    values: dict[str, object] = {"requests_per_interval": 10, "interval_ms": 1_000, "window_guard_ratio": 0.0}
+    values.update(fields)
+    return RateLimiter(RateLimitSettings.model_validate(values), sleep=fake.sleep, clock=fake.clock)
+
+
+async def acquire_times(rl: RateLimiter, fake: FakeTime, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        await rl.acquire()
+        times.append(fake.now)
+    return times
+
+
+async def test_no_more_than_the_budget_goes_out_in_any_window() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    times = await acquire_times(rl, fake, 35)
+    for t in times:
+        assert sum(1 for u in times if t - 1.0 < u <= t) <= 10
+    assert times[9] == times[0]  # the first ten go at once
+    assert times[10] == pytest.approx(times[0] + 1.0)  # the eleventh when the first rolls off
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    budget=st.integers(1, 30),
+    gaps=st.lists(st.floats(0, 0.3), min_size=1, max_size=60),
+    guard=st.floats(0, 0.2),
+)
+def test_the_rolling_budget_holds_for_any_arrival_pattern(
+    budget: int, gaps: list[float], guard: float
+) -> None:
+    async def run() -> list[float]:
+        fake = FakeTime()
+        rl = limiter(fake, requests_per_interval=budget, window_guard_ratio=guard)
+        times = []
+        for gap in gaps:
+            fake.now += gap
+            await rl.acquire()
+            times.append(fake.now)
+        return times
+
+    times = asyncio.run(run())
+    for t in times:
+        assert sum(1 for u in times if t - 1.0 * (1 + guard) < u <= t) <= budget
+
+
+async def test_a_static_replica_share_divides_the_budget() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=100, replica_share=0.25)
+    assert rl.budget == 25
+
+
+async def test_headers_adapt_budget_and_interval() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, replica_share=0.5)
+    rl.observe({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert rl.budget == 95
+    assert rl.interval_s == 10.0
+
+
+async def test_headers_are_ignored_when_adaptation_is_off() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, adapt_from_headers=False)
+    rl.observe({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "0"})
+    assert rl.budget == 10
+    await asyncio.wait_for(rl.acquire(), 1)
+    assert fake.now == 500.0
+
+
+async def test_remaining_from_another_replica_caps_this_one() -> None:
+    # HubSpot counts the app: another replica used 8 of 10, so after our request Remaining is 1.
+    fake = FakeTime()
+    rl = limiter(fake)
+    await rl.acquire()
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "1"}, sent_at=fake.now)
+    start = fake.now
+    times = await acquire_times(rl, fake, 3)
+    assert times[0] == start  # one more fits
+    assert times[1] > start  # the third must wait for the window to move
+
+
+async def test_an_older_answer_does_not_override_a_newer_one() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    await rl.acquire()
+    first = fake.now
+    fake.now += 0.1
+    await rl.acquire()
+    rl.observe({"X-HubSpot-RateLimit-Remaining": "5"}, sent_at=fake.now)
+    rl.observe({"X-HubSpot-RateLimit-Remaining": "0"}, sent_at=first)  # stale: ignored
+    await asyncio.wait_for(rl.acquire(), 1)
+    assert fake.now == pytest.approx(first + 0.1)
+
+
+async def test_throttle_makes_every_sender_wait_out_retry_after() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.throttle(3.0)
+    start = fake.now
+    await asyncio.gather(rl.acquire(), rl.acquire())
+    assert fake.now - start >= 3.0
+
+
+async def test_a_hold_blocks_until_released_but_a_probe_passes() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.hold("breaker")
+    assert rl.held
+    waiter = asyncio.ensure_future(rl.acquire())
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    await asyncio.wait_for(rl.acquire(probe=True), 1)
+    rl.release("breaker")
+    await asyncio.wait_for(waiter, 1)
+    assert not rl.held
+
+
+async def test_a_timed_hold_ends_by_itself() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.hold_for("daily_limit", 60.0)
+    start = fake.now
+    await rl.acquire()
+    assert fake.now - start >= 60.0
+    assert not rl.held
