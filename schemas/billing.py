@@ -1,0 +1,47 @@
+"""Billing events published by the payments service."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from annotated_types import Ge, Le
+
+from schemas.types import Customer, EventData, HttpsUrl, Identifier, Line, Money, Plan, Timestamp
+
+
+class InvoicePaidV1(EventData):
+    """An invoice was paid. Sends: the receipt (and, for large amounts, a note to finance)."""
+
+    EVENT_TYPE: ClassVar[str] = "com.example.billing.invoice_paid.v1"
+
+    invoice_id: Identifier
+    invoice_number: Line
+    customer: Customer
+    amount: Money
+    paid_at: Timestamp
+    invoice_url: HttpsUrl
+    payment_method: Line | None = None  # e.g. "Visa ending in 4242"
+
+
+class PaymentFailureReason(StrEnum):
+    CARD_DECLINED = "card_declined"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    CARD_EXPIRED = "card_expired"
+    AUTHENTICATION_REQUIRED = "authentication_required"
+    PROCESSING_ERROR = "processing_error"
+
+
+class SubscriptionPaymentFailedV1(EventData):
+    """A renewal charge failed. Sends: the dunning e-mail to the customer and a note to billing."""
+
+    EVENT_TYPE: ClassVar[str] = "com.example.billing.subscription_payment_failed.v1"
+
+    subscription_id: Identifier
+    customer: Customer
+    plan: Plan
+    amount: Money
+    failure_reason: PaymentFailureReason
+    attempt: Annotated[int, Ge(1), Le(20)]
+    next_retry_at: Timestamp | None = None
+    update_payment_url: HttpsUrl

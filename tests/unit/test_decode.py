@@ -1,0 +1,470 @@
+"""Decoding guards and the CloudEvents Kafka binding (structured, binary, SDK-produced records)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+import pytest
+from cloudevents.core.bindings import kafka as core_kafka
+from cloudevents.core.v1.event import CloudEvent as CoreEvent
+from cloudevents.v1 import kafka as v1_kafka
+from cloudevents.v1.http import CloudEvent as V1Event
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from consumer.decode import CloudEvent, check_depth, decode, peek_identity
+from consumer.errors import InputError
+from consumer.outcome import Reason
+from consumer.records import Record
+from consumer.settings import DecodeSettings
+
+SETTINGS = DecodeSettings()
+CE_JSON = b"application/cloudevents+json"
+SIGNED_UP = "com.example.user.signed_up.v1"
+
+
+def event(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": "evt-1",
+        "source": "/identity/signup",
+        "type": SIGNED_UP,
+        "time": "2026-03-02T09:15:00Z",
+        "data": {"user_id": "usr_1", "email": "jane.doe@example.com"},
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def structured(
+    body: Any, content_type: bytes | None = CE_JSON, extra: Iterable[tuple[str, bytes]] = ()
+) -> Record:
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    headers = ((("content-type", content_type),) if content_type is not None else ()) + tuple(extra)
+    return Record("events", 0, 7, b"key", raw, headers)
+
+
+def binary(
+    attributes: Mapping[str, str | bytes] | None = None,
+    data: bytes | None = None,
+    content_type: bytes | None = None,
+) -> Record:
+    attrs: dict[str, str | bytes] = {
+        "specversion": "1.0",
+        "id": "evt-2",
+        "source": "/identity/signup",
+        "type": SIGNED_UP,
+        "time": "2026-03-02T09:15:00Z",
+    }
+    attrs.update(attributes or {})
+    headers = [(f"ce_{k}", v if isinstance(v, bytes) else v.encode()) for k, v in attrs.items()]
+    if content_type is not None:
+        headers.append(("content-type", content_type))
+    value = data if data is not None else b'{"user_id": "usr_2", "email": "max@example.org"}'
+    return Record("events", 1, 9, None, value, tuple(headers))
+
+
+def reason(record: Record, config: DecodeSettings = SETTINGS) -> Reason:
+    with pytest.raises(InputError) as caught:
+        decode(record, config)
+    return caught.value.code
+
+
+# --- happy paths ------------------------------------------------------------------------------------
+
+
+def test_a_structured_event_decodes_with_its_attributes_extensions_and_data() -> None:
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    result = decode(structured(event(subject="usr_1", traceparent=trace, partitionkey="usr_1")), SETTINGS)
+    assert (result.id, result.source, result.type, result.subject, result.mode) == (
+        "evt-1",
+        "/identity/signup",
+        SIGNED_UP,
+        "usr_1",
+        "structured",
+    )
+    assert result.time is not None
+    assert result.time.utcoffset() is not None
+    assert result.time.isoformat() == "2026-03-02T09:15:00+00:00"
+    assert dict(result.extensions) == {"traceparent": trace, "partitionkey": "usr_1"}
+    assert result.data == {"user_id": "usr_1", "email": "jane.doe@example.com"}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        b"application/cloudevents+json; charset=UTF-8",
+        b"Application/CloudEvents+JSON",
+        b"application/cloudevents+json;",
+    ],
+)
+def test_the_structured_content_type_is_matched_case_insensitively_with_parameters(
+    content_type: bytes,
+) -> None:
+    assert decode(structured(event(), content_type), SETTINGS).mode == "structured"
+
+
+def test_a_binary_event_maps_ce_headers_to_attributes_and_content_type_to_datacontenttype() -> None:
+    result = decode(
+        binary({"subject": "usr_2", "traceparent": "00-ab-cd-01"}, content_type=b"application/json"), SETTINGS
+    )
+    assert result.mode == "binary"
+    assert (result.id, result.subject, result.datacontenttype) == ("evt-2", "usr_2", "application/json")
+    assert dict(result.extensions) == {"traceparent": "00-ab-cd-01"}
+    assert result.data == {"user_id": "usr_2", "email": "max@example.org"}
+
+
+def test_binary_header_names_are_matched_case_insensitively() -> None:
+    record = binary()
+    shouted = Record(record.topic, 0, 0, None, record.value, tuple((k.upper(), v) for k, v in record.headers))
+    assert decode(shouted, SETTINGS).id == "evt-2"
+
+
+def test_a_binary_event_without_content_type_is_taken_as_json() -> None:
+    assert decode(binary(), SETTINGS).datacontenttype is None
+
+
+def test_a_record_without_headers_is_structured_when_the_value_is_a_cloudevent() -> None:
+    assert decode(structured(event(), content_type=None), SETTINGS).mode == "structured"
+
+
+def test_a_record_without_headers_and_without_specversion_is_missing_an_attribute() -> None:
+    assert reason(structured({"user_id": "x"}, content_type=None)) is Reason.MISSING_ATTRIBUTE
+
+
+def test_structured_ce_headers_are_ignored_in_favour_of_the_value() -> None:
+    record = structured(event(), extra=[("ce_id", b"header-id"), ("ce_type", b"other")])
+    assert decode(record, SETTINGS).id == "evt-1"
+
+
+def test_data_base64_with_a_json_payload_decodes() -> None:
+    payload = base64.b64encode(b'{"user_id": "usr_1", "email": "a@example.com"}').decode()
+    assert decode(structured(event(data=..., data_base64=payload)), SETTINGS).data["user_id"] == "usr_1"
+
+
+def test_an_event_without_data_decodes_with_none() -> None:
+    assert decode(structured(event(data=...)), SETTINGS).data is None
+
+
+# --- the cloudevents SDK ----------------------------------------------------------------------------
+
+
+def _sdk_record(headers: Mapping[str, bytes], key: str | bytes | None, value: str | bytes) -> Record:
+    encoded_key = key.encode() if isinstance(key, str) else key
+    encoded_value = value.encode() if isinstance(value, str) else value
+    return Record("events", 0, 0, encoded_key, encoded_value, tuple(headers.items()))
+
+
+# The v1 API's to_binary needs a datacontenttype (it raises KeyError without one); its to_structured
+# moves datacontenttype into the content-type header, or sends no header at all.
+@pytest.mark.parametrize(
+    ("mode", "with_content_type"), [("binary", True), ("structured", True), ("structured", False)]
+)
+def test_records_from_the_sdk_v1_kafka_api_decode(mode: str, with_content_type: bool) -> None:
+    attributes = {"type": SIGNED_UP, "source": "/identity/signup", "partitionkey": "usr_1"}
+    if with_content_type:
+        attributes["datacontenttype"] = "application/json"
+    sdk_event = V1Event.create(attributes, {"user_id": "usr_1", "email": "jane@example.com"})
+    message = v1_kafka.to_binary(sdk_event) if mode == "binary" else v1_kafka.to_structured(sdk_event)
+    result = decode(_sdk_record(message.headers, message.key, message.value), SETTINGS)
+    assert result.mode == mode
+    assert (result.id, result.type, result.source) == (sdk_event["id"], SIGNED_UP, "/identity/signup")
+    assert result.data == {"user_id": "usr_1", "email": "jane@example.com"}
+    assert result.time is not None
+
+
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_records_from_the_sdk_core_kafka_binding_decode(mode: str) -> None:
+    sdk_event = CoreEvent(
+        attributes={"type": SIGNED_UP, "source": "/identity/signup", "datacontenttype": "application/json"},
+        data={"user_id": "usr_1", "email": "jane@example.com"},
+    )
+    message = (
+        core_kafka.to_binary_event(sdk_event)
+        if mode == "binary"
+        else core_kafka.to_structured_event(sdk_event)
+    )
+    result = decode(_sdk_record(message.headers, message.key, message.value), SETTINGS)
+    assert (result.mode, result.id, result.time) == (mode, sdk_event.get_id(), sdk_event.get_time())
+    assert result.data == {"user_id": "usr_1", "email": "jane@example.com"}
+
+
+# --- guards -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [None, b""])
+def test_a_record_without_value_is_empty(value: bytes | None) -> None:
+    assert reason(Record("events", 0, 0, None, value)) is Reason.EMPTY_VALUE
+
+
+def test_a_value_above_the_limit_is_oversize() -> None:
+    big = event(data={"user_id": "u", "email": "a@example.com", "pad": "x" * 70_000})
+    assert reason(structured(big)) is Reason.OVERSIZE
+
+
+def test_ce_headers_count_towards_the_size_limit() -> None:
+    assert reason(binary({"subject": "s" * 300}), DecodeSettings(max_bytes=400)) is Reason.OVERSIZE
+
+
+def test_a_value_just_under_the_limit_passes_the_size_guard() -> None:
+    raw = orjson.dumps(event(subject="s" * 100))
+    record = structured(raw)
+    exact = len(raw) + len("content-type") + len(CE_JSON)
+    assert decode(record, DecodeSettings(max_bytes=exact)).id == "evt-1"
+    assert reason(record, DecodeSettings(max_bytes=exact - 1)) is Reason.OVERSIZE
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        structured(b'{"specversion": "1.0", "id": "\xff\xfe"}'),
+        binary(data=b'{"name": "\xc3\x28"}'),
+        binary({"id": b"evt-\xff"}),
+        structured(event(), content_type=b"application/\xffjson"),
+    ],
+    ids=["structured-value", "binary-value", "binary-header", "content-type"],
+)
+def test_bytes_that_are_not_utf8_are_refused(record: Record) -> None:
+    assert reason(record) is Reason.INVALID_UTF8
+
+
+def test_nesting_above_the_limit_is_too_deep_before_parsing() -> None:
+    deep = b'{"specversion": "1.0", "data": ' + b'{"a": ' * 40 + b"1" + b"}" * 40 + b"}"
+    assert reason(structured(deep)) is Reason.TOO_DEEP
+
+
+def test_hostile_nesting_far_beyond_any_parser_limit_is_too_deep_not_a_crash() -> None:
+    assert reason(binary(data=b"[" * 200_000), DecodeSettings(max_bytes=10**6)) is Reason.TOO_DEEP
+
+
+def test_brackets_inside_strings_do_not_count_towards_depth() -> None:
+    noisy = event(data={"user_id": "u", "email": "a@example.com", "note": "[[[[{{{{" * 50 + '\\"[[['})
+    assert decode(structured(noisy), SETTINGS).data["note"].startswith("[[[[")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{",
+        b'{"a": 1,}',
+        b"{'a': 1}",
+        b'{"a": NaN}',
+        b'{"a": 1e400}',
+        b'{"a": 1} trailing',
+        b"\xef\xbb\xbf{}",
+    ],
+)
+def test_malformed_json_is_invalid_json(raw: bytes) -> None:
+    assert reason(structured(raw)) is Reason.INVALID_JSON
+
+
+@pytest.mark.parametrize("raw", [b"[1, 2]", b'"text"', b"42", b"null", b"true"])
+def test_a_structured_value_that_is_not_an_object_is_refused(raw: bytes) -> None:
+    assert reason(structured(raw)) is Reason.NOT_OBJECT
+
+
+@pytest.mark.parametrize("data", [[1, 2], "text", 42])
+def test_data_that_is_not_an_object_is_refused(data: Any) -> None:
+    assert reason(structured(event(data=data))) is Reason.NOT_OBJECT
+    assert reason(binary(data=orjson.dumps(data))) is Reason.NOT_OBJECT
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        structured(event(), b"application/cloudevents-batch+json"),
+        structured(event(), b"application/cloudevents+avro"),
+        structured(event(datacontenttype="application/xml", data="<a/>")),
+        binary(content_type=b"text/plain"),
+        binary(content_type=b"application/json; charset=iso-8859-1"),
+        structured(event(), content_type=b"application/avro"),
+    ],
+    ids=["batch", "avro-format", "xml-data", "text-binary", "latin1", "avro-no-ce-headers"],
+)
+def test_content_types_other_than_json_are_unsupported(record: Record) -> None:
+    assert reason(record) is Reason.UNSUPPORTED_CONTENT_TYPE
+
+
+@pytest.mark.parametrize(
+    "json_type", ["application/json", "text/json", "application/vnd.example+json; charset=utf-8"]
+)
+def test_json_media_types_are_accepted_as_data(json_type: str) -> None:
+    assert decode(structured(event(datacontenttype=json_type)), SETTINGS).datacontenttype == json_type
+
+
+@pytest.mark.parametrize("name", ["specversion", "id", "source", "type"])
+def test_each_required_attribute_missing_is_reported(name: str) -> None:
+    assert reason(structured(event(**{name: ...}))) is Reason.MISSING_ATTRIBUTE
+    record = binary()
+    without = tuple(h for h in record.headers if h[0] != f"ce_{name}")
+    assert reason(Record("events", 0, 0, None, record.value, without)) is Reason.MISSING_ATTRIBUTE
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"specversion": "0.3"},
+        {"id": ""},
+        {"id": 42},
+        {"source": "/with space"},
+        {"id": "x" * 257},
+        {"time": "yesterday"},
+        {"time": "2026-03-02T09:15:00"},
+        {"time": "2026-02-30T09:15:00Z"},
+        {"subject": ""},
+        {"traceparent": {"nested": "object"}},
+        {"sampled": 2**40},
+        {"Trace-Parent": "x"},
+        {"data_base64": "e30="},
+        {"data": ..., "data_base64": "%%%"},
+        {"data": ..., "data_base64": 12},
+    ],
+)
+def test_malformed_attributes_are_invalid(overrides: dict[str, Any]) -> None:
+    assert reason(structured(event(**overrides))) is Reason.INVALID_ATTRIBUTE
+
+
+def test_extension_integers_and_booleans_become_strings() -> None:
+    result = decode(structured(event(sampled=True, priority=3)), SETTINGS)
+    assert dict(result.extensions) == {"sampled": "true", "priority": "3"}
+
+
+def test_a_repeated_ce_header_with_a_different_value_is_invalid() -> None:
+    record = binary()
+    repeated = Record("events", 0, 0, None, record.value, (*record.headers, ("ce_id", b"other")))
+    assert reason(repeated) is Reason.INVALID_ATTRIBUTE
+
+
+def test_ten_thousand_extension_attributes_are_refused_without_parsing_them_all() -> None:
+    crowded = event(**{f"x{i}": "v" for i in range(10_000)})
+    assert reason(structured(crowded)) is Reason.OVERSIZE
+    assert reason(structured(crowded), DecodeSettings(max_bytes=10**6)) is Reason.INVALID_ATTRIBUTE
+
+
+@pytest.mark.parametrize("bad", ["\r\n", "\n", "\x00", "\x1b[31m", "\u2028", "\x7f"])
+@pytest.mark.parametrize("name", ["id", "source", "type", "subject", "traceparent"])
+def test_control_characters_in_single_line_attributes_are_refused(name: str, bad: str) -> None:
+    value = f"/x{bad}Bcc: victim@example.org"
+    assert reason(structured(event(**{name: value}))) is Reason.CONTROL_CHARACTERS
+    assert reason(binary({name: value})) is Reason.CONTROL_CHARACTERS
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (RecursionError(), Reason.TOO_DEEP),
+        (MemoryError(), Reason.OVERSIZE),
+        (UnicodeError(), Reason.INVALID_UTF8),
+        (ValueError(), Reason.INVALID_JSON),
+        (KeyError("x"), Reason.INVALID_JSON),
+    ],
+)
+def test_unexpected_exceptions_from_the_parser_become_reasons(
+    monkeypatch: pytest.MonkeyPatch, exc: Exception, expected: Reason
+) -> None:
+    def explode(_raw: bytes) -> Any:
+        raise exc
+
+    monkeypatch.setattr(orjson, "loads", explode)
+    assert reason(structured(event())) is expected
+
+
+def test_the_event_repr_shows_no_data() -> None:
+    result = decode(structured(event()), SETTINGS)
+    assert isinstance(result, CloudEvent)
+    assert "jane" not in repr(result)
+    assert "evt-1" in repr(result)
+
+
+# --- depth scan -------------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(alphabet='ab[]{}"\\', max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet="k[{", max_size=3), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@given(value=json_values, limit=st.integers(min_value=0, max_value=8))
+def test_the_depth_scan_agrees_with_the_parsed_structure(value: Any, limit: int) -> None:
+    raw = orjson.dumps(value)
+    if _depth(value) > limit:
+        with pytest.raises(InputError) as caught:
+            check_depth(raw, limit)
+        assert caught.value.code is Reason.TOO_DEEP
+    else:
+        check_depth(raw, limit)
+
+
+# --- nothing escapes --------------------------------------------------------------------------------
+
+header_names = st.sampled_from(
+    ["content-type", "ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time", "ce_x"]
+)
+header_values = st.sampled_from([b"1.0", b"application/json", CE_JSON, b"\xff", b"\r\n", b""]) | st.binary(
+    max_size=20
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    value=st.none() | st.binary(max_size=300) | json_values.map(orjson.dumps),
+    headers=st.lists(st.tuples(header_names, header_values), max_size=6),
+)
+def test_arbitrary_records_yield_an_event_or_an_input_error(value: bytes | None, headers: list[Any]) -> None:
+    record = Record("events", 0, 0, None, value, tuple(headers))
+    with contextlib.suppress(InputError):  # anything else fails the test
+        decode(record, DecodeSettings(max_bytes=256, max_depth=4))
+    peek_identity(record)
+
+
+attribute_values = (
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8) | json_values
+)
+
+
+@settings(max_examples=400)
+@given(
+    overrides=st.dictionaries(
+        st.sampled_from([*event(), "subject", "traceparent", "data_base64"]), attribute_values
+    )
+)
+def test_mutated_structured_events_yield_an_event_or_an_input_error(overrides: dict[str, Any]) -> None:
+    with contextlib.suppress(InputError):  # anything else fails the test
+        decode(structured(event(**overrides)), SETTINGS)
+
+
+# --- peek_identity ----------------------------------------------------------------------------------
+
+
+def test_peek_identity_reads_binary_headers_first() -> None:
+    assert peek_identity(binary()) == (SIGNED_UP, "evt-2")
+
+
+def test_peek_identity_reads_a_structured_value() -> None:
+    assert peek_identity(structured(event())) == (SIGNED_UP, "evt-1")
+
+
+def test_peek_identity_of_poison_is_none_and_does_not_raise() -> None:
+    assert peek_identity(structured(b'{"id": "x", "type": ')) == (None, None)
+    assert peek_identity(Record("events", 0, 0, None, b"[" * 100_000)) == (None, None)
+
+
+def test_peek_identity_strips_control_characters_and_truncates() -> None:
+    event_type, event_id = peek_identity(structured(event(type="a\r\nb", id="i" * 1000)))
+    assert event_type == "a??b"
+    assert event_id == "i" * 256

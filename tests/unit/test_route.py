@@ -1,0 +1,412 @@
+"""Routing: start-up validation of the routing file, and events → Single Send requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consumer.decode import ValidatedEvent, decode, validate
+from consumer.errors import ConfigError, InputError
+from consumer.outcome import Reason
+from consumer.records import Record
+from consumer.route import Router, load_routing, send_id
+from consumer.settings import DecodeSettings, Environment
+from schemas.catalog import CATALOG
+from schemas.routing import RoutingConfig
+from schemas.samples import examples, expand_time_placeholders
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_ROUTING = ROOT / "deploy/local/routing.yaml"
+SAMPLES = ROOT / "deploy/local/sample-events.ndjson"
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+SIGNED_UP = "com.example.user.signed_up.v1"
+RESET = "com.example.user.password_reset_requested.v1"
+
+
+def route(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "welcome",
+        "event_type": SIGNED_UP,
+        "email_id": {"dev": 11, "qa": 22, "prod": 3_000_000_000_033},
+        "to": "data.email",
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def config(*routes: dict[str, Any]) -> RoutingConfig:
+    return RoutingConfig.model_validate({"routes": list(routes) or [route()]})
+
+
+def write(tmp_path: Path, *routes: dict[str, Any]) -> Path:
+    path = tmp_path / "routing.yaml"
+    path.write_text(yaml.safe_dump({"routes": list(routes)}), encoding="utf-8")
+    return path
+
+
+def load_error(tmp_path: Path, *routes: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_routing(write(tmp_path, *routes))
+    return str(caught.value)
+
+
+def event(
+    event_type: str = SIGNED_UP, time: str | None = "2026-03-02T11:59:00Z", **data: Any
+) -> ValidatedEvent:
+    payload = {"user_id": "usr_1", "email": "jane.doe@example.com", **data}
+    body: dict[str, Any] = {"specversion": "1.0", "id": "evt-1", "source": "/identity", "type": event_type}
+    if time is not None:
+        body["time"] = time
+    body["data"] = payload
+    return validate(decode(Record("events", 0, 0, None, orjson.dumps(body)), DecodeSettings()))
+
+
+def example(event_type: str) -> ValidatedEvent:
+    raw = next(e for e in examples(event_type) if e.name == "valid-full").read_bytes()
+    return validate(decode(Record("events", 0, 0, None, raw), DecodeSettings()))
+
+
+def plan_error(router: Router, validated: ValidatedEvent, now: datetime = NOW) -> InputError:
+    with pytest.raises(InputError) as caught:
+        router.plan(validated, now)
+    return caught.value
+
+
+# --- the demo routing file --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_the_demo_routing_file_builds_in_every_environment_and_covers_the_catalog(
+    environment: Environment,
+) -> None:
+    router = Router.build(load_routing(DEMO_ROUTING), environment)
+    assert {r.event_type for r in router.routes} == set(CATALOG)
+    assert len(router.email_ids) == len(router.routes)
+    assert all(router.allows(r.email_id) for r in router.routes)
+
+
+def test_each_environment_sends_its_own_template_ids() -> None:
+    routing = load_routing(DEMO_ROUTING)
+    ids = {env: Router.build(routing, env).email_ids for env in Environment}
+    assert ids[Environment.DEV].isdisjoint(ids[Environment.PROD])
+    assert max(ids[Environment.PROD]) > 2**31  # real HubSpot content ids are int64
+
+
+def test_the_routing_file_may_be_json(tmp_path: Path) -> None:
+    path = tmp_path / "routing.json"
+    path.write_bytes(orjson.dumps({"routes": [route()]}))
+    assert load_routing(path).routes[0].name == "welcome"
+
+
+# --- start-up validation ----------------------------------------------------------------------------
+
+
+def test_an_unknown_event_type_names_the_route(tmp_path: Path) -> None:
+    message = load_error(tmp_path, route(event_type="com.example.user.signed_up.v7"))
+    assert "route 'welcome'" in message
+    assert "com.example.user.signed_up.v7" in message
+    assert "not in the catalog" in message
+
+
+def test_a_field_path_that_does_not_exist_names_route_slot_and_path(tmp_path: Path) -> None:
+    message = load_error(tmp_path, route(contact_properties={"firstname": "data.frist_name"}))
+    assert "route 'welcome'" in message
+    assert "contact_properties.firstname" in message
+    assert "data.frist_name" in message
+    assert "data.first_name" in message  # the valid paths are listed
+
+
+def test_nested_paths_are_checked(tmp_path: Path) -> None:
+    order = "com.example.order.confirmed.v1"
+    message = load_error(tmp_path, route(event_type=order, to="data.customer.mail"))
+    assert "'data.customer' has no field 'mail'" in message
+    assert load_routing(write(tmp_path, route(event_type=order, to="data.customer.email"))).routes
+
+
+def test_duplicate_route_names_are_refused(tmp_path: Path) -> None:
+    assert "duplicate route name 'welcome'" in load_error(tmp_path, route(), route())
+
+
+def test_a_route_without_an_email_id_for_the_environment_stops_start_up() -> None:
+    routing = config(route(email_id={"dev": 1}), route(name="other", email_id={"dev": 2, "prod": 3}))
+    assert Router.build(routing, Environment.DEV).email_ids == {1, 2}
+    with pytest.raises(ConfigError) as caught:
+        Router.build(routing, Environment.PROD)
+    assert "'welcome'" in str(caught.value)
+    assert "'other'" not in str(caught.value)
+    assert "prod" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"to": "data.first_name"}, "not an e-mail address field"),
+        ({"to": {"const": "not-an-address"}}, "not a valid e-mail address"),
+        ({"cc": {"const": "Jane <jane@example.com>"}}, "bare address"),
+        ({"from": "Example <hello@example.com>"}, "write {const: ...} for a constant"),
+        ({"email_id": {"dev": 0}}, "greater than or equal to 1"),
+        ({"email_id": {"dev": "12"}}, "valid integer"),
+        ({"email_id": {"staging": 1}}, "email_id.staging"),
+        ({"email_id": {}}, "at least 1 item"),
+        ({"name": "Welcome Mail"}, "name"),
+        ({"max_age": 90}, "duration"),
+        ({"max_age": "-1h"}, "max_age"),
+        ({"max_age": "99999999999d"}, "max_age"),
+        ({"contact_properties": {"FirstName": "data.first_name"}}, "contact_properties"),
+        ({"custom_properties": {"p": {"const": "a\r\nb"}}}, "control characters"),
+        ({"unknown_key": 1}, "unknown_key"),
+        ({"to": ...}, "to"),
+    ],
+)
+def test_route_mistakes_are_config_errors_naming_the_field(
+    tmp_path: Path, overrides: dict[str, Any], expected: str
+) -> None:
+    message = load_error(tmp_path, route(**overrides))
+    assert expected in message
+    assert "welcome" in message.lower() or "routes[0]" in message
+
+
+def test_arrays_and_objects_with_arrays_cannot_become_properties(tmp_path: Path) -> None:
+    order = "com.example.order.confirmed.v1"
+    lines = route(event_type=order, to="data.customer.email", custom_properties={"lines": "data.lines"})
+    assert "refuse arrays" in load_error(tmp_path, lines)
+    total = route(event_type=order, to="data.customer.email", contact_properties={"total": "data.total"})
+    assert "single values" in load_error(tmp_path, total)
+    ok = route(event_type=order, to="data.customer.email", custom_properties={"total": "data.total"})
+    assert load_routing(write(tmp_path, ok)).routes
+
+
+@pytest.mark.parametrize("text", ["{routes: [", "- just a list", "", "routes: []"])
+def test_unreadable_or_empty_routing_files_are_config_errors(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="routing"):
+        load_routing(path)
+
+
+def test_a_missing_routing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_routing(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30m", 1800), ("1h", 3600), ("2d", 172_800), ("1h30m", 5400), ("PT1H", 3600)]
+)
+def test_max_age_durations(text: str, seconds: int) -> None:
+    max_age = config(route(max_age=text)).routes[0].max_age
+    assert max_age is not None
+    assert max_age.total_seconds() == seconds
+
+
+# --- planning ---------------------------------------------------------------------------------------
+
+
+def test_a_route_becomes_a_single_send_request_with_mapped_properties() -> None:
+    routing = config(
+        route(
+            **{"from": {"const": "Example <hello@example.com>"}},
+            reply_to={"const": "support@example.com"},
+            contact_properties={"firstname": "data.first_name", "signup_id": "id", "tier": {"const": 3}},
+            custom_properties={
+                "plan": "data.plan",
+                "at": "time",
+                "beta": {"const": True},
+                "ref": "data.referral_code",
+            },
+        )
+    )
+    (job,) = Router.build(routing, Environment.QA).plan(event(first_name="Jane", plan="pro"), NOW)
+    assert job.route == "welcome"
+    assert job.email_id == 22
+    assert job.send_id == send_id("/identity", "evt-1", "welcome")
+    assert job.request.to_wire() == {
+        "emailId": 22,
+        "message": {
+            "to": "jane.doe@example.com",
+            "from": "Example <hello@example.com>",
+            "sendId": job.send_id,
+            "replyTo": ["support@example.com"],
+        },
+        "contactProperties": {"firstname": "Jane", "signup_id": "evt-1", "tier": "3"},
+        "customProperties": {"plan": "pro", "at": "2026-03-02T11:59:00Z", "beta": True},
+    }
+
+
+def test_values_are_rendered_deterministically() -> None:
+    order = "com.example.order.confirmed.v1"
+    routing = config(
+        route(
+            event_type=order,
+            to="data.customer.email",
+            contact_properties={
+                "total": "data.total.amount",
+                "placed": "data.placed_at",
+                "currency": "data.total.currency",
+            },
+            custom_properties={
+                "total": "data.total",
+                "address": "data.shipping_address",
+                "amount": "data.total.amount",
+            },
+        ),
+        route(
+            name="shipped",
+            event_type="com.example.order.shipped.v1",
+            to="data.customer.email",
+            contact_properties={
+                "carrier": "data.carrier",
+                "eta": "data.estimated_delivery",
+                "url": "data.tracking_url",
+            },
+        ),
+    )
+    router = Router.build(routing, Environment.DEV)
+    (confirmed,) = router.plan(example(order), NOW)
+    wire = confirmed.request.to_wire()
+    assert wire["contactProperties"] == {
+        "total": "49.90",
+        "placed": "2026-03-02T12:29:41Z",
+        "currency": "EUR",
+    }
+    assert wire["customProperties"]["total"] == {"amount": "49.90", "currency": "EUR"}
+    assert wire["customProperties"]["amount"] == "49.90"
+    assert wire["customProperties"]["address"]["postal_code"] == "8001"
+    assert "line2" not in wire["customProperties"]["address"]
+    (shipped,) = router.plan(example("com.example.order.shipped.v1"), NOW)
+    assert shipped.request.to_wire()["contactProperties"] == {
+        "carrier": "dhl",
+        "eta": "2026-03-05",
+        "url": "https://tracking.example.com/JJD000390007827",
+    }
+
+
+def test_absent_optional_values_are_omitted() -> None:
+    routing = config(route(cc="data.email", contact_properties={"firstname": "data.first_name"}))
+    (job,) = Router.build(routing, Environment.DEV).plan(event(), NOW)
+    wire = job.request.to_wire()
+    assert "contactProperties" not in wire
+    assert wire["message"]["cc"] == ["jane.doe@example.com"]
+
+
+def test_an_event_type_with_several_routes_gives_one_job_each_with_distinct_send_ids() -> None:
+    router = Router.build(load_routing(DEMO_ROUTING), Environment.PROD)
+    failed = example("com.example.billing.subscription_payment_failed.v1")
+    jobs = router.plan(failed, failed.envelope.time or NOW)
+    assert [j.route for j in jobs] == ["payment-failed", "payment-failed-billing-team"]
+    assert jobs[0].request.message.to == "jane.doe@example.com"
+    assert jobs[1].request.message.to == "billing-alerts@example.com"
+    assert jobs[0].send_id != jobs[1].send_id
+    assert jobs[1].request.custom_properties == {
+        "subscription_id": "sub_Q8v2",
+        "customer_id": "cus_7Hq2Lm",
+        "plan": "pro",
+        "amount": {"amount": "29.00", "currency": "USD"},
+        "failure_reason": "card_expired",
+        "attempt": 2,
+        "event_id": "sub-evt-55120",
+        "source": "/billing/subscriptions",
+    }
+
+
+def test_an_event_type_without_a_route_is_no_route_not_a_crash() -> None:
+    error = plan_error(Router.build(config(), Environment.DEV), example(RESET))
+    assert error.code is Reason.NO_ROUTE
+
+
+def _reset_router(max_age: str = "1h") -> Router:
+    return Router.build(
+        config(route(name="password-reset", event_type=RESET, max_age=max_age)), Environment.DEV
+    )
+
+
+def _reset(time: str | None) -> ValidatedEvent:
+    link = {"reset_url": "https://app.example.com/r?t=1", "expires_at": "2026-03-02T13:00:00Z"}
+    return event(RESET, time=time, **link)
+
+
+def test_an_event_older_than_max_age_is_expired() -> None:
+    error = plan_error(_reset_router(), _reset("2026-03-02T10:00:00Z"))
+    assert error.code is Reason.EXPIRED
+    assert "password-reset" in str(error)
+
+
+def test_an_event_exactly_max_age_old_or_younger_is_sent() -> None:
+    router = _reset_router()
+    assert router.plan(_reset("2026-03-02T11:00:00Z"), NOW)
+    assert router.plan(_reset("2026-03-02T13:00:00+01:00"), NOW)  # 11:00 UTC, other offset
+    assert router.plan(_reset("2026-03-02T12:05:00Z"), NOW)  # producer clock slightly ahead
+
+
+def test_a_naive_now_is_taken_as_utc() -> None:
+    assert _reset_router().plan(_reset("2026-03-02T11:30:00Z"), NOW.replace(tzinfo=None))
+
+
+def test_max_age_without_a_time_attribute_is_a_missing_attribute() -> None:
+    assert plan_error(_reset_router(), _reset(None)).code is Reason.MISSING_ATTRIBUTE
+
+
+def test_one_expired_route_dead_letters_the_whole_event() -> None:
+    routing = config(route(), route(name="welcome-fast", max_age="1m"))
+    error = plan_error(Router.build(routing, Environment.DEV), event(time="2026-03-02T11:00:00Z"))
+    assert error.code is Reason.EXPIRED
+
+
+def test_an_empty_recipient_is_mapping_failed() -> None:
+    invoice = "com.example.billing.invoice_paid.v1"
+    routing = config(route(name="billing-contact", event_type=invoice, to="data.customer.billing_email"))
+    error = plan_error(Router.build(routing, Environment.DEV), example(invoice))
+    assert error.code is Reason.MAPPING_FAILED
+    assert "billing-contact" in str(error)
+    assert "data.customer.billing_email" in str(error)
+
+
+def test_job_reprs_hide_the_recipient() -> None:
+    (job,) = Router.build(config(), Environment.DEV).plan(event(), NOW)
+    assert "jane" not in repr(job)
+    assert "welcome" in repr(job)
+
+
+@given(environment=st.sampled_from(list(Environment)), index=st.integers(min_value=0, max_value=100))
+def test_planned_email_ids_are_always_on_the_allow_list(environment: Environment, index: int) -> None:
+    router = Router.build(load_routing(DEMO_ROUTING), environment)
+    valid = [e for e in examples() if e.valid]
+    chosen = valid[index % len(valid)]
+    validated = validate(decode(Record("e", 0, 0, None, chosen.read_bytes()), DecodeSettings()))
+    jobs = router.plan(validated, validated.envelope.time or NOW)
+    assert jobs
+    assert all(router.allows(j.email_id) and j.email_id in router.email_ids for j in jobs)
+
+
+# --- the demo sample file ---------------------------------------------------------------------------
+
+
+def test_the_demo_sample_events_give_the_expected_outcomes() -> None:
+    router = Router.build(load_routing(DEMO_ROUTING), Environment.DEV)
+    now = datetime.now(UTC)
+    lines = expand_time_placeholders(SAMPLES.read_text(encoding="utf-8"), now).splitlines()
+    outcomes: dict[str, list[str] | Reason] = {}
+    for offset, line in enumerate(lines):
+        record = Record(
+            "events", 0, offset, None, line.encode(), (("content-type", b"application/cloudevents+json"),)
+        )
+        try:
+            validated = validate(decode(record, DecodeSettings()))
+            outcomes[validated.envelope.id] = [
+                j.route for j in router.plan(validated, now + timedelta(seconds=5))
+            ]
+        except InputError as exc:
+            outcomes[f"line{offset}"] = exc.code
+    failures = {k: v for k, v in outcomes.items() if isinstance(v, Reason)}
+    assert sorted(failures.values()) == sorted([Reason.INVALID_JSON, Reason.SCHEMA_VIOLATION, Reason.EXPIRED])
+    sent = {k: v for k, v in outcomes.items() if not isinstance(v, Reason)}
+    assert len(sent) == 13  # 12 valid events + the one whose recipient will bounce
+    assert sent["demo-0011"] == ["payment-failed", "payment-failed-billing-team"]
+    assert sent["demo-0013-bounce"] == ["welcome"]
+    assert {r for routes in sent.values() for r in routes} == {r.name for r in router.routes}
