@@ -6,6 +6,7 @@ print as one line (``error: <field>: <message>``) with a non-zero exit code, nev
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -34,6 +35,48 @@ def root(
     ] = False,
 ) -> None:
     """Kafka domain events -> HubSpot transactional email (Single Send API)."""
+
+
+# ------------------------------------------------------------------------------------------ schemas
+
+schemas_app = typer.Typer(help="Event contracts: the catalog's JSON Schema files.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+
+
+@schemas_app.callback()
+def schemas_root() -> None:
+    """Event contracts: the catalog's JSON Schema files (schemas/jsonschema)."""
+
+
+@schemas_app.command("export")
+def schemas_export(
+    directory: Annotated[
+        Path | None,
+        typer.Argument(help="Target directory. Default: the committed schemas/jsonschema of this checkout."),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 when the files differ from the models (for CI)."),
+    ] = False,
+) -> None:
+    """Write one JSON Schema file per event type (the structured CloudEvent, draft 2020-12)."""
+    from schemas import export as schema_export
+
+    target = directory or schema_export.DEFAULT_DIR
+    try:
+        if check:
+            problems = schema_export.drift(target)
+            for problem in problems:
+                typer.echo(f"drift: {target / problem}", err=True)
+            if problems:
+                raise typer.Exit(1)
+            typer.echo(f"{target}: up to date")
+            return
+        written = schema_export.export(target)
+    except OSError as exc:
+        typer.echo(f"error: {target}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {len(written)} schema files to {target}")
 
 
 def main() -> None:
