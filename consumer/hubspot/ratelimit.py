@@ -7,9 +7,11 @@ its own sends and lets a send through while
 * fewer than ``budget`` of its sends fall in the last ``interval * (1 + window_guard_ratio)`` (the
   guard absorbs the skew between when we send and when HubSpot counts);
 * the header-derived cap holds: after a response that HubSpot answered with ``Remaining = r``, this
-  limiter may have at most ``(its sends in the window at that request) + r`` sends in the window, for
-  one interval. Because the headers count the whole app, this also accounts for other replicas that
-  share the credential: header-driven adaptation works across replicas without a shared store;
+  limiter may have at most ``mine + r * mine / used`` sends in the window for one interval (``mine``:
+  its sends in the window at that request; ``used = Max - r``: what HubSpot counted). Because the
+  headers count the whole app, this accounts for other replicas sharing the credential and splits
+  what is left in proportion to use: header-driven adaptation works across replicas without a
+  shared store (alone, ``mine == used`` and the cap is simply ``mine + r``);
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
@@ -165,7 +167,11 @@ class RateLimiter:
         if when < self._cap_sent_at:
             return  # an older answer overtaken by a newer one
         self._cap_sent_at = when
-        self._cap = self._count_at(when) + max(0, remaining)
+        mine = self._count_at(when)
+        used = max(1, self._max - max(0, remaining))  # what HubSpot counted at that request
+        # Other senders of the app race us for what is left: claim the share of it that matches our
+        # share of what was used (all of it when we are alone).
+        self._cap = mine + math.floor(max(0, remaining) * min(1.0, mine / used))
         self._cap_until = now + self._interval_s
         self._notify()
 

@@ -179,6 +179,8 @@ class HubSpotApi:
         if answer is not None or (answer := self._injected(headers)) is not None:
             return answer
         raw = await request.read()
+        if state.captured is not None:
+            state.captured.append((request.path, raw))
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:

@@ -80,6 +80,8 @@ class SimState:
         self.rng = random.Random(config.seed)
         self.faults: Faults = config.faults.copy()
         self._ledger: IO[bytes] | None = None
+        # (path, raw body) of every send request when a test sets it to a list (conformance tests)
+        self.captured: list[tuple[str, bytes]] | None = None
         if config.ledger is not None:
             config.ledger.parent.mkdir(parents=True, exist_ok=True)
             self._ledger = config.ledger.open("ab")  # closed by close()
