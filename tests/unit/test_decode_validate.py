@@ -156,6 +156,26 @@ def test_links_must_be_https_and_timestamps_must_carry_an_offset(data: dict[str,
     assert reason(envelope(data, PasswordResetRequestedV1.EVENT_TYPE)).code is Reason.SCHEMA_VIOLATION
 
 
+@pytest.mark.parametrize(
+    "data",
+    [user(plan=1), user(email=["jane@example.com"]), user(first_name=True)],
+)
+def test_json_types_are_strict_like_the_json_schema(data: dict[str, Any]) -> None:
+    assert reason(envelope(data)).code is Reason.SCHEMA_VIOLATION
+
+
+def test_numbers_given_as_strings_are_refused_like_the_json_schema_does() -> None:
+    raw = orjson.loads(open_example("com.example.billing.subscription_payment_failed.v1"))["data"]
+    event_type = "com.example.billing.subscription_payment_failed.v1"
+    assert reason(envelope({**raw, "attempt": "2"}, event_type)).code is Reason.SCHEMA_VIOLATION
+    assert reason(envelope({**raw, "attempt": 2.5}, event_type)).code is Reason.SCHEMA_VIOLATION
+    assert validate(envelope({**raw, "attempt": 2}, event_type))
+
+
+def test_data_that_cannot_be_serialised_is_a_schema_violation_not_a_crash() -> None:
+    assert reason(envelope(user(first_name=object()))).code is Reason.SCHEMA_VIOLATION
+
+
 def test_huge_numbers_are_schema_violations() -> None:
     raw = open_example("com.example.billing.subscription_payment_failed.v1")
     for number in (b"123456789012345678901234567890", b"18446744073709551615", b"-1e300"):
