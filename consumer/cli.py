@@ -79,5 +79,12 @@ def schemas_export(
     typer.echo(f"wrote {len(written)} schema files to {target}")
 
 
+# ---------------------------------------------------------------------------------------- simulator
+# The flags and their help live beside the simulator; this only registers the command.
+from consumer.hubspot.simulator.cli import simulator as simulator_command  # noqa: E402
+
+app.command("simulator")(simulator_command)
+
+
 def main() -> None:
     app()
