@@ -6,12 +6,15 @@ print as one line (``error: <field>: <message>``) with a non-zero exit code, nev
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from consumer import __version__
+from consumer.errors import ConsumerError
 
 app = typer.Typer(
     name="consumer",
@@ -35,6 +38,48 @@ def root(
     ] = False,
 ) -> None:
     """Kafka domain events -> HubSpot transactional email (Single Send API)."""
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", envvar="SSC_CONFIG_FILE", exists=True, dir_okay=False,
+        help="YAML settings file (secrets are refused there; use env vars or *_file settings).",
+    ),
+]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    until_drained: Annotated[
+        bool,
+        typer.Option(
+            "--until-drained",
+            help="Stop (exit 0) once every assigned partition is committed up to its end (batch/backfill).",
+        ),
+    ] = False,
+) -> None:
+    """Run the consumer: Kafka -> HubSpot Single Send, commit after confirm (SIGTERM drains and exits 0)."""
+    from consumer import logs
+    from consumer.service import Service
+    from consumer.settings import load_settings
+
+    settings = load_settings(config)
+    logs.configure(settings.observability.log_level, settings.observability.log_format)
+
+    async def main() -> None:
+        service = Service(settings)
+        uninstall = service.install_signal_handlers(asyncio.get_running_loop())
+        try:
+            await service.run(until_drained=until_drained)
+        finally:
+            uninstall()
+
+    asyncio.run(main())
 
 
 # ------------------------------------------------------------------------------------------ schemas
@@ -87,4 +132,11 @@ app.command("simulator")(simulator_command)
 
 
 def main() -> None:
-    app()
+    """Console entry point: one-line errors for this package's errors, no tracebacks."""
+    try:
+        app()
+    except ConsumerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

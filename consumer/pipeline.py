@@ -1,0 +1,168 @@
+"""The per-record pipeline: decode -> validate -> route -> send each request -> one final outcome.
+
+:meth:`Pipeline.process` returns only when the record is *done*: every request reached SENT or
+TERMINAL, or the record's dead-letter write was acknowledged. RETRY and PAUSE never end a record:
+they pause the pipeline (:mod:`consumer.pause`) and the same request (same body, same ``sendId``) is
+sent again after the pause. Only ``CancelledError`` escapes (shutdown or revocation); the record is
+then not done and will be redelivered.
+
+The outcome is decided here, once, by branching on :class:`OutcomeClass`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from consumer.breaker import MassDeadLetterBreaker
+from consumer.deadletter import DeadLetterSink, FailureContext
+from consumer.decode import decode, peek_identity, validate
+from consumer.errors import InputError
+from consumer.hubspot.request import SingleSendRequest
+from consumer.logs import get_logger
+from consumer.metrics import EVENTS
+from consumer.outcome import Outcome, OutcomeClass
+from consumer.pause import MASS_DLQ, TRANSIENT, PauseController
+from consumer.records import Record
+from consumer.redact import hash_email
+from consumer.route import EmailJob, Router
+from consumer.settings import DecodeSettings
+
+log = get_logger("consumer.pipeline")
+
+_FINAL = (OutcomeClass.SENT, OutcomeClass.TERMINAL, OutcomeClass.PERMANENT)
+
+
+class EmailSender(Protocol):
+    """Sends one Single Send request and returns the final outcome (retries are the sender's job)."""
+
+    async def send(self, request: SingleSendRequest, *, probe: bool = False) -> Outcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    outcome: Outcome
+    ctx: FailureContext
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        decode_settings: DecodeSettings,
+        router: Router,
+        sender: EmailSender,
+        dead_letters: DeadLetterSink,
+        controller: PauseController,
+        mass_breaker: MassDeadLetterBreaker,
+        group_id: str,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._decode_settings = decode_settings
+        self._router = router
+        self._sender = sender
+        self._dlq = dead_letters
+        self._controller = controller
+        self._mass = mass_breaker
+        self._group = group_id
+        self._now = now
+
+    async def process(self, record: Record) -> Outcome:
+        """Run ``record`` until it is done; returns SENT, TERMINAL or (dead-lettered) PERMANENT."""
+        started = time.monotonic()
+        first_failure: datetime | None = None
+        while True:
+            attempt = await self._attempt(record)
+            outcome = attempt.outcome
+            if outcome.cls is not OutcomeClass.PERMANENT:
+                self._mass.record(False)
+                break
+            first_failure = first_failure or self._now()
+            if self._mass.would_open():
+                probed = await self._controller.block(MASS_DLQ, outcome, lambda: self._reattempt(record))
+                if probed is None or probed.cls is OutcomeClass.PERMANENT:
+                    continue  # resumed: run the record again from the start
+                self._mass.record(False)
+                outcome = probed
+                break
+            ctx = replace(attempt.ctx, first_failure=first_failure, last_failure=self._now())
+            await self._dlq.write(record, outcome, ctx)
+            self._mass.record(True)
+            break
+        EVENTS.labels(outcome=outcome.cls.value, reason=outcome.label).inc()
+        log.info(
+            "record.done", outcome=outcome.cls.value, reason=outcome.label,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 2),
+        )  # fmt: skip
+        return outcome
+
+    async def _reattempt(self, record: Record) -> Outcome:
+        return (await self._attempt(record)).outcome
+
+    async def _attempt(self, record: Record) -> _Attempt:
+        """One pass over the record; PERMANENT results carry the context for the DLQ headers."""
+        ctx = FailureContext(stage="decode", group_id=self._group)
+        try:
+            event = decode(record, self._decode_settings)
+            structlog.contextvars.bind_contextvars(
+                event_id=event.id, event_type=event.type, traceparent=event.extensions.get("traceparent")
+            )
+            ctx = replace(ctx, stage="validate", event_type=event.type, event_id=event.id)
+            validated = validate(event)
+            ctx = replace(ctx, stage="route")
+            jobs = self._router.plan(validated, self._now())
+        except InputError as exc:
+            if ctx.event_type is None:
+                etype, eid = peek_identity(record)
+                ctx = replace(ctx, event_type=etype, event_id=eid)
+            log.info("record.rejected", stage=ctx.stage, reason=exc.code.value, detail=str(exc))
+            return _Attempt(exc.outcome(), ctx)
+
+        failed: _Attempt | None = None
+        final: Outcome | None = None
+        for job in jobs:
+            outcome = await self._send(job)
+            if outcome.cls is OutcomeClass.PERMANENT and failed is None:
+                failed = _Attempt(
+                    outcome,
+                    replace(
+                        ctx, stage="send", route=job.route, send_id=job.request.send_id,
+                        email_id=job.request.email_id, attempts=outcome.attempts,
+                    ),
+                )  # fmt: skip
+            elif final is None or outcome.cls is OutcomeClass.TERMINAL:
+                final = outcome
+        if failed is not None:
+            return failed
+        assert final is not None  # plan() never returns an empty list
+        return _Attempt(final, ctx)
+
+    async def _send(self, job: EmailJob) -> Outcome:
+        """Send one request until HubSpot gives a per-event answer (SENT, TERMINAL or PERMANENT)."""
+        request = job.request
+
+        def probe() -> Awaitable[Outcome]:
+            return self._sender.send(request, probe=True)
+
+        with structlog.contextvars.bound_contextvars(send_id=request.send_id, route=job.route):
+            while True:
+                self._controller.offer_probe(probe)
+                outcome = await self._sender.send(request)
+                if outcome.cls in _FINAL:
+                    break
+                cause = TRANSIENT if outcome.cls in (OutcomeClass.RETRY, OutcomeClass.THROTTLE) else None
+                probed = await self._controller.block(cause or outcome.reason.value, outcome, probe)
+                if probed is not None and probed.cls in _FINAL:
+                    outcome = probed
+                    break
+            if outcome.cls is OutcomeClass.TERMINAL:
+                log.info(
+                    "send.terminal", send_result=outcome.send_result, email_id=request.email_id,
+                    recipient=hash_email(request.message.to),
+                )  # fmt: skip
+            return outcome

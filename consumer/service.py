@@ -1,0 +1,168 @@
+"""Service lifecycle: build every part from settings, run, stop in order.
+
+Start-up validates everything that can be validated before the first message (routing file against
+the catalog and the active environment, credentials present) and refuses to start otherwise.
+Shutdown order (SIGTERM / SIGINT): stop intake -> drain in-flight sends until the deadline ->
+cancel the rest -> commit what finished -> leave the group -> close the producer, the HTTP session
+and the health server. A second SIGINT exits at once (the uncommitted records are redelivered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from consumer.breaker import MassDeadLetterBreaker
+from consumer.deadletter import DeadLetterWriter
+from consumer.hubspot.auth import build_auth
+from consumer.hubspot.client import HubSpotClient
+from consumer.hubspot.ratelimit import RateLimiter
+from consumer.kafka import build_consumer, build_producer
+from consumer.logs import get_logger
+from consumer.observability import Health, HttpServer, stalled
+from consumer.pause import PauseController
+from consumer.pipeline import Pipeline
+from consumer.route import Router, load_routing
+from consumer.settings import Settings
+from consumer.worker import Counts, Worker
+
+log = get_logger("consumer.service")
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    counts: Counts
+    seconds: float
+
+
+class Service:
+    """One consumer-group member: Kafka consumer, pipeline, HubSpot client, DLQ producer, HTTP server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.router = Router.build(load_routing(settings.routing_file), settings.environment)
+        self.stop_event = asyncio.Event()
+        self.http: HttpServer | None = None
+        self.worker: Worker | None = None
+        self.controller: PauseController | None = None
+
+    def health(self) -> Health:
+        w, c = self.worker, self.controller
+        alive = w is not None and not stalled(w.last_tick)
+        paused = c is not None and c.paused
+        ready = alive and w is not None and w.joined and not paused and not self.stop_event.is_set()
+        detail: dict[str, object] = {
+            "assigned": len(w.assigned) if w else 0,
+            "in_flight": w.in_flight if w else 0,
+            "paused": sorted(c.causes) if c else [],
+            "stopping": self.stop_event.is_set(),
+        }
+        return Health(alive=alive, ready=ready, detail=detail)
+
+    async def run(self, *, until_drained: bool = False) -> RunResult:
+        s = self.settings
+        started = time.monotonic()
+        limiter = RateLimiter(s.hubspot.rate_limit)
+        auth = build_auth(s.hubspot.auth, base_url=s.hubspot.base_url)
+        consumer = build_consumer(s.kafka)
+        producer = build_producer(s.kafka)
+        self.http = HttpServer(self.health, s.observability.host, s.observability.port)
+        await self.http.start()
+        log.info(
+            "service.starting", environment=s.environment.value, topics=list(s.kafka.topics),
+            pattern=s.kafka.topic_pattern, group=s.kafka.group_id, routes=len(self.router.routes),
+            http_port=self.http.port, api_version=s.hubspot.api_version,
+        )  # fmt: skip
+        try:
+            await producer.start()
+            controller = PauseController(
+                gate=limiter,
+                transient_threshold=s.engine.transient_failures_to_open,
+                probe_interval_s=s.engine.probe_interval_s,
+                before_probe=auth.refresh,
+                on_change=self._pipeline_paused,
+            )
+            self.controller = controller
+            async with HubSpotClient(
+                s.hubspot, max_in_flight=s.engine.max_in_flight, auth=auth, limiter=limiter,
+                observer=controller.observe,
+            ) as client:  # fmt: skip
+                pipeline = Pipeline(
+                    decode_settings=s.decode,
+                    router=self.router,
+                    sender=client,
+                    dead_letters=DeadLetterWriter(producer.send_and_wait, s.dlq),
+                    controller=controller,
+                    mass_breaker=MassDeadLetterBreaker(
+                        window=s.engine.mass_dlq_window,
+                        ratio=s.engine.mass_dlq_ratio,
+                        consecutive_limit=s.engine.mass_dlq_consecutive,
+                        min_events=s.engine.mass_dlq_min_events,
+                    ),
+                    group_id=s.kafka.group_id,
+                )
+                worker = Worker(consumer, pipeline, s.engine)
+                self.worker = worker
+                if s.kafka.topic_pattern:
+                    consumer.subscribe(pattern=s.kafka.topic_pattern, listener=worker)
+                else:
+                    consumer.subscribe(topics=list(s.kafka.topics), listener=worker)
+                await consumer.start()
+                watcher = asyncio.create_task(self._watch_drained(worker)) if until_drained else None
+                try:
+                    counts = await worker.run(self.stop_event)
+                finally:
+                    if watcher is not None:
+                        watcher.cancel()
+                    await controller.close()
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()  # leaves the group
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            await self.http.stop()
+        elapsed = time.monotonic() - started
+        log.info(
+            "service.stopped", fetched=counts.fetched, done=counts.done, cancelled=counts.cancelled,
+            outcomes=counts.by_outcome, commits=counts.commits, commit_failures=counts.commit_failures,
+            committed=counts.committed, seconds=round(elapsed, 2),
+        )  # fmt: skip
+        return RunResult(counts, elapsed)
+
+    def _pipeline_paused(self, paused: bool) -> None:
+        if self.worker is not None:
+            self.worker.set_paused(paused)
+
+    async def _watch_drained(self, worker: Worker, poll_s: float = 0.25, settle: int = 4) -> None:
+        """Stop once every assigned partition stayed committed to its end for ``settle`` polls."""
+        quiet = 0
+        while not self.stop_event.is_set():
+            await asyncio.sleep(poll_s)
+            quiet = quiet + 1 if worker.is_drained() else 0
+            if quiet >= settle:
+                log.info("service.drained")
+                self.stop_event.set()
+
+    def install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        """SIGTERM/SIGINT stop gracefully; a second SIGINT exits at once. Returns an uninstaller."""
+
+        def graceful(sig: signal.Signals) -> None:
+            if self.stop_event.is_set() and sig is signal.SIGINT:
+                log.warning("service.forced_exit")
+                os._exit(130)
+            log.info("service.signal", signal=sig.name)
+            self.stop_event.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, graceful, sig)
+
+        def uninstall() -> None:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+        return uninstall

@@ -1,0 +1,301 @@
+"""The fetch / dispatch / commit loop around one aiokafka consumer.
+
+- **Fetch**: ``getmany`` is called continuously — also while the pipeline is paused (partitions
+  paused, member stays in the group; missing polls past ``max_poll_interval_ms`` would drop it).
+- **Dispatch**: fetched records go to the :class:`~consumer.ordering.Scheduler`; a concurrency slot
+  is taken *before* a record's task is created, so tasks in flight never exceed ``max_in_flight``.
+  A partition whose uncommitted window is full is paused and resumed when it drains below half.
+- **Commit**: explicit ``{tp: position}`` only, every ``commit_every`` completions or
+  ``commit_interval_ms``, on revoke and on shutdown. ``CommitFailedError`` (a rebalance raced us) is
+  logged and retried at the next tick, never fatal.
+- **Revoke**: queued records of the revoked partitions are dropped, in-flight ones get up to
+  ``revoke_wait_s``, the done position is committed, then the tracker is fenced and leftovers are
+  cancelled (their completions are ignored; the new owner re-sends with the same ``sendId``).
+- **Stop**: intake stops, in-flight records drain until the deadline, the rest are cancelled, the
+  final positions are committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+
+from consumer.kafka import from_kafka_tp, to_kafka_tp, to_record
+from consumer.logs import get_logger
+from consumer.metrics import (
+    ASSIGNED,
+    COMMITS,
+    EVENT_LATENCY,
+    IN_FLIGHT,
+    LAG,
+    OLDEST_INCOMPLETE_AGE,
+    UNCOMMITTED,
+)
+from consumer.offsets import PartitionTracker
+from consumer.ordering import Scheduler
+from consumer.outcome import OutcomeClass
+from consumer.pipeline import Pipeline
+from consumer.records import Record, TopicPartition
+from consumer.settings import EngineSettings
+
+log = get_logger("consumer.worker")
+
+FETCH_TIMEOUT_MS = 200
+CRASH_RETRY_S = 1.0
+
+
+@dataclass(slots=True)
+class Counts:
+    """What the worker did, logged at shutdown and used by the demo summary."""
+
+    fetched: int = 0
+    done: int = 0
+    by_outcome: dict[str, int] = field(default_factory=dict)
+    commits: int = 0
+    commit_failures: int = 0
+    cancelled: int = 0
+    committed: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _InFlight:
+    record: Record
+    tracker: PartitionTracker
+    fetched_at: float
+
+
+class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: AIOKafkaConsumer, pipeline: Pipeline, settings: EngineSettings) -> None:
+        self._consumer = consumer
+        self._pipeline = pipeline
+        self._settings = settings
+        self._scheduler = Scheduler(settings.ordering)
+        self._trackers: dict[TopicPartition, PartitionTracker] = {}
+        self._tasks: dict[asyncio.Task[Any], _InFlight] = {}
+        self._window_paused: set[TopicPartition] = set()
+        self._paused = False  # whole pipeline (pause controller)
+        self._stopping = False
+        self._generation = 0
+        self._since_commit = 0
+        self._last_commit = time.monotonic()
+        self._wakeup = asyncio.Event()
+        self.counts = Counts()
+        self.joined = False
+        self.last_tick = time.monotonic()
+
+    # ------------------------------------------------------------------ pause controller hook
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume every assigned partition (called by the pause controller)."""
+        self._paused = paused
+        assigned = [to_kafka_tp(tp) for tp in self._trackers]
+        if paused:
+            self._consumer.pause(*assigned)
+        else:
+            self._consumer.resume(
+                *[to_kafka_tp(tp) for tp in self._trackers if tp not in self._window_paused]
+            )
+            self._dispatch()
+
+    # ------------------------------------------------------------------ rebalance listener
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        tps = {from_kafka_tp(k) for k in revoked} & set(self._trackers)
+        if not tps:
+            return
+        dropped = self._scheduler.drop_partitions(tps)
+        mine = [t for t, f in self._tasks.items() if f.record.tp in tps]
+        if mine:
+            await asyncio.wait(mine, timeout=self._settings.revoke_wait_s)
+        await self._commit({tp: self._trackers[tp] for tp in tps})
+        late = [t for t in mine if not t.done()]
+        for tp in tps:
+            self._trackers.pop(tp).fence()
+            self._window_paused.discard(tp)
+        for task in late:
+            task.cancel()
+        log.info("rebalance.revoked", partitions=sorted(map(str, tps)), dropped=dropped, cancelled=len(late))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self.joined = True
+        for ktp in assigned:
+            tp = from_kafka_tp(ktp)
+            if tp not in self._trackers:
+                self._generation += 1
+                self._trackers[tp] = PartitionTracker(
+                    generation=self._generation, committed=await self._committed(ktp)
+                )
+        if self._paused and assigned:
+            self._consumer.pause(*assigned)  # pause survives re-assignment
+        ASSIGNED.set(len(self._trackers))
+        log.info("rebalance.assigned", partitions=sorted(str(from_kafka_tp(k)) for k in assigned))
+
+    async def _committed(self, ktp: Any) -> int | None:
+        try:
+            committed = await self._consumer.committed(ktp)
+        except KafkaError:
+            return None
+        return int(committed) if committed is not None else None
+
+    # ------------------------------------------------------------------ main loop
+
+    async def run(self, stop: asyncio.Event) -> Counts:
+        """Fetch, dispatch and commit until ``stop`` is set, then drain and commit."""
+        while not stop.is_set():
+            self.last_tick = time.monotonic()
+            batch = await self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS)
+            now = time.monotonic()
+            for ktp, messages in batch.items():
+                tracker = self._trackers.get(from_kafka_tp(ktp))
+                if tracker is None:
+                    continue  # revoked while the fetch was in flight
+                for msg in messages:
+                    record = to_record(msg)
+                    tracker.track(record.offset, now)
+                    self._scheduler.submit(record)
+                    self.counts.fetched += 1
+                self._check_window(tracker, from_kafka_tp(ktp))
+            self._dispatch()
+            if self._commit_due():
+                await self._commit(dict(self._trackers))
+        await self._drain()
+        return self.counts
+
+    def _check_window(self, tracker: PartitionTracker, tp: TopicPartition) -> None:
+        if tracker.window >= self._settings.partition_window and tp not in self._window_paused:
+            self._window_paused.add(tp)
+            self._consumer.pause(to_kafka_tp(tp))
+            log.debug("partition.window_full", partition=str(tp), window=tracker.window)
+        elif tp in self._window_paused and tracker.window <= self._settings.partition_window // 2:
+            self._window_paused.discard(tp)
+            if not self._paused:
+                self._consumer.resume(to_kafka_tp(tp))
+
+    def _dispatch(self) -> None:
+        """Start ready records while slots are free (never while paused or stopping)."""
+        while not self._paused and not self._stopping and len(self._tasks) < self._settings.max_in_flight:
+            record = self._scheduler.take()
+            if record is None:
+                break
+            tracker = self._trackers.get(record.tp)
+            if tracker is None:
+                continue
+            task = asyncio.create_task(
+                self._pipeline.process(record), name=f"record {record.tp}@{record.offset}"
+            )
+            self._tasks[task] = _InFlight(record, tracker, time.monotonic())
+            task.add_done_callback(self._finished)
+        IN_FLIGHT.set(len(self._tasks))
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        flight = self._tasks.pop(task)
+        record = flight.record
+        if task.cancelled():
+            self.counts.cancelled += 1
+        elif (exc := task.exception()) is not None:
+            # A bug, not bad input (the pipeline maps every input failure to an outcome). The record is
+            # not done; retry it later rather than skip it or crash the member.
+            log.error("record.crashed", topic=record.topic, partition=record.partition, offset=record.offset,
+                      error=repr(exc))  # fmt: skip
+            asyncio.get_running_loop().call_later(CRASH_RETRY_S, self._retry_crashed, record, flight)
+            return
+        elif flight.tracker.done(record.offset):
+            cls: OutcomeClass = task.result().cls
+            self.counts.done += 1
+            self.counts.by_outcome[cls.value] = self.counts.by_outcome.get(cls.value, 0) + 1
+            self._since_commit += 1
+            EVENT_LATENCY.observe(time.monotonic() - flight.fetched_at)
+            self._scheduler.complete(record)
+            if record.tp in self._window_paused:
+                self._check_window(flight.tracker, record.tp)
+        self._dispatch()
+
+    def _retry_crashed(self, record: Record, flight: _InFlight) -> None:
+        if flight.tracker.fenced or self._stopping:
+            return
+        task = asyncio.create_task(self._pipeline.process(record))
+        self._tasks[task] = flight
+        task.add_done_callback(self._finished)
+
+    # ------------------------------------------------------------------ commit
+
+    def _commit_due(self) -> bool:
+        return (
+            self._since_commit >= self._settings.commit_every
+            or (time.monotonic() - self._last_commit) * 1000 >= self._settings.commit_interval_ms
+        )
+
+    async def _commit(self, trackers: dict[TopicPartition, PartitionTracker]) -> None:
+        self._since_commit = 0
+        self._last_commit = time.monotonic()
+        offsets = {tp: pos for tp, t in trackers.items() if (pos := t.commit_due()) is not None}
+        self._report(trackers)
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit({to_kafka_tp(tp): pos for tp, pos in offsets.items()})
+        except KafkaError as exc:
+            self.counts.commit_failures += 1
+            COMMITS.labels(result="failed").inc()
+            log.warning("commit.failed", error=type(exc).__name__, partitions=len(offsets))
+            return
+        for tp, pos in offsets.items():
+            trackers[tp].committed_at(pos)
+            self.counts.committed[str(tp)] = pos
+        self.counts.commits += 1
+        COMMITS.labels(result="ok").inc()
+        log.debug("commit.ok", offsets={str(tp): pos for tp, pos in offsets.items()})
+
+    def _report(self, trackers: dict[TopicPartition, PartitionTracker]) -> None:
+        now = time.monotonic()
+        for tp, t in trackers.items():
+            labels = {"topic": tp.topic, "partition": str(tp.partition)}
+            UNCOMMITTED.labels(**labels).set(t.window)
+            since = t.oldest_incomplete_since()
+            OLDEST_INCOMPLETE_AGE.labels(**labels).set(0 if since is None else now - since)
+            high = self._consumer.highwater(to_kafka_tp(tp))
+            base = t.committed if t.committed is not None else t.position
+            if high is not None and base is not None:
+                LAG.labels(**labels).set(max(0, high - base))
+
+    # ------------------------------------------------------------------ drain / state
+
+    async def _drain(self) -> None:
+        self._stopping = True
+        self._scheduler.clear_ready()
+        self._consumer.pause(*[to_kafka_tp(tp) for tp in self._trackers])
+        pending = list(self._tasks)
+        deadline = 0.0 if self._paused else self._settings.drain_deadline_s
+        if pending:
+            log.info("shutdown.draining", in_flight=len(pending), deadline_s=deadline)
+            await asyncio.wait(pending, timeout=deadline)
+        leftovers = [t for t in self._tasks if not t.done()]
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            await asyncio.wait(leftovers)
+        await self._commit(dict(self._trackers))
+
+    def is_drained(self) -> bool:
+        """True when every assigned partition is committed up to its high watermark (demo, batch runs)."""
+        if not self.joined or not self._trackers or self._tasks or self._scheduler.queued:
+            return False
+        for tp, t in self._trackers.items():
+            high = self._consumer.highwater(to_kafka_tp(tp))
+            if high is None or (t.committed or 0) < high or t.window:
+                return False
+        return True
+
+    @property
+    def assigned(self) -> list[TopicPartition]:
+        return list(self._trackers)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
