@@ -96,15 +96,27 @@ async def test_headers_are_ignored_when_adaptation_is_off() -> None:
 
 
 async def test_remaining_from_another_replica_caps_this_one() -> None:
-    # HubSpot counts the app: another replica used 8 of 10, so after our request Remaining is 1.
+    # HubSpot counts the app: we sent 5, another replica 2, so after our fifth request Remaining is 3.
+    # We used 5/7 of what was counted and claim that share of the rest: floor(3 * 5/7) = 2 more.
     fake = FakeTime()
     rl = limiter(fake)
-    await rl.acquire()
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "1"}, sent_at=fake.now)
+    await acquire_times(rl, fake, 5)
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "3"}, sent_at=fake.now)
     start = fake.now
     times = await acquire_times(rl, fake, 3)
-    assert times[0] == start  # one more fits
-    assert times[1] > start  # the third must wait for the window to move
+    assert times[:2] == [start, start]
+    assert times[2] > start  # the third must wait for the window to move
+
+
+async def test_alone_the_cap_is_exactly_what_hubspot_has_left() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    await acquire_times(rl, fake, 4)
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "6"}, sent_at=fake.now)
+    start = fake.now
+    times = await acquire_times(rl, fake, 7)
+    assert times[:6] == [start] * 6
+    assert times[6] > start
 
 
 async def test_an_older_answer_does_not_override_a_newer_one() -> None:
