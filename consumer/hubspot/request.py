@@ -8,11 +8,14 @@ one form that satisfies both the ``v3`` and the dated (``2026-03``) specs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
+
+from consumer.redact import mask_email
 
 
 class SingleSendMessage(BaseModel):
@@ -27,6 +30,16 @@ class SingleSendMessage(BaseModel):
     cc: tuple[str, ...] | None = None
     bcc: tuple[str, ...] | None = None
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Addresses are masked in reprs, so logging a request never leaks a recipient."""
+        for name, value in super().__repr_args__():
+            if name == "to" and isinstance(value, str):
+                yield name, mask_email(value)
+            elif name in ("reply_to", "cc", "bcc") and value is not None:
+                yield name, tuple(mask_email(v) for v in value)
+            else:
+                yield name, value
+
 
 class SingleSendRequest(BaseModel):
     """``PublicSingleSendRequestEgg``: ``emailId`` (int64) and ``message`` are required."""
@@ -37,6 +50,14 @@ class SingleSendRequest(BaseModel):
     message: SingleSendMessage
     contact_properties: dict[str, str] | None = Field(default=None, alias="contactProperties")
     custom_properties: dict[str, Any] | None = Field(default=None, alias="customProperties")
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Property values (names, links) are personal data: reprs show the keys only."""
+        for name, value in super().__repr_args__():
+            if name in ("contact_properties", "custom_properties") and value is not None:
+                yield name, sorted(value)
+            else:
+                yield name, value
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object HubSpot expects (camelCase, absent fields omitted)."""

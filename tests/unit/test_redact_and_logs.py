@@ -8,6 +8,7 @@ import logging
 import orjson
 
 from consumer import logs
+from consumer.hubspot.request import SingleSendMessage, SingleSendRequest
 from consumer.redact import hash_email, mask_email, register_secret, scrub
 
 
@@ -51,3 +52,17 @@ def test_json_log_lines_are_scrubbed_including_stdlib_loggers() -> None:
 def test_aiokafka_loggers_stay_at_info_even_when_debug_is_requested() -> None:
     logs.configure("DEBUG", "json", stream=io.StringIO())
     assert logging.getLogger("aiokafka").getEffectiveLevel() == logging.INFO
+
+
+def test_a_request_repr_masks_recipients_and_hides_property_values() -> None:
+    req = SingleSendRequest(
+        emailId=1,
+        message=SingleSendMessage(to="jane@example.com", cc=("bob@example.org",)),
+        contactProperties={"firstname": "Jane"},
+    )
+    text = repr(req)
+    assert "jane@example.com" not in text
+    assert "bob@example.org" not in text
+    assert "Jane'" not in text
+    assert "j***@example.com" in text
+    assert "firstname" in text
