@@ -126,7 +126,6 @@ class RateLimiter:
     def hold(self, cause: str) -> None:
         """Block :meth:`acquire` (except probes) until :meth:`release` of the same cause."""
         self._holds.add(cause)
-        metrics.PAUSED.labels(cause=cause).set(1)
 
     def hold_for(self, cause: str, seconds: float) -> None:
         """A hold that ends by itself after ``seconds`` (DAILY limit, 477 migration) or on release."""
@@ -137,7 +136,6 @@ class RateLimiter:
     def release(self, cause: str) -> None:
         self._holds.discard(cause)
         self._timed_holds.pop(cause, None)
-        metrics.PAUSED.labels(cause=cause).set(0)
         self._notify()
 
     # -- feedback ------------------------------------------------------------------------------------
