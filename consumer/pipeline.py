@@ -95,7 +95,8 @@ class Pipeline:
             self._mass.record(True)
             break
         EVENTS.labels(outcome=outcome.cls.value, reason=outcome.label).inc()
-        log.info(
+        # Successes are the bulk (debug); anything else is worth a line at info.
+        (log.debug if outcome.cls is OutcomeClass.SENT else log.info)(
             "record.done", outcome=outcome.cls.value, reason=outcome.label,
             elapsed_ms=round((time.monotonic() - started) * 1000, 2),
         )  # fmt: skip

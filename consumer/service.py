@@ -84,6 +84,7 @@ class Service:
                 gate=limiter,
                 transient_threshold=s.engine.transient_failures_to_open,
                 probe_interval_s=s.engine.probe_interval_s,
+                max_probe_interval_s=s.engine.max_probe_interval_s,
                 before_probe=auth.refresh,
                 on_change=self._pipeline_paused,
             )

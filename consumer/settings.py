@@ -107,7 +107,9 @@ class RetrySettings(_Section):
     max_backoff_s: float = Field(default=30.0, gt=0)
     budget_s: float = Field(default=120.0, gt=0, description="give up retrying one request after this long")
     max_retry_after_s: float = Field(default=3600.0, gt=0, description="cap on a Retry-After we honour")
-    jitter: bool = Field(default=True, description="full jitter: sleep uniform(0, capped exponential backoff)")
+    jitter: bool = Field(
+        default=True, description="full jitter: sleep uniform(0, capped exponential backoff)"
+    )
 
 
 class RateLimitSettings(_Section):
@@ -118,7 +120,7 @@ class RateLimitSettings(_Section):
     )
     adapt_from_headers: bool = Field(
         default=True,
-        description="follow X-HubSpot-RateLimit-Max/-Remaining/-Interval-Milliseconds (per app: all replicas)",
+        description="follow X-HubSpot-RateLimit-Max/-Remaining/-Interval-Milliseconds (per app)",
     )
     window_guard_ratio: float = Field(
         default=0.05,
@@ -168,7 +170,8 @@ class EngineSettings(_Section):
     drain_deadline_s: float = Field(default=20.0, ge=0, description="SIGTERM drain deadline")
     # transient breaker: sustained RETRY-class failures pause the pipeline
     transient_failures_to_open: int = Field(default=20, ge=1)
-    probe_interval_s: float = Field(default=5.0, gt=0)
+    probe_interval_s: float = Field(default=5.0, gt=0, description="first probe delay while paused")
+    max_probe_interval_s: float = Field(default=60.0, gt=0, description="probe delay doubles up to this")
     # mass-DLQ breaker: a burst of PERMANENT outcomes is a config error, not bad events
     mass_dlq_window: int = Field(default=200, ge=10)
     mass_dlq_ratio: float = Field(default=0.2, gt=0, le=1)

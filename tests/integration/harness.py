@@ -85,10 +85,28 @@ def signup(
 
 
 def settings_for(
-    bootstrap: str, topic: str, sim: RunningSimulator, *, group: str | None = None, **engine: Any
+    bootstrap: str,
+    topic: str,
+    sim: RunningSimulator,
+    *,
+    group: str | None = None,
+    hubspot: dict[str, Any] | None = None,
+    **engine: Any,
 ) -> Settings:
-    eng: dict[str, Any] = {"max_in_flight": 64, "commit_interval_ms": 200, "probe_interval_s": 0.5}
+    """Settings for one member against ``sim``; ``engine`` and ``hubspot`` override those sections."""
+    eng: dict[str, Any] = {
+        "max_in_flight": 64, "commit_interval_ms": 200, "probe_interval_s": 0.5, "max_probe_interval_s": 2.0,
+    }  # fmt: skip
     eng.update(engine)
+    hs: dict[str, Any] = {
+        "base_url": sim.url,
+        "auth": AuthSettings(token=SecretStr(TOKEN)),
+        "connect_timeout_s": 2.0,
+        "read_timeout_s": 2.0,
+        "retry": RetrySettings(initial_backoff_s=0.05, max_backoff_s=0.5, budget_s=10.0),
+        "rate_limit": RateLimitSettings(requests_per_interval=100_000, interval_ms=1_000),
+    }
+    hs.update(hubspot or {})
     return Settings(
         routing_file=ROUTING,
         kafka=KafkaSettings(
@@ -99,14 +117,7 @@ def settings_for(
             heartbeat_interval_ms=1_000,
         ),
         dlq=DeadLetterSettings(),
-        hubspot=HubSpotSettings(
-            base_url=sim.url,
-            auth=AuthSettings(token=SecretStr(TOKEN)),
-            connect_timeout_s=2.0,
-            read_timeout_s=2.0,
-            retry=RetrySettings(initial_backoff_s=0.05, max_backoff_s=0.5, budget_s=10.0),
-            rate_limit=RateLimitSettings(requests_per_interval=100_000, interval_ms=1_000),
-        ),
+        hubspot=HubSpotSettings(**hs),
         engine=EngineSettings(**eng),
         observability=ObservabilitySettings(host="127.0.0.1", port=0),
     )
