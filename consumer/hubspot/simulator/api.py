@@ -113,7 +113,7 @@ class HubSpotApi:
             window = self.state.rate_windows[credential] = RateWindow()
         headers: dict[str, str] = {}
         if cfg.daily_limit is not None:
-            daily_left = cfg.daily_limit - window.day_count
+            daily_left = cfg.daily_limit - window.count_today()
             headers["X-HubSpot-RateLimit-Daily"] = str(cfg.daily_limit)
             headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(max(0, daily_left - 1))
             if daily_left <= 0:
@@ -168,7 +168,8 @@ class HubSpotApi:
         """``POST /marketing/v3/transactional/single-email/send`` and the dated versions."""
         state = self.state
         state.requests += 1
-        await self._latency()
+        if state.faults.latency_ms or state.faults.latency_jitter_ms:
+            await self._latency()
         now = self.now()
         if (answer := self._window(now)) is not None:
             return answer

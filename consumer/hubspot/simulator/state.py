@@ -8,7 +8,6 @@ set). With a ledger path, every accepted email is also appended as one JSON line
 from __future__ import annotations
 
 import random
-import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +16,10 @@ from typing import IO, Any
 import orjson
 
 from consumer.hubspot.simulator.config import Faults, SimulatorConfig
+
+# version 4 (bits 76-79 = 0100) and RFC 4122 variant (bits 62-63 = 10)
+_UUID_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_UUID_SET = (0x4 << 76) | (0x2 << 62)
 
 
 def now_iso() -> str:
@@ -64,6 +67,13 @@ class RateWindow:
 
     times: deque[float] = field(default_factory=deque)
     day_count: int = 0
+    day: str = ""  # the UTC date day_count belongs to: the DAILY budget resets at UTC midnight
+
+    def count_today(self) -> int:
+        today = datetime.now(UTC).date().isoformat()
+        if today != self.day:
+            self.day, self.day_count = today, 0
+        return self.day_count
 
     def remaining(self, now: float, limit: int, interval_s: float) -> int:
         edge = now - interval_s
@@ -109,8 +119,10 @@ class SimState:
             self.faults = cfg.faults.copy()
 
     def new_id(self) -> str:
-        """A UUID from the seeded generator (deterministic with ``--seed``)."""
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A version-4 UUID from the seeded generator (deterministic with ``--seed``)."""
+        bits = (self.rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET
+        h = f"{bits:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def count(self, status: int, outcome: str) -> None:
         self.by_status[str(status)] += 1
