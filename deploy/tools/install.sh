@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Install the offline deploy-validation tools into a cache outside the repository.
+#
+#   deploy/tools/install.sh           install what is missing (idempotent; ~1 s when cached)
+#   deploy/tools/install.sh --print   print the tools directory
+#
+# Installs, at the versions pinned in deploy/tools/versions.env:
+#   kustomize, kubeconform, promtool  Go tools, built from the Go module proxy (needs `go`)
+#   compose-spec                       compose-go's validator (what `docker compose config` loads with)
+#   k8s-schemas                        Kubernetes JSON schemas for kubeconform, made from the
+#                                      kubernetes-validate wheel on PyPI (no GitHub download)
+# into ${XDG_CACHE_HOME:-~/.cache}/single-send-consumer/tools/<name>-<version>/. tests/deploy/ finds
+# them there and fails (never skips) with a message naming this script when one is missing.
+# A cold install takes about 3-4 minutes on 2 cores (promtool is most of it); later runs are instant.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+. "$HERE/versions.env"
+TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/single-send-consumer/tools"
+
+if [ "${1:-}" = "--print" ]; then
+  echo "$TOOLS"
+  exit 0
+fi
+
+mkdir -p "$TOOLS/bin"
+log() { echo "deploy/tools/install.sh: $*" >&2; }
+
+go_cmd() {
+  if command -v go >/dev/null 2>&1; then
+    command -v go
+  elif [ -x /usr/local/go/bin/go ]; then
+    echo /usr/local/go/bin/go
+  else
+    log "the Go toolchain (go) is required to build the validation tools"
+    exit 1
+  fi
+}
+
+# go_tool NAME VERSION PACKAGE@VERSION [BUILD FLAGS...]: build one Go command into TOOLS/NAME-VERSION/NAME.
+go_tool() {
+  local name="$1" version="$2" package="$3"
+  shift 3
+  local dir="$TOOLS/$name-$version"
+  if [ ! -x "$dir/$name" ]; then
+    local started tmp
+    started=$(date +%s)
+    tmp="$(mktemp -d "$TOOLS/.build.XXXXXX")"
+    log "building $name $version ..."
+    # GOTOOLCHAIN=local: use this machine's Go, never download another toolchain.
+    GOBIN="$tmp" GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
+      "$(go_cmd)" install -trimpath -ldflags="-s -w" "$@" "$package"
+    mkdir -p "$dir"
+    mv "$tmp"/* "$dir/$name"
+    rm -rf "$tmp"
+    log "built $name $version in $(($(date +%s) - started))s"
+  fi
+  ln -sfn "$dir/$name" "$TOOLS/bin/$name"
+}
+
+go_tool kustomize "$KUSTOMIZE_VERSION" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+go_tool kubeconform "$KUBECONFORM_VERSION" "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+go_tool compose-spec "$COMPOSE_GO_VERSION" "github.com/compose-spec/compose-go/v2/cmd@$COMPOSE_GO_VERSION"
+# remove_all_sd leaves out the cloud service-discovery plugins promtool does not need to check rules:
+# the build takes ~2.5 min instead of ~5.5 min.
+go_tool promtool "$PROMETHEUS_VERSION" "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION" \
+  -tags remove_all_sd
+
+schemas="$TOOLS/k8s-schemas-$KUBERNETES_VALIDATE_VERSION"
+if [ ! -f "$schemas/.complete" ] || [ "$(cat "$schemas/.complete")" != "$KUBERNETES_VERSIONS" ]; then
+  py="${PYTHON:-python3}"
+  if [ -n "${VENV:-}" ] && [ -x "$VENV/bin/python" ]; then py="$VENV/bin/python"; fi
+  tmp="$(mktemp -d "$TOOLS/.wheel.XXXXXX")"
+  log "fetching kubernetes-validate $KUBERNETES_VALIDATE_VERSION (schemas only) ..."
+  "$py" -m pip download -q --no-deps --only-binary=:all: -d "$tmp" \
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  rm -rf "$schemas"
+  mkdir -p "$schemas"
+  # shellcheck disable=SC2086  # the list of versions is split on purpose
+  "$py" "$HERE/k8s_schemas.py" "$tmp"/kubernetes_validate-*.whl "$schemas" $KUBERNETES_VERSIONS >&2
+  rm -rf "$tmp"
+  echo "$KUBERNETES_VERSIONS" >"$schemas/.complete"
+fi
+
+log "tools ready in $TOOLS"
