@@ -131,6 +131,43 @@ from consumer.hubspot.simulator.cli import simulator as simulator_command  # noq
 app.command("simulator")(simulator_command)
 
 
+# --------------------------------------------------------------------------------------------- demo
+
+
+@app.command()
+def demo(
+    bootstrap: Annotated[
+        str | None,
+        typer.Option(help="Use this Kafka instead of starting the local Apache Kafka of deploy/local/."),
+    ] = None,
+    kafka_port: Annotated[int, typer.Option(help="Port of the local Kafka the demo starts.")] = 9092,
+    events: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="NDJSON sample events to publish.")
+    ] = Path("deploy/local/sample-events.ndjson"),
+    routing: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="Routing file (its dev email ids are used).")
+    ] = Path("deploy/local/routing.yaml"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Local Kafka + HubSpot simulator + sample events: run the consumer until drained, print a summary."""
+    import dataclasses
+    import json
+
+    from consumer import logs
+    from consumer.demo import run_demo
+    from consumer.render import print_demo_summary
+
+    logs.configure("ERROR", "console")
+    logs.quiet_kafka_client()  # its start-up chatter (coordinator not yet available) is not news here
+    summary = asyncio.run(
+        run_demo(bootstrap=bootstrap, kafka_port=kafka_port, events=events, routing=routing)
+    )
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(summary), indent=2))
+    else:
+        print_demo_summary(summary)
+
+
 def main() -> None:
     """Console entry point: one-line errors for this package's errors, no tracebacks."""
     try:

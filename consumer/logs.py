@@ -73,5 +73,11 @@ def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = No
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
+def quiet_kafka_client() -> None:
+    """Only critical aiokafka messages (for one-shot CLI commands, where start-up retries are noise)."""
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return structlog.stdlib.get_logger(name)
