@@ -224,10 +224,7 @@ class HubSpotClient:
             wait = outcome.retry_after_s
             if wait is None and outcome.reason is Reason.DAILY_LIMIT:
                 wait = seconds_to_utc_midnight()
-                outcome = Outcome(
-                    outcome.cls, outcome.reason, outcome.detail, outcome.http_status, outcome.send_result,
-                    outcome.correlation_id, wait, outcome.status_id,
-                )  # fmt: skip
+                outcome = dataclasses.replace(outcome, retry_after_s=wait)
             if wait is not None:
                 self.limiter.hold_for(outcome.reason.value, wait)
         outcome = dataclasses.replace(outcome, attempts=attempt)
