@@ -1,0 +1,15 @@
+#!/bin/sh
+# Runtime stage of the image: a fresh virtual environment with the service installed from the built
+# wheels only (--no-index: nothing else is fetched, so the image holds exactly what was built).
+#
+#   install-wheels.sh WHEEL_DIR VENV_DIR
+#
+# PYTHON selects the interpreter (default python3). Afterwards VENV_DIR/bin/consumer is the command.
+set -eu
+wheels="$1"
+venv="$2"
+py="${PYTHON:-python3}"
+"$py" -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
+  --no-index --find-links "$wheels" single-send-consumer
+"$venv/bin/consumer" --version
