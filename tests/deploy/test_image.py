@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -156,12 +157,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work / "venv"
 
 
-def consumer_cli(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``consumer`` with a clean environment (no SSC_* variables, no repo on the path)."""
-    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(venv), "COLUMNS": "200"}
+def consumer_cli(
+    venv: Path, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``consumer`` with a clean environment: no repository on the path and no SSC_*
+    variable but those in ``env`` (e.g. ``consumer check`` pointed at the test broker and simulator)."""
+    base = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(venv), "COLUMNS": "200"}
     return subprocess.run(
-        [str(venv / "bin" / "consumer"), *args], env=env, cwd=venv, capture_output=True, text=True,
-        timeout=120, check=False,
+        [str(venv / "bin" / "consumer"), *args], env={**base, **(env or {})}, cwd=venv, capture_output=True,
+        text=True, timeout=120, check=False,
     )  # fmt: skip
 
 
