@@ -11,7 +11,9 @@ its own sends and lets a send through while
   its sends in the window at that request; ``used = Max - r``: what HubSpot counted). Because the
   headers count the whole app, this accounts for other replicas sharing the credential and splits
   what is left in proportion to use: header-driven adaptation works across replicas without a
-  shared store (alone, ``mine == used`` and the cap is simply ``mine + r``);
+  shared store (alone, ``mine == used`` and the cap is simply ``mine + r``). When the window moves on,
+  the budget stays at that share (``mine / used``) of the maximum until answers show the others
+  have gone (for at most three intervals without answers);
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
@@ -37,6 +39,8 @@ from consumer.settings import RateLimitSettings
 log = get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+# how long our last measured share of the app's usage shapes the budget without fresh answers
+_FRACTION_TTL_INTERVALS = 3
 Clock = Callable[[], float]
 
 
@@ -71,6 +75,10 @@ class RateLimiter:
         self._cap: int | None = None
         self._cap_until = 0.0
         self._cap_sent_at = -math.inf
+        # our share of what HubSpot counted at the last answer: after the cap ends (a new window),
+        # we plan for that share of the budget, not all of it, until answers say otherwise
+        self._fraction = 1.0
+        self._fraction_until = 0.0
         self._blocked_until = 0.0
         self._holds: set[str] = set()
         self._timed_holds: dict[str, float] = {}
@@ -118,8 +126,8 @@ class RateLimiter:
         while self._log and self._log[0] <= edge:
             self._log.popleft()
 
-    def _count_at(self, when: float) -> int:
-        edge = when - self._window_s
+    def _count_at(self, when: float, window_s: float | None = None) -> int:
+        edge = when - (self._window_s if window_s is None else window_s)
         return sum(1 for t in self._log if edge < t <= when)
 
     # -- engine gate -------------------------------------------------------------------------------
@@ -169,8 +177,12 @@ class RateLimiter:
         used = max(1, self._max - max(0, remaining))  # what HubSpot counted at that request
         # Other senders of the app race us for what is left: claim the share of it that matches our
         # share of what was used (all of it when we are alone).
-        self._cap = mine + math.floor(max(0, remaining) * min(1.0, mine / used))
+        # HubSpot's window has no guard: compare like with like
+        fraction = min(1.0, self._count_at(when, self._interval_s) / used)
+        self._cap = mine + math.floor(max(0, remaining) * fraction)
         self._cap_until = now + self._interval_s
+        self._fraction = fraction
+        self._fraction_until = now + _FRACTION_TTL_INTERVALS * self._interval_s
         self._notify()
 
     def throttle(self, retry_after_s: float | None) -> None:
@@ -203,6 +215,11 @@ class RateLimiter:
             return self._blocked_until - now
         self._prune(now)
         limit = self.budget
+        if self._fraction < 1.0:
+            if now < self._fraction_until:
+                limit = max(1, math.floor(limit * self._fraction))
+            else:
+                self._fraction = 1.0
         if self._cap is not None and now < self._cap_until:
             limit = min(limit, self._cap)
         elif self._cap is not None:

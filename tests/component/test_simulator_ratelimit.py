@@ -89,9 +89,9 @@ async def test_two_replicas_share_the_budget_through_the_headers(start_sim: Star
     assert len(sim.state.sends) == 300
     attempts = sum(len(r.attempts) for r in recorders)
     throttled = sum(r.throttled for r in recorders)
-    assert throttled <= 0.10 * attempts
+    assert throttled <= 0.05 * attempts  # measured: about 2 %, nearly all before the first answer
     combined = steady_rate([t for r in recorders for t in r.sent_at], LIMIT)
-    assert combined >= 0.75 * LIMIT / (INTERVAL_MS / 1000)
+    assert combined >= 0.7 * LIMIT / (INTERVAL_MS / 1000)  # measured: about 79 %
 
 
 async def test_a_static_replica_share_never_exceeds_its_part(start_sim: StartSim) -> None:

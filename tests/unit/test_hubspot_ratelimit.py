@@ -163,3 +163,19 @@ async def test_a_timed_hold_ends_by_itself() -> None:
     await rl.acquire()
     assert fake.now - start >= 60.0
     assert not rl.held
+
+
+async def test_the_measured_share_shapes_the_next_windows_then_recovers() -> None:
+    # We sent 5 of the 10 HubSpot counted: in the next window plan for half the budget, not all of it.
+    fake = FakeTime()
+    rl = limiter(fake)
+    await acquire_times(rl, fake, 5)
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=fake.now)
+    fake.now += 1.01  # the window (and the cap) moved on
+    start = fake.now
+    times = await acquire_times(rl, fake, 6)
+    assert times[:5] == [start] * 5
+    assert times[5] > start
+    fake.now += 3.0  # three intervals without an answer: the others may be gone
+    again = fake.now
+    assert (await acquire_times(rl, fake, 10)) == [again] * 10
