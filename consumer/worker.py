@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,8 +119,12 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         for tp in tps:
             self._trackers.pop(tp).fence()
             self._window_paused.discard(tp)
+            for gauge in (UNCOMMITTED, OLDEST_INCOMPLETE_AGE, LAG):  # no stale series for lost partitions
+                with contextlib.suppress(KeyError):
+                    gauge.remove(tp.topic, str(tp.partition))
         for task in late:
             task.cancel()
+        ASSIGNED.set(len(self._trackers))
         log.info("rebalance.revoked", partitions=sorted(map(str, tps)), dropped=dropped, cancelled=len(late))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
