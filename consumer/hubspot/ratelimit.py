@@ -13,7 +13,9 @@ its own sends and lets a send through while
   what is left in proportion to use: header-driven adaptation works across replicas without a
   shared store (alone, ``mine == used`` and the cap is simply ``mine + r``). When the window moves on,
   the budget stays at that share (``mine / used``) of the maximum until answers show the others
-  have gone (for at most three intervals without answers);
+  have gone (for at most three intervals without answers). The split is proportional, not fair: a
+  replica that was nearly idle while another was busy keeps a small share until the busy one slows
+  down; use the static share below when strict fairness matters;
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
@@ -176,8 +178,8 @@ class RateLimiter:
         mine = self._count_at(when)
         used = max(1, self._max - max(0, remaining))  # what HubSpot counted at that request
         # Other senders of the app race us for what is left: claim the share of it that matches our
-        # share of what was used (all of it when we are alone).
-        # HubSpot's window has no guard: compare like with like
+        # share of what was used (all of it when we are alone). HubSpot's window has no guard, so our
+        # share is counted over the bare interval.
         fraction = min(1.0, self._count_at(when, self._interval_s) / used)
         self._cap = mine + math.floor(max(0, remaining) * fraction)
         self._cap_until = now + self._interval_s
