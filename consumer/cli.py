@@ -168,6 +168,15 @@ def demo(
         print_demo_summary(summary)
 
 
+# ----------------------------------------------------------------------- publish, dlq, check (ops)
+# Flags, help and rendering live in consumer/ops/commands.py; the work in consumer/ops/*.
+from consumer.ops.commands import check_command, dlq_app, publish_command  # noqa: E402
+
+app.command("publish")(publish_command)
+app.add_typer(dlq_app, name="dlq")
+app.command("check")(check_command)
+
+
 def main() -> None:
     """Console entry point: one-line errors for this package's errors, no tracebacks."""
     try:

@@ -1,0 +1,260 @@
+"""``consumer check``: is this deployment usable? A report of named checks, each OK or FAIL with a reason.
+
+In order: settings; the routing file for the environment; Kafka reachable; every source topic exists;
+the consumer group's committed offsets can be read; every DLQ topic exists (or the broker creates
+topics on first write); the idempotent ``acks="all"`` producer the DLQ writer uses initialises; the
+HubSpot credential is present (token / token file / OAuth secrets), an OAuth refresh works, and an
+authenticated, side-effect-free call succeeds. The Kafka and HubSpot checks run concurrently, each
+with its own deadline, so the whole report is fast enough for a Kubernetes start-up probe.
+
+Nothing is written: no record is produced, no group is joined (committed offsets are fetched with
+OffsetFetch, which needs no membership), no offset is committed, no topic is created (the DLQ check
+reads the broker's ``auto.create.topics.enable`` instead), no e-mail is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import TopicPartition as KafkaTP
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
+
+from consumer.errors import ConsumerError
+from consumer.hubspot.auth import AuthProvider, OAuthAuth, build_auth
+from consumer.hubspot.client import HubSpotClient
+from consumer.kafka import security_kwargs
+from consumer.ops import connect
+from consumer.outcome import OutcomeClass
+from consumer.redact import scrub
+from consumer.route import Router, load_routing
+from consumer.settings import AuthMode, KafkaSettings, Settings
+
+AUTO_CREATE = "auto.create.topics.enable"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [c.to_json() for c in self.checks]}
+
+
+class _Checks:
+    """Runs checks with a deadline each; a failure becomes a one-line, scrubbed reason."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.results: list[CheckResult] = []
+
+    async def run(self, name: str, check: Callable[[], Awaitable[str]]) -> bool:
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                detail, ok = await check(), True
+        except ConsumerError as exc:
+            detail, ok = str(exc), False
+        except TimeoutError:
+            detail, ok = f"no answer within {self.timeout_s:g} s", False
+        except (KafkaError, OSError) as exc:
+            detail, ok = connect.describe_kafka_error(exc), False
+        self.results.append(CheckResult(name, ok, scrub(detail), time.monotonic() - started))
+        return ok
+
+
+async def run_checks(load: Callable[[], Settings], *, timeout_s: float = 10.0) -> CheckReport:
+    """Run every check; ``load`` builds the settings (its ConfigError is the first failed check)."""
+    first = _Checks(timeout_s)
+    holder: list[Settings] = []
+
+    async def settings_check() -> str:
+        settings = load()
+        holder.append(settings)
+        k, h = settings.kafka, settings.hubspot
+        topics = k.topic_pattern or ", ".join(k.topics)
+        return (
+            f"environment {settings.environment.value}; topics {topics}; group {k.group_id}; "
+            f"HubSpot {h.base_url} ({h.api_version}, auth {h.auth.mode.value})"
+        )
+
+    if not await first.run("settings", settings_check):
+        return CheckReport(tuple(first.results))
+    settings = holder[0]
+
+    async def routing_check() -> str:
+        router = Router.build(load_routing(settings.routing_file), settings.environment)
+        ids = ", ".join(str(i) for i in sorted(router.email_ids))
+        env = settings.environment.value
+        return f"{settings.routing_file}: {len(router.routes)} routes for {env} (emailIds {ids})"
+
+    await first.run("routing", routing_check)
+    kafka, hubspot = _Checks(timeout_s), _Checks(timeout_s)
+    await asyncio.gather(_kafka_checks(kafka, settings), _hubspot_checks(hubspot, settings))
+    return CheckReport(tuple(first.results + kafka.results + hubspot.results))
+
+
+# --- Kafka ------------------------------------------------------------------------------------------
+
+
+async def _kafka_checks(checks: _Checks, settings: Settings) -> None:
+    k = settings.kafka
+    consumer = connect.group_prober(k)
+    visible: dict[str, frozenset[int]] = {}
+    try:
+
+        async def reach() -> str:
+            with connect.kafka_errors(k.bootstrap_servers, "connecting"):
+                await consumer.start()
+                visible.update(await connect.topic_partitions(consumer))
+            return f"reachable at {k.bootstrap_servers} ({len(visible)} topics visible)"
+
+        if not await checks.run("kafka", reach):
+            return
+        sources = _source_topics(k, visible)
+        if k.topic_pattern:
+            await checks.run("topic pattern", functools.partial(_matched, k.topic_pattern, sources))
+        for topic in sources:
+            await checks.run(f"topic {topic}", functools.partial(_topic, visible, topic))
+        readable = {t: visible[t] for t in sources if visible.get(t)}
+        if readable:
+            await checks.run(f"group {k.group_id}", functools.partial(_group_offsets, consumer, readable))
+        for dlq in sorted({settings.dlq.topic_for(t) for t in sources}):
+            await checks.run(f"dlq {dlq}", functools.partial(_dlq_topic, visible, k, dlq))
+        await checks.run("dlq producer", functools.partial(_producer_init, k))
+    finally:
+        await connect.close(consumer)
+
+
+def _source_topics(k: KafkaSettings, visible: Mapping[str, frozenset[int]]) -> list[str]:
+    if not k.topic_pattern:
+        return list(k.topics)
+    pattern = re.compile(k.topic_pattern)
+    return sorted(t for t in visible if pattern.fullmatch(t))
+
+
+async def _matched(pattern: str, matched: list[str]) -> str:
+    if not matched:
+        raise ConsumerError(f"no topic matches {pattern!r}", reason="no_topic")
+    return f"{len(matched)} topics match {pattern!r}"
+
+
+async def _topic(visible: Mapping[str, frozenset[int]], topic: str) -> str:
+    found = visible.get(topic)
+    if not found:
+        raise ConsumerError("does not exist", reason="no_topic")
+    return f"exists ({len(found)} partitions)"
+
+
+async def _group_offsets(consumer: Any, partitions: Mapping[str, frozenset[int]]) -> str:
+    tps = [KafkaTP(t, p) for t, ps in sorted(partitions.items()) for p in sorted(ps)]
+    committed = {tp: await consumer.committed(tp) for tp in tps}
+    ends = await consumer.end_offsets(tps)
+    done = {tp: off for tp, off in committed.items() if off is not None}
+    lag = sum(max(0, ends[tp] - off) for tp, off in done.items())
+    return (
+        f"committed offsets readable without joining: {len(done)}/{len(tps)} partitions committed, lag {lag}"
+    )
+
+
+async def _dlq_topic(visible: Mapping[str, frozenset[int]], k: KafkaSettings, topic: str) -> str:
+    found = visible.get(topic)
+    if found:
+        return f"exists ({len(found)} partitions)"
+    if await _broker_auto_creates(k):
+        return f"does not exist yet; the broker creates it on the first dead letter ({AUTO_CREATE}=true)"
+    raise ConsumerError(
+        f"does not exist and the broker does not create topics ({AUTO_CREATE}=false): create it"
+    )
+
+
+async def _broker_auto_creates(k: KafkaSettings) -> bool:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=k.bootstrap_servers, client_id=f"{k.client_id}-check",
+        request_timeout_ms=k.request_timeout_ms, **security_kwargs(k.security),
+    )  # fmt: skip
+    try:
+        await admin.start()
+        broker = (await admin.describe_cluster())["brokers"][0]["node_id"]
+        resource = ConfigResource(ConfigResourceType.BROKER, str(broker), configs={AUTO_CREATE: None})
+        for response in await admin.describe_configs([resource]):
+            for entry in response.resources:
+                for name, value, *_ in entry[4]:
+                    if name == AUTO_CREATE:
+                        return str(value).lower() == "true"
+        raise ConsumerError(f"the broker did not report {AUTO_CREATE}")
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+async def _producer_init(k: KafkaSettings) -> str:
+    producer = connect.producer(k)
+    try:
+        with connect.kafka_errors(k.bootstrap_servers, "initialising the idempotent producer"):
+            await producer.start()  # InitProducerId: the idempotent producer needs its producer id
+        return "idempotent producer initialised (acks=all): dead letters can be written"
+    finally:
+        await connect.close(producer)
+
+
+# --- HubSpot ----------------------------------------------------------------------------------------
+
+
+async def _hubspot_checks(checks: _Checks, settings: Settings) -> None:
+    h = settings.hubspot
+    providers: list[AuthProvider] = []
+
+    async def credential() -> str:
+        providers.append(build_auth(h.auth, base_url=h.base_url))
+        a = h.auth
+        if a.mode is AuthMode.TOKEN:
+            return "token from " + (f"file {a.token_file}" if a.token_file else "SSC_HUBSPOT__AUTH__TOKEN")
+        if a.mode is AuthMode.HAPIKEY:
+            return "legacy hapikey present (HubSpot sunset API keys in 2022: migrate to a private-app token)"
+        return f"OAuth client {a.oauth_client_id} with a refresh token"
+
+    if not await checks.run("hubspot credential", credential):
+        return
+    auth = providers[0]
+    if isinstance(auth, OAuthAuth):
+
+        async def refresh() -> str:
+            await auth.refresh()
+            return "refresh token exchanged for an access token"
+
+        if not await checks.run("hubspot oauth refresh", refresh):
+            return
+
+    async def call() -> str:
+        async with HubSpotClient(h, max_in_flight=1, auth=auth) as client:
+            outcome = await client.check()
+        if outcome.cls is OutcomeClass.SENT:
+            return f"{h.base_url}: {outcome.detail}"
+        status = f"HTTP {outcome.http_status}, " if outcome.http_status else ""
+        raise ConsumerError(f"{status}{outcome.label}: {outcome.detail}")
+
+    await checks.run("hubspot api", call)

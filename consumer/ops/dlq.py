@@ -1,0 +1,227 @@
+"""``consumer dlq inspect``: read a dead-letter topic without joining a group, select, render.
+
+Reading is shared with ``dlq replay`` (:func:`collect`). Recipient addresses (and anything that looks
+like a secret) in keys, header values and payloads are masked (``j***@example.com``) unless the
+operator asks for them with ``--show-pii``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from consumer.errors import ConsumerError
+from consumer.ops import connect
+from consumer.ops.deadletters import DeadLetter, Selection, Tally, parse_position
+from consumer.ops.reader import read_topic
+from consumer.ops.render import Output
+from consumer.redact import scrub
+from consumer.settings import KafkaSettings, Settings
+
+COLUMNS = ("time", "dlq", "reason", "event type", "event id", "source", "attempts", "http / sendResult")
+
+
+def dlq_topic(settings: Settings, topic: str | None) -> str:
+    """``--topic``, else the DLQ of the one configured source topic (``<source>.dlq``)."""
+    if topic:
+        return topic
+    if settings.dlq.topic:
+        return settings.dlq.topic
+    sources = settings.kafka.topics
+    if settings.kafka.topic_pattern or len(sources) != 1:
+        candidates = ", ".join(settings.dlq.topic_for(t) for t in sources)
+        raise ConsumerError(
+            f"several source topics: choose the DLQ with --topic ({candidates})", reason="usage"
+        )
+    return settings.dlq.topic_for(sources[0])
+
+
+@dataclass(slots=True)
+class Collected:
+    """The selected records (up to the limit) and the counts over everything read."""
+
+    topic: str
+    letters: list[DeadLetter] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+    truncated: bool = False
+
+
+async def collect(
+    kafka: KafkaSettings,
+    topic: str,
+    selection: Selection,
+    *,
+    limit: int | None = None,
+    keep: bool = True,
+    on_letter: Callable[[DeadLetter], None] | None = None,
+    timeout_s: float = 10.0,
+) -> Collected:
+    """Read ``topic`` to its end offsets, keeping the first ``limit`` selected records (all counted)."""
+    result = Collected(topic)
+    bounds: dict[int, tuple[int, int | None]] = {}
+    for r in selection.positions:
+        first, last = bounds.get(r.partition, (r.first, r.last))
+        wider = None if last is None or r.last is None else max(last, r.last)
+        bounds[r.partition] = (min(first, r.first), wider)
+    bootstrap = kafka.bootstrap_servers
+    async with connect.started(connect.reader(kafka), bootstrap, timeout_s) as consumer:
+        with connect.kafka_errors(bootstrap, f"reading {topic}"):
+            records = read_topic(
+                consumer, topic, partitions=selection.partitions(), since=selection.since, bounds=bounds
+            )
+            async with contextlib.aclosing(records):
+                async for record in records:
+                    letter = DeadLetter.from_record(record)
+                    chosen = selection.matches(letter)
+                    result.tally.add(letter, selected=chosen)
+                    if not chosen:
+                        continue
+                    if limit is not None and result.tally.selected > limit:
+                        result.truncated = True  # still counted in the summary, not kept
+                        continue
+                    if on_letter is not None:
+                        on_letter(letter)
+                    if keep:
+                        result.letters.append(letter)
+    return result
+
+
+async def find(kafka: KafkaSettings, topic: str, position: str, *, timeout_s: float = 10.0) -> DeadLetter:
+    """The record at ``PARTITION:OFFSET`` of ``topic`` (``--show``); ``ConsumerError`` when absent."""
+    where = parse_position(position)
+    if where.last != where.first:
+        raise ConsumerError(
+            f"--show: one record, PARTITION:OFFSET like 0:15, not {position!r}", reason="usage"
+        )
+    found = await collect(kafka, topic, Selection(positions=(where,)), limit=1, timeout_s=timeout_s)
+    if not found.letters:
+        raise ConsumerError(f"{topic} has no record at {position}", reason="not_found")
+    return found.letters[0]
+
+
+# --- rendering --------------------------------------------------------------------------------------
+
+
+def _text(raw: bytes | None, show_pii: bool) -> str | None:
+    if raw is None:
+        return None
+    text = raw.decode("utf-8", "replace")
+    return text if show_pii else scrub(text)
+
+
+def _safe(text: str | None, show_pii: bool) -> str | None:
+    return text if text is None or show_pii else scrub(text)
+
+
+def payload(raw: bytes | None, show_pii: bool) -> dict[str, Any]:
+    """The value for JSON output: ``{"value": <json>}``, else ``{"value_text": ...}`` or
+    ``{"value_base64": ...}``."""
+    if raw is None:
+        return {"value": None}
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"value_base64": base64.b64encode(raw).decode()}
+    shown = text if show_pii else scrub(text)
+    try:
+        return {"value": orjson.loads(shown)}
+    except orjson.JSONDecodeError:
+        return {"value_text": shown}
+
+
+def letter_json(letter: DeadLetter, show_pii: bool, *, full: bool = True) -> dict[str, Any]:
+    record = letter.record
+    data: dict[str, Any] = {
+        "dlq": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
+        "time": letter.timestamp.isoformat(),
+        "reason": letter.reason,
+        "outcome": letter.outcome,
+        "http_status": letter.http_status,
+        "send_result": letter.send_result,
+        "correlation_id": letter.correlation_id,
+        "event_type": _safe(letter.event_type, show_pii),
+        "event_id": _safe(letter.event_id, show_pii),
+        "route": letter.route,
+        "send_id": letter.send_id,
+        "email_id": letter.email_id,
+        "attempts": letter.attempts,
+        "source": {
+            "topic": letter.source_topic,
+            "partition": letter.source_partition,
+            "offset": letter.source_offset,
+        },
+        "message": _safe(letter.message, show_pii),
+    }
+    if full:
+        data["key"] = _text(record.key, show_pii)
+        data["headers"] = [[name, _text(value, show_pii)] for name, value in record.headers]
+        data.update(payload(record.value, show_pii))
+    return data
+
+
+def letter_row(letter: DeadLetter, show_pii: bool) -> list[object]:
+    status = " / ".join(str(v) for v in (letter.http_status, letter.send_result) if v is not None)
+    return [
+        letter.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+        letter.position,
+        letter.label,
+        _safe(letter.event_type, show_pii) or "?",
+        _safe(letter.event_id, show_pii) or "?",
+        letter.source,
+        letter.attempts if letter.attempts is not None else "",
+        status,
+    ]
+
+
+def render_summary(out: Output, collected: Collected) -> None:
+    tally = collected.tally
+    out.line(f"{tally.selected} of {tally.read} records in {collected.topic} selected", style="bold")
+    if collected.truncated:
+        out.line(f"  (showing the first {len(collected.letters)}; raise --limit to see more)")
+    for reason, count in tally.by_reason.items():
+        out.line(f"  {count:>6}  {reason}")
+
+
+def render_inspect(out: Output, collected: Collected, show_pii: bool) -> None:
+    if out.format == "json":
+        out.json({
+            "topic": collected.topic,
+            "records": [letter_json(letter, show_pii) for letter in collected.letters],
+            "truncated": collected.truncated,
+            "summary": collected.tally.to_json(),
+        })  # fmt: skip
+        return
+    if out.format == "ndjson":
+        return  # streamed record by record while reading
+    if collected.letters:
+        out.table(COLUMNS, [letter_row(letter, show_pii) for letter in collected.letters])
+        out.line()
+    render_summary(out, collected)
+
+
+def render_letter(out: Output, letter: DeadLetter, show_pii: bool) -> None:
+    """``--show``: every field, every header, the payload (pretty-printed when it is JSON)."""
+    if not out.human:
+        out.json(letter_json(letter, show_pii))
+        return
+    facts = letter_json(letter, show_pii, full=False)
+    items = [(name, value) for name, value in facts.items() if name not in ("dlq", "source")]
+    out.pairs(
+        [("dlq", f"{letter.record.topic} {letter.position}"), ("source", letter.source), *items],
+        title=f"dead letter {letter.position}",
+    )
+    out.pairs([("key", _text(letter.record.key, show_pii))], title="key")
+    out.pairs([(name, _text(value, show_pii)) for name, value in letter.record.headers], title="headers")
+    out.line("payload", style="bold")
+    shown = payload(letter.record.value, show_pii)
+    if "value" in shown:
+        out.line(orjson.dumps(shown["value"], option=orjson.OPT_INDENT_2).decode())
+    else:
+        out.line(str(next(iter(shown.values()))))
+    if not show_pii:
+        out.note("addresses are masked; --show-pii shows them")

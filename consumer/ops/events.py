@@ -1,0 +1,292 @@
+"""Input of ``consumer publish``: JSON / NDJSON text -> validated Kafka records (pure: no I/O).
+
+Input forms, detected from the text itself:
+
+* a stream of JSON values: one object, NDJSON (one per line), or pretty-printed objects one after
+  another; a value that does not parse is reported on its line and reading resumes at the next line;
+* a JSON array of objects (the whole input): each element is reported on the line where it starts.
+
+Each event is encoded as it will be published (CloudEvents Kafka binding 1.0, structured or binary
+mode) and then run through :func:`consumer.decode.decode` and :func:`consumer.decode.validate`, the
+code the consumer runs, so "valid here" means "the consumer accepts it". Problems name the line and
+the attribute or field, never a value (values can be addresses).
+
+Time placeholders (``{{now}}``, ``{{now-2h}}``, see :mod:`schemas.samples`) are expanded before
+parsing unless the caller says not to: they never occur in real events, and the sample files need them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+
+from consumer.decode import decode, validate
+from consumer.errors import ConsumerError, InputError
+from consumer.records import Record
+from consumer.settings import DecodeSettings
+from schemas.samples import expand_time_placeholders, format_time
+
+Mode = Literal["structured", "binary"]
+MODES: tuple[Mode, ...] = ("structured", "binary")
+STRUCTURED_CONTENT_TYPE = b"application/cloudevents+json; charset=UTF-8"
+DEFAULT_DATA_CONTENT_TYPE = "application/json"
+_KEY_PATH = re.compile(r"^[A-Za-z0-9_]{1,64}(?:\.[A-Za-z0-9_]{1,64}){0,7}$")
+_NOT_HEADERS = ("data", "data_base64", "datacontenttype")
+_decoder = json.JSONDecoder()
+
+
+class InvalidEvents(ConsumerError):
+    """Some events would be rejected by the consumer; nothing was published."""
+
+    def __init__(self, problems: list[str]) -> None:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(
+            f"{problems[0]}{more}; nothing was published (--allow-invalid publishes them anyway)",
+            reason="invalid_events",
+        )
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEvent:
+    """One JSON value of the input: ``value`` parsed, or ``problem`` saying why it did not parse."""
+
+    line: int
+    value: Any = field(repr=False)
+    raw: bytes = field(repr=False)
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One record to publish. ``problem`` is ``None`` when the consumer would accept it."""
+
+    line: int
+    key: bytes | None = field(repr=False)
+    value: bytes | None = field(repr=False)
+    headers: tuple[tuple[str, bytes], ...] = field(repr=False)
+    problem: str | None = None
+    event_type: str | None = None
+
+    @property
+    def size(self) -> int:
+        """Bytes on the wire before compression: key, value and headers."""
+        headers = sum(len(k) + len(v) for k, v in self.headers)
+        return len(self.key or b"") + len(self.value or b"") + headers
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How ``publish`` turns events into records (the command's flags)."""
+
+    mode: Mode = "structured"
+    key_field: str | None = None  # None: subject, else id
+    fill_id: bool = False
+    fill_time: bool = False
+    decode: DecodeSettings = field(default_factory=DecodeSettings)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConsumerError(f"--mode: structured or binary, not {self.mode!r}", reason="usage")
+        if self.key_field is not None and not _KEY_PATH.match(self.key_field):
+            raise ConsumerError(
+                "--key: a field path like subject or data.user_id (letters, digits, _ and dots)",
+                reason="usage",
+            )
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def read_events(data: bytes, *, now: datetime, expand_time: bool = True) -> list[SourceEvent]:
+    """Split the input into JSON values with their line numbers (see the module docstring)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConsumerError(f"line {line}: input is not valid UTF-8", reason="bad_input") from exc
+    if expand_time:
+        text = expand_time_placeholders(text, now)
+    starts = [m.end() for m in re.finditer("\n", text)]
+
+    def line_of(pos: int) -> int:
+        return bisect.bisect_right(starts, pos) + 1
+
+    first = _skip_space(text, 0)
+    if first < len(text) and text[first] == "[":
+        return list(_array(text, first, line_of))
+    return list(_stream(text, line_of))
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n\ufeff":
+        pos += 1
+    return pos
+
+
+def _parse(text: str, pos: int, line: int) -> tuple[SourceEvent | None, int]:
+    """The JSON value at ``pos`` (orjson's verdict: no NaN, no huge integers) and where it ends."""
+    try:
+        _, end = _decoder.raw_decode(text, pos)
+    except json.JSONDecodeError as exc:
+        return None, exc.pos
+    raw = text[pos:end].encode()
+    try:
+        return SourceEvent(line, orjson.loads(raw), raw), end
+    except orjson.JSONDecodeError:
+        return SourceEvent(line, None, raw, "not valid JSON (NaN, Infinity or an integer too large)"), end
+
+
+def _stream(text: str, line_of: Callable[[int], int]) -> Iterator[SourceEvent]:
+    pos = _skip_space(text, 0)
+    while pos < len(text):
+        line = line_of(pos)
+        item, end = _parse(text, pos, line)
+        if item is None:
+            eol = text.find("\n", pos)
+            eol = len(text) if eol < 0 else eol
+            column = end - (text.rfind("\n", 0, end) + 1) + 1
+            at = f"column {column}" if line_of(end) == line else f"line {line_of(end)}, column {column}"
+            yield SourceEvent(line, None, text[pos:eol].encode(), f"not valid JSON (at {at})")
+            end = eol
+        else:
+            yield item
+        pos = _skip_space(text, end)
+
+
+def _array(text: str, pos: int, line_of: Callable[[int], int]) -> Iterator[SourceEvent]:
+    def fail(at: int) -> ConsumerError:
+        return ConsumerError(f"line {line_of(at)}: not valid JSON (a broken array)", reason="bad_input")
+
+    pos = _skip_space(text, pos + 1)
+    if pos < len(text) and text[pos] == "]":
+        pos += 1
+    else:
+        while True:
+            item, end = _parse(text, pos, line_of(pos))
+            if item is None:
+                raise fail(end)
+            yield item
+            pos = _skip_space(text, end)
+            if pos < len(text) and text[pos] == ",":
+                pos = _skip_space(text, pos + 1)
+                continue
+            if pos < len(text) and text[pos] == "]":
+                pos += 1
+                break
+            raise fail(pos)
+    if _skip_space(text, pos) != len(text):
+        raise fail(pos)
+
+
+# --- encoding ---------------------------------------------------------------------------------------
+
+
+def prepare(
+    item: SourceEvent,
+    options: Options,
+    *,
+    now: datetime,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> Outgoing:
+    """Fill, key, encode and validate one event; a problem is recorded, never raised."""
+    where = f"line {item.line}"
+    if item.problem is not None:
+        return Outgoing(item.line, None, item.raw, _structured_headers(), f"{where}: {item.problem}")
+    if not isinstance(item.value, dict):
+        return Outgoing(
+            item.line, None, item.raw, _structured_headers(), f"{where}: an event must be an object"
+        )
+    event = dict(item.value)
+    if options.fill_id and not event.get("id"):
+        event["id"] = new_id()
+    if options.fill_time and not event.get("time"):
+        event["time"] = format_time(now)
+    key, key_problem = event_key(event, options.key_field)
+    if options.mode == "binary":
+        value, headers = _binary(event)
+    else:
+        value, headers = orjson.dumps(event), _structured_headers()
+    event_type = event.get("type") if isinstance(event.get("type"), str) else None
+    problem = _check(Record("", 0, 0, key, value, headers), options.decode)
+    if options.mode == "binary" and problem is None:
+        # Header text loses JSON types (an integer extension out of range reads as a string): the
+        # event must also be valid in the structured form, where the consumer sees the types.
+        problem = _check(Record("", 0, 0, key, orjson.dumps(event), _structured_headers()), options.decode)
+    problem = problem or key_problem
+    return Outgoing(item.line, key, value, headers, f"{where}: {problem}" if problem else None, event_type)
+
+
+def event_key(event: Mapping[str, Any], key_field: str | None) -> tuple[bytes | None, str | None]:
+    """The record key: ``key_field`` (a dotted path), or ``subject``, else ``id``; and a problem."""
+    if key_field is not None:
+        found = _lookup(event, key_field)
+        if isinstance(found, str | int) and not isinstance(found, bool) and str(found):
+            return str(found).encode(), None
+        fallback, _ = event_key(event, None)
+        return fallback, f"key field {key_field} is missing or not a string/integer"
+    for name in ("subject", "id"):
+        found = event.get(name)
+        if isinstance(found, str) and found:
+            return found.encode(), None
+    return None, None
+
+
+def _lookup(event: Mapping[str, Any], path: str) -> Any:
+    node: Any = event
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _structured_headers() -> tuple[tuple[str, bytes], ...]:
+    return (("content-type", STRUCTURED_CONTENT_TYPE),)
+
+
+def _binary(event: Mapping[str, Any]) -> tuple[bytes, tuple[tuple[str, bytes], ...]]:
+    """CloudEvents Kafka binding, binary mode: attributes as ``ce_*`` headers, ``data`` as the value,
+    ``content-type`` = ``datacontenttype`` (JSON when absent)."""
+    headers = [
+        (f"ce_{name}", _header_text(value).encode())
+        for name, value in event.items()
+        if name not in _NOT_HEADERS and value is not None
+    ]
+    content_type = event.get("datacontenttype")
+    ctype = content_type if isinstance(content_type, str) else DEFAULT_DATA_CONTENT_TYPE
+    headers.append(("content-type", ctype.encode()))
+    encoded = event.get("data_base64")
+    if isinstance(encoded, str):
+        try:
+            return base64.b64decode(encoded, validate=True), tuple(headers)
+        except (binascii.Error, ValueError):
+            return encoded.encode(), tuple(headers)
+    data = event.get("data")
+    return (b"" if data is None else orjson.dumps(data)), tuple(headers)
+
+
+def _header_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()  # numbers as text; anything else fails validation, as it should
+
+
+def _check(record: Record, settings: DecodeSettings) -> str | None:
+    try:
+        validate(decode(record, settings))
+    except InputError as exc:
+        return f"{exc.code.value}: {exc}"
+    return None
