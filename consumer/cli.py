@@ -170,7 +170,8 @@ def demo(
 
 # ----------------------------------------------------------------------- publish, dlq, check (ops)
 # Flags, help and rendering live in consumer/ops/commands.py; the work in consumer/ops/*.
-from consumer.ops.commands import check_command, dlq_app, publish_command  # noqa: E402
+from consumer.ops.commands import check_command, publish_command  # noqa: E402
+from consumer.ops.dlq_commands import dlq_app  # noqa: E402
 
 app.command("publish")(publish_command)
 app.add_typer(dlq_app, name="dlq")

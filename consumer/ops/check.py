@@ -33,6 +33,7 @@ from consumer.hubspot.auth import AuthProvider, OAuthAuth, build_auth
 from consumer.hubspot.client import HubSpotClient
 from consumer.kafka import security_kwargs
 from consumer.ops import connect
+from consumer.ops.render import Output, plural
 from consumer.outcome import OutcomeClass
 from consumer.redact import scrub
 from consumer.route import Router, load_routing
@@ -130,7 +131,7 @@ async def _kafka_checks(checks: _Checks, settings: Settings) -> None:
             with connect.kafka_errors(k.bootstrap_servers, "connecting"):
                 await consumer.start()
                 visible.update(await connect.topic_partitions(consumer))
-            return f"reachable at {k.bootstrap_servers} ({len(visible)} topics visible)"
+            return f"reachable at {k.bootstrap_servers} ({plural(len(visible), 'topic')} visible)"
 
         if not await checks.run("kafka", reach):
             return
@@ -159,14 +160,14 @@ def _source_topics(k: KafkaSettings, visible: Mapping[str, frozenset[int]]) -> l
 async def _matched(pattern: str, matched: list[str]) -> str:
     if not matched:
         raise ConsumerError(f"no topic matches {pattern!r}", reason="no_topic")
-    return f"{len(matched)} topics match {pattern!r}"
+    return f"{plural(len(matched), 'topic')} match {pattern!r}"
 
 
 async def _topic(visible: Mapping[str, frozenset[int]], topic: str) -> str:
     found = visible.get(topic)
     if not found:
         raise ConsumerError("does not exist", reason="no_topic")
-    return f"exists ({len(found)} partitions)"
+    return f"exists ({plural(len(found), 'partition')})"
 
 
 async def _group_offsets(consumer: Any, partitions: Mapping[str, frozenset[int]]) -> str:
@@ -183,7 +184,7 @@ async def _group_offsets(consumer: Any, partitions: Mapping[str, frozenset[int]]
 async def _dlq_topic(visible: Mapping[str, frozenset[int]], k: KafkaSettings, topic: str) -> str:
     found = visible.get(topic)
     if found:
-        return f"exists ({len(found)} partitions)"
+        return f"exists ({plural(len(found), 'partition')})"
     if await _broker_auto_creates(k):
         return f"does not exist yet; the broker creates it on the first dead letter ({AUTO_CREATE}=true)"
     raise ConsumerError(
@@ -254,7 +255,20 @@ async def _hubspot_checks(checks: _Checks, settings: Settings) -> None:
             outcome = await client.check()
         if outcome.cls is OutcomeClass.SENT:
             return f"{h.base_url}: {outcome.detail}"
-        status = f"HTTP {outcome.http_status}, " if outcome.http_status else ""
-        raise ConsumerError(f"{status}{outcome.label}: {outcome.detail}")
+        if outcome.http_status is None:
+            raise ConsumerError(f"cannot reach {h.base_url}: {outcome.label}: {outcome.detail}")
+        raise ConsumerError(f"HTTP {outcome.http_status}, {outcome.label}: {outcome.detail}")
 
     await checks.run("hubspot api", call)
+
+
+def render_report(out: Output, report: CheckReport) -> None:
+    if not out.human:
+        out.json(report.to_json())
+        return
+    out.table(
+        ["check", "result", "detail"], [[c.name, "OK" if c.ok else "FAIL", c.detail] for c in report.checks]
+    )
+    out.line()
+    failed = sum(1 for c in report.checks if not c.ok)
+    out.line("usable" if report.ok else f"NOT usable: {failed} check(s) failed", style="bold")

@@ -167,7 +167,7 @@ def letter_json(letter: DeadLetter, show_pii: bool, *, full: bool = True) -> dic
 def letter_row(letter: DeadLetter, show_pii: bool) -> list[object]:
     status = " / ".join(str(v) for v in (letter.http_status, letter.send_result) if v is not None)
     return [
-        letter.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+        letter.timestamp.strftime("%Y-%m-%d %H:%M:%SZ"),
         letter.position,
         letter.label,
         _safe(letter.event_type, show_pii) or "?",
@@ -202,6 +202,8 @@ def render_inspect(out: Output, collected: Collected, show_pii: bool) -> None:
         out.table(COLUMNS, [letter_row(letter, show_pii) for letter in collected.letters])
         out.line()
     render_summary(out, collected)
+    if collected.letters:
+        out.note("--show PARTITION:OFFSET (the dlq column) prints one record with its headers and payload")
 
 
 def render_letter(out: Output, letter: DeadLetter, show_pii: bool) -> None:
@@ -210,7 +212,11 @@ def render_letter(out: Output, letter: DeadLetter, show_pii: bool) -> None:
         out.json(letter_json(letter, show_pii))
         return
     facts = letter_json(letter, show_pii, full=False)
-    items = [(name, value) for name, value in facts.items() if name not in ("dlq", "source")]
+    items = [
+        (name, "-" if value is None else value)
+        for name, value in facts.items()
+        if name not in ("dlq", "source")
+    ]
     out.pairs(
         [("dlq", f"{letter.record.topic} {letter.position}"), ("source", letter.source), *items],
         title=f"dead letter {letter.position}",

@@ -26,6 +26,7 @@ from consumer.errors import ConsumerError
 from consumer.logs import get_logger
 from consumer.ops import connect
 from consumer.ops.events import InvalidEvents, Mode, Options, Outgoing, SourceEvent, prepare, read_events
+from consumer.ops.render import Output
 from consumer.settings import DecodeSettings, KafkaSettings
 
 log = get_logger("consumer.ops.publish")
@@ -174,3 +175,17 @@ async def publish_records(
             return await send_records(
                 producer, topic, records, mode=mode, progress=progress, timeout_s=timeout_s
             )
+
+
+def render_summary(out: Output, summary: PublishSummary) -> None:
+    if not out.human:
+        out.json(summary.to_json())
+        return
+    parts = ", ".join(f"{p}: {n}" for p, n in sorted(summary.partitions.items()))
+    out.pairs(
+        [("partitions", parts), ("bytes", summary.bytes), ("invalid", summary.invalid),
+         ("seconds", f"{summary.seconds:.2f}")],
+        title=f"published {summary.published} events to {summary.topic} ({summary.mode} mode)",
+    )  # fmt: skip
+    if summary.invalid:
+        out.note(f"note: {summary.invalid} of them are invalid: the consumer will dead-letter them")

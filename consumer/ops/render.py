@@ -25,6 +25,11 @@ Format = Literal["human", "json", "ndjson"]
 _PIPE_WIDTH = 1000  # tables written to a pipe or a file are not squeezed (nor padded) to 80 columns
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 partition``, ``3 partitions``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 class _CurrentStderr(io.TextIOBase):
     """Writes to whatever ``sys.stderr`` is at the time (test runners swap it per invocation)."""
 

@@ -33,6 +33,8 @@ from consumer.errors import ConsumerError, InputError
 from consumer.logs import get_logger
 from consumer.ops import connect
 from consumer.ops.deadletters import DeadLetter
+from consumer.ops.dlq import letter_json
+from consumer.ops.render import Output
 from consumer.records import Record
 from consumer.route import Router
 from consumer.settings import DecodeSettings, KafkaSettings
@@ -246,3 +248,32 @@ async def execute(
             for target in sorted({i.target for i in items if i.skip is None and i.target is not None}):
                 await connect.require_topic(producer, target, timeout_s)
             return await republish(producer, items, replay_id=replay_id, pacer=pacer, progress=progress)
+
+
+def render(out: Output, dlq_topic: str, items: Sequence[ReplayItem], summary: ReplaySummary) -> None:
+    """The plan (one row per selected record: where it goes or why it is skipped) and the summary."""
+    if not out.human:
+        data = summary.to_json()
+        data["dlq_topic"] = dlq_topic
+        data["records"] = [
+            {**letter_json(i.letter, False, full=False), "target": i.target, "skip": i.skip} for i in items
+        ]
+        out.json(data)
+        return
+    if items:
+        rows = [
+            [i.letter.position, i.letter.label, i.letter.event_type or "?", i.letter.event_id or "?",
+             f"skip: {i.skip}" if i.skip else f"-> {i.target}"]
+            for i in items
+        ]  # fmt: skip
+        out.table(["dlq", "reason", "event type", "event id", "replay"], rows)
+        out.line()
+    verb = "would replay" if summary.dry_run else "replayed"
+    count = sum(summary.by_topic.values())
+    targets = ", ".join(f"{t}: {n}" for t, n in sorted(summary.by_topic.items())) or "-"
+    prefix = "dry run: " if summary.dry_run else ""
+    out.pairs(
+        [("selected", summary.selected), (verb, count), ("skipped", len(summary.skipped)), ("to", targets),
+         ("replay id", summary.replay_id)],
+        title=f"{prefix}{verb} {count} of {summary.selected} from {dlq_topic}",
+    )  # fmt: skip
