@@ -60,6 +60,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--profile", action="store_true", help="extra run at the first latency under py-spy")
     ap.add_argument("--quick", action="store_true", help="smoke run: small counts, a minute or so")
     ap.add_argument("--json-out", type=Path, default=None, help="default bench/results/engine-<UTC>.json")
+    ap.add_argument(
+        "--at-commit", metavar="REV", default=None,
+        help="measure the code of this commit (a snapshot), not the working tree, e.g. HEAD",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     if args.quick:
         args.events, args.rss_events, args.baseline_events = 2_000, 5_000, 1_000
@@ -72,17 +76,17 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-async def measure(args: argparse.Namespace, logs: Path) -> dict[str, Any]:
+async def measure(args: argparse.Namespace, logs: Path, source: Path | None) -> dict[str, Any]:
     """Run every phase; returns the raw figures (``results``) keyed by phase."""
     state = Path(tempfile.mkdtemp(prefix="bench-kafka-"))
     _say("starting Kafka ...")
     kafka = await asyncio.to_thread(infra.Kafka.start, state)
     results: dict[str, Any] = {"kafka": {"bootstrap": kafka.bootstrap, "version": kafka.version}}
     email_ids = sorted(Router.build(load_routing(infra.ROUTING), Environment.DEV).email_ids)
-    sim = infra.Simulator(infra.free_port(), args.seed, email_ids, logs / "simulator.log")
+    sim = infra.Simulator(infra.free_port(), args.seed, email_ids, logs / "simulator.log", source)
     try:
         await sim.open()
-        ctx = phases.Context(kafka, sim, logs, args.max_in_flight, args.partitions)
+        ctx = phases.Context(kafka, sim, logs, args.max_in_flight, args.partitions, source)
         topic = f"bench.backlog.{uuid.uuid4().hex[:8]}"
         await infra.create_topic(kafka.bootstrap, topic, args.partitions)
         seconds = await infra.produce_backlog(kafka.bootstrap, topic, args.events, "/bench/backlog")
@@ -163,16 +167,29 @@ def checks(args: argparse.Namespace, results: dict[str, Any]) -> list[Check]:
     return rows
 
 
-def cpu_split(args: argparse.Namespace, results: dict[str, Any]) -> str:
-    """Where the machine's cores went during each steady window (1.0 = one core busy)."""
+def notes(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:
+    """Where the cores went in each engine window (1.0 = one core busy), and warnings that qualify
+    the figures: other load on a shared machine, a paced run whose queue grew."""
     lines = []
+    names = (("consumer", "measured"), ("simulator", "simulator"), ("kafka", "kafka"), ("bench", "bench"),
+             ("other processes", "others"), ("steal", "steal"))  # fmt: skip
+    others: list[float] = []
     for latency in args.latency_list:
-        e = results[f"latency_{latency:g}ms"]["engine"]
-        names = (("consumer", "measured"), ("simulator", "simulator"), ("kafka", "kafka"), ("bench", "bench"),
-                 ("other processes", "others"))  # fmt: skip
+        r = results[f"latency_{latency:g}ms"]
+        e = r["engine"]
         parts = [f"{name} {e.get(f'{key}_cpu_util') or math.nan:.2f}" for name, key in names]
         lines.append(f"[{latency:g} ms] cores busy in the engine's steady window: " + ", ".join(parts))
-    return "\n".join(lines)
+        others += [r[p].get("others_cpu_util") or 0.0 for p in ("engine", "paced", "naive", "faststream")]
+        if not r["paced"].get("kept_up"):
+            thirds = ", ".join(fmt(x) for x in r["paced"]["p50_by_third_ms"])
+            lines.append(f"[{latency:g} ms] WARNING: the paced run fell behind (p50 by thirds: {thirds} ms):"
+                         " its latency includes queueing")  # fmt: skip
+    if others and max(others) > 0.2:
+        lines.append(
+            f"WARNING: other processes used up to {max(others):.2f} cores during the measured windows"
+            " (shared machine): rates and CPU costs are pessimistic; rerun when the machine is quiet"
+        )
+    return lines
 
 
 def environment() -> dict[str, Any]:
@@ -210,11 +227,20 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"benchmark": "engine", "started_at": stamp, **environment()}
     report["parameters"] = {k: v for k, v in vars(args).items() if k not in ("json_out", "latency_list")}
     started = time.monotonic()
+    source = Path(tempfile.mkdtemp(prefix="bench-src-")) if args.at_commit else None
     try:
-        results = asyncio.run(measure(args, logs))
-    except (RuntimeError, OSError) as exc:
+        if source is not None:
+            report["git_commit"] = infra.snapshot(args.at_commit, source)
+            report["measured_code"] = f"snapshot of {args.at_commit}"
+        else:
+            report["measured_code"] = "working tree"
+        results = asyncio.run(measure(args, logs, source))
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
         _say(f"error: the benchmark could not run: {exc} (logs: {logs})")
         return 1
+    finally:
+        if source is not None:
+            shutil.rmtree(source, ignore_errors=True)
     rows = checks(args, results)
     report.update(
         results=results, checks=[c.to_json() for c in rows], seconds=round(time.monotonic() - started, 1)
@@ -225,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY, default=str)
     )
     print(table(rows))
-    print(cpu_split(args, results))
+    for line in notes(args, results):
+        print(line)
     prof = results.get("profile", {})
     for key, title in (("by_stage", "engine stage that caused the work"), ("self_pct", "hottest functions")):
         if prof.get(key):

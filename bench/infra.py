@@ -8,6 +8,7 @@ deadline gets SIGTERM, then SIGKILL. Children are reaped with ``os.wait4`` so th
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import resource
@@ -15,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,14 +189,39 @@ class Exit:
 
 
 def spawn(
-    args: list[str], env: dict[str, str] | None = None, log: Path | None = None
+    args: list[str], env: dict[str, str] | None = None, log: Path | None = None, source: Path | None = None
 ) -> subprocess.Popen[bytes]:
+    """Start a child with output to ``log``; with ``source`` (a :func:`snapshot`), Python code is
+    imported from there rather than from the working tree (``PYTHONPATH`` and the working directory)."""
+    if source is not None:
+        env = dict(os.environ if env is None else env, PYTHONPATH=str(source))
     out = log.open("ab") if log is not None else subprocess.DEVNULL
     try:
-        return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            args, env=env, cwd=source, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
     finally:
         if log is not None and not isinstance(out, int):
             out.close()
+
+
+def snapshot(rev: str, dest: Path) -> str:
+    """Extract the code of commit ``rev`` into ``dest`` (so edits in a shared working tree cannot
+    change or break a running benchmark); returns the full commit id."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", sha, "consumer", "schemas", "bench", "deploy/local"],
+        capture_output=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return sha
 
 
 async def reap(proc: subprocess.Popen[bytes], timeout_s: float, started: float | None = None) -> Exit:
@@ -231,14 +258,14 @@ def _cpu(usage: resource.struct_rusage) -> float:
 class Simulator:
     """``consumer simulator`` as a separate process (its CPU is not the consumer's), with its control API."""
 
-    def __init__(self, port: int, seed: int, email_ids: list[int], log: Path) -> None:
+    def __init__(self, port: int, seed: int, email_ids: list[int], log: Path, source: Path | None) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         args = [sys.executable, "-m", "consumer", "simulator", "--host", "127.0.0.1", "--port", str(port),
                 "--token", TOKEN, "--seed", str(seed)]  # fmt: skip
         for email_id in email_ids:
             args += ["--template", str(email_id)]
-        self.proc = spawn(args, log=log)
+        self.proc = spawn(args, log=log, source=source)
         self._session: aiohttp.ClientSession | None = None
 
     @property

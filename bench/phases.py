@@ -33,7 +33,7 @@ import orjson
 
 from bench import infra
 from bench.figures import per_thousand, percentile, window
-from bench.procstat import MACHINE, Sampler, cpu_between
+from bench.procstat import MACHINE, STEAL, Sample, Sampler, cpu_between
 from bench.profile import summarise
 from consumer.decode import decode, validate
 from consumer.records import Record
@@ -50,12 +50,18 @@ class Context:
     logs: Path
     max_in_flight: int
     partitions: int
+    source: Path | None = None  # a snapshot of the code to run (None: the working tree)
+
+    @property
+    def routing(self) -> Path:
+        return (self.source or infra.ROOT) / "deploy" / "local" / "routing.yaml"
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
 
     def pids(self, child: int) -> dict[str, int]:
-        pids = {"measured": child, "simulator": self.sim.pid, "bench": os.getpid(), "machine": MACHINE}
+        pids = {"measured": child, "simulator": self.sim.pid, "bench": os.getpid(), "machine": MACHINE,
+                "steal": STEAL}  # fmt: skip
         if self.kafka.pid is not None:
             pids["kafka"] = self.kafka.pid
         return pids
@@ -64,7 +70,7 @@ class Context:
 def consumer_env(ctx: Context, topic: str, group: str, http_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SSC_")}
     env.update(
-        SSC_ROUTING_FILE=str(infra.ROUTING),
+        SSC_ROUTING_FILE=str(ctx.routing),
         SSC_KAFKA__BOOTSTRAP_SERVERS=ctx.kafka.bootstrap,
         SSC_KAFKA__TOPICS=f'["{topic}"]',
         SSC_KAFKA__GROUP_ID=group,
@@ -89,6 +95,7 @@ def _steady(samples: dict[str, list[Any]], accepted: dict[str, float]) -> dict[s
     w = window(accepted.values())
     out: dict[str, Any] = {
         "accepted": w.accepted, "window_s": round(w.seconds, 3), "throughput_per_s": w.rate,
+        "first_accept": w.first, "last_accept": w.last,
     }  # fmt: skip
     for name, series in samples.items():
         cpu = cpu_between(series, w.first, w.last)
@@ -98,19 +105,21 @@ def _steady(samples: dict[str, list[Any]], accepted: dict[str, float]) -> dict[s
     # CPU of processes that are not part of this benchmark (other work on a shared machine)
     if out.get("machine_cpu_util") is not None:
         ours = sum(out.get(f"{n}_cpu_util") or 0.0 for n in ("measured", "simulator", "kafka", "bench"))
+        out.pop("machine_cpu_s", None)
         out["others_cpu_util"] = max(0.0, out["machine_cpu_util"] - ours)
     return out
 
 
 async def engine_backlog(
-    ctx: Context, topic: str, expected: int, latency_ms: float, timeout_s: float
+    ctx: Context, topic: str, expected: int, latency_ms: float, timeout_s: float, *, name: str = ""
 ) -> dict[str, Any]:
     """``consumer run --until-drained`` over ``topic`` (already holding ``expected`` events)."""
+    name = name or f"engine-backlog-{latency_ms:g}ms"
     await ctx.sim.reset(latency_ms)
     group = f"bench.engine.{uuid.uuid4().hex[:8]}"
     env = consumer_env(ctx, topic, group, infra.free_port())
     started = time.monotonic()
-    proc = infra.spawn(_consumer_cmd("--until-drained"), env, ctx.log(f"engine-backlog-{latency_ms:g}ms"))
+    proc = infra.spawn(_consumer_cmd("--until-drained"), env, ctx.log(name), ctx.source)
     sampler = Sampler(ctx.pids(proc.pid)).start()
     ended = await infra.reap(proc, timeout_s, started)
     samples = sampler.stop()
@@ -122,18 +131,23 @@ async def engine_backlog(
         wall_s=round(ended.wall_s, 2), total_cpu_s=ended.cpu_s,
         total_cpu_s_per_1000=per_thousand(ended.cpu_s, len(accepted)),
         startup_cpu_s=_cpu_before(samples["measured"], min(accepted.values(), default=None)),
-        peak_rss_mb=round(max(ended.maxrss_mb, sampler.peak_rss_mb("measured")), 1),
+        peak_rss_mb=round(sampler.peak_rss_mb("measured"), 1),
         requests=stats["requests"], by_status=stats["by_status"],
-        rss_mb_trace=_rss_trace(samples["measured"]),
+        rss_mb_trace=_rss_trace(samples["measured"], figures["first_accept"], figures["last_accept"]),
     )  # fmt: skip
     return figures
 
 
-def _rss_trace(series: list[Any], points: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 1.0)) -> list[float]:
-    """RSS (MB) at fractions of the sampled run: flat after warm-up means memory does not grow with lag."""
-    if not series:
-        return []
-    return [round(series[min(len(series) - 1, int(p * len(series)))].rss_kb / 1024, 1) for p in points]
+def _rss_trace(series: list[Sample], first: float, last: float, points: int = 5) -> list[float]:
+    """RSS (MB) at ``points`` evenly spaced times from the first to the last accepted send: flat means
+    memory does not grow while the backlog drains."""
+    out = []
+    for k in range(points):
+        t = first + (last - first) * k / (points - 1)
+        before = [s for s in series if s.t <= t]
+        if before:
+            out.append(round(before[-1].rss_kb / 1024, 1))
+    return out
 
 
 def _cpu_before(series: list[Any], t: float | None) -> float | None:
@@ -180,7 +194,7 @@ async def engine_paced(
     await ctx.sim.reset(latency_ms)
     port = infra.free_port()
     env = consumer_env(ctx, topic, f"bench.paced.{uuid.uuid4().hex[:8]}", port)
-    proc = infra.spawn(_consumer_cmd(), env, ctx.log(f"engine-paced-{latency_ms:g}ms"))
+    proc = infra.spawn(_consumer_cmd(), env, ctx.log(f"engine-paced-{latency_ms:g}ms"), ctx.source)
     sampler = Sampler(ctx.pids(proc.pid)).start()
     try:
         await _wait_ready(port, proc, 90)
@@ -194,7 +208,10 @@ async def engine_paced(
         ended = await infra.reap(proc, 30)
         samples = sampler.stop()
     accepted = await ctx.sim.accepted()
-    latencies = [(accepted[s] - t) * 1000 for s, t in produced.items() if s in accepted]
+    in_order = sorted(produced.items(), key=lambda kv: kv[1])
+    latencies = [(accepted[s] - t) * 1000 for s, t in in_order if s in accepted]
+    thirds = [latencies[k * len(latencies) // 3 : (k + 1) * len(latencies) // 3] for k in range(3)]
+    p50_thirds = [percentile(part, 50) for part in thirds]
     times = sorted(produced.values())
     offered = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else None
     measured = {s: accepted[s] for s in produced if s in accepted}
@@ -203,7 +220,11 @@ async def engine_paced(
         target_rate_per_s=rate, offered_rate_per_s=offered, produced=len(produced), matched=len(latencies),
         p50_ms=percentile(latencies, 50), p90_ms=percentile(latencies, 90), p99_ms=percentile(latencies, 99),
         max_ms=max(latencies, default=None), mean_ms=statistics.fmean(latencies) if latencies else None,
-        exit_code=ended.returncode, peak_rss_mb=round(ended.maxrss_mb, 1),
+        p50_by_third_ms=p50_thirds,
+        # a queue that grows during the run means the offered load was above what the consumer got
+        # done on this machine at that time: the latency then measures queueing, not the engine
+        kept_up=bool(latencies) and p50_thirds[2] <= 2 * p50_thirds[0] + 10,
+        exit_code=ended.returncode, peak_rss_mb=round(sampler.peak_rss_mb("measured"), 1),
     )  # fmt: skip
     return figures
 
@@ -211,7 +232,7 @@ async def engine_paced(
 async def probe_latency(ctx: Context, latency_ms: float, requests: int, warmup: int = 20) -> dict[str, Any]:
     """Mean latency of one Single Send request at concurrency 1 (same bodies as the consumer sends)."""
     await ctx.sim.reset(latency_ms)
-    router = Router.build(load_routing(infra.ROUTING), Environment.DEV)
+    router = Router.build(load_routing(ctx.routing), Environment.DEV)
     settings = DecodeSettings()
     bodies: list[bytes] = []
     for i in range(warmup + requests):
@@ -245,24 +266,26 @@ async def baseline(
     await ctx.sim.reset(latency_ms)
     args = [sys.executable, "-m", "bench.baselines", kind, "--bootstrap", ctx.kafka.bootstrap,
             "--topic", topic, "--group", f"bench.{kind}.{uuid.uuid4().hex[:8]}", "--sim-url", ctx.sim.url,
-            "--token", infra.TOKEN, "--routing", str(infra.ROUTING), "--max-events", str(max_events),
+            "--token", infra.TOKEN, "--routing", str(ctx.routing), "--max-events", str(max_events),
             "--max-seconds", str(max_seconds)]  # fmt: skip
     started = time.monotonic()
-    proc = infra.spawn(args, None, ctx.log(f"{kind}-{latency_ms:g}ms"))
+    proc = infra.spawn(args, None, ctx.log(f"{kind}-{latency_ms:g}ms"), ctx.source)
     sampler = Sampler(ctx.pids(proc.pid)).start()
     ended = await infra.reap(proc, max_seconds + 90, started)
     samples = sampler.stop()
     accepted = await ctx.sim.accepted()
     figures = _steady(samples, accepted)
     figures.update(
-        exit_code=ended.returncode, wall_s=round(ended.wall_s, 2), peak_rss_mb=round(ended.maxrss_mb, 1)
+        exit_code=ended.returncode,
+        wall_s=round(ended.wall_s, 2),
+        peak_rss_mb=round(sampler.peak_rss_mb("measured"), 1),
     )
     return figures
 
 
 async def rss_drain(ctx: Context, topic: str, expected: int, timeout_s: float) -> dict[str, Any]:
     """Peak RSS while the engine drains a backlog of ``expected`` events (simulator at 0 ms)."""
-    figures = await engine_backlog(ctx, topic, expected, 0.0, timeout_s)
+    figures = await engine_backlog(ctx, topic, expected, 0.0, timeout_s, name="engine-rss")
     await ctx.sim.reset(0.0)  # free the simulator's ledger of 100k sends
     return figures
 
@@ -276,7 +299,7 @@ async def profile_engine(
         return {"error": "py-spy not installed (pip install -e '.[bench]')"}
     await ctx.sim.reset(latency_ms)
     env = consumer_env(ctx, topic, f"bench.profile.{uuid.uuid4().hex[:8]}", infra.free_port())
-    proc = infra.spawn(_consumer_cmd("--until-drained"), env, ctx.log("engine-profile"))
+    proc = infra.spawn(_consumer_cmd("--until-drained"), env, ctx.log("engine-profile"), ctx.source)
     recorder = infra.spawn([spy, "record", "--pid", str(proc.pid), "--rate", "250", "--format", "raw",
                             "--output", str(out), "--nonblocking"], None, ctx.log("py-spy"))  # fmt: skip
     ended = await infra.reap(proc, timeout_s)

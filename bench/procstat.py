@@ -27,22 +27,26 @@ class Sample:
     hwm_kb: int  # peak RSS so far
 
 
-MACHINE = 0  # the pseudo-pid of the whole machine: CPU = busy time of all cores (``/proc/stat``)
+# pseudo-pids: the whole machine (busy time of all cores) and the time the hypervisor gave our
+# virtual CPUs to someone else (steal), both from the first line of /proc/stat
+MACHINE = 0
+STEAL = -1
 
 
-def read_machine() -> Sample:
-    """Busy CPU seconds of all cores together (user, nice, system, irq, softirq) since boot."""
+def read_machine(*, steal: bool = False) -> Sample:
+    """Busy CPU seconds of all cores together (user, nice, system, irq, softirq) since boot, or the
+    stolen seconds with ``steal``."""
     now = time.time()
     with open("/proc/stat", "rb") as fh:
         ticks = [int(x) for x in fh.readline().split()[1:]]
-    busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]  # guest time is inside user already
+    busy = ticks[7] if steal else ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]  # guest is in user
     return Sample(now, busy / _TICK, 0, 0)
 
 
 def read(pid: int) -> Sample | None:
-    """One sample of ``pid`` (:data:`MACHINE`: the whole machine), or ``None`` once it has exited."""
-    if pid == MACHINE:
-        return read_machine()
+    """One sample of ``pid`` (or of a pseudo-pid), or ``None`` once the process has exited."""
+    if pid in (MACHINE, STEAL):
+        return read_machine(steal=pid == STEAL)
     now = time.time()
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
