@@ -163,6 +163,8 @@ def publish_command(  # noqa: PLR0917 - one parameter per CLI flag
         data = _read_input(source)
         options = Options(mode.value, key, fill_id, fill_time, settings.decode)
         records = publish.prepare_input(data, options, allow_invalid=allow_invalid, expand_time=expand_time)
+        if not (topic or settings.kafka.topics):
+            raise ConsumerError("no topic: pass --topic or set SSC_KAFKA__TOPICS", reason="usage")
         target = topic or settings.kafka.topics[0]
         with out.progress(len(records), f"publishing to {target}") as advance:
             summary = asyncio.run(

@@ -33,7 +33,11 @@ def dlq_topic(settings: Settings, topic: str | None) -> str:
     if settings.dlq.topic:
         return settings.dlq.topic
     sources = settings.kafka.topics
-    if settings.kafka.topic_pattern or len(sources) != 1:
+    if settings.kafka.topic_pattern or not sources:
+        raise ConsumerError(
+            "no single source topic is configured: choose the DLQ with --topic", reason="usage"
+        )
+    if len(sources) != 1:
         candidates = ", ".join(settings.dlq.topic_for(t) for t in sources)
         raise ConsumerError(
             f"several source topics: choose the DLQ with --topic ({candidates})", reason="usage"
@@ -72,8 +76,9 @@ async def collect(
     async with connect.started(connect.reader(kafka), bootstrap, timeout_s) as consumer:
         with connect.kafka_errors(bootstrap, f"reading {topic}"):
             records = read_topic(
-                consumer, topic, partitions=selection.partitions(), since=selection.since, bounds=bounds
-            )
+                consumer, topic, partitions=selection.partitions(), since=selection.since, bounds=bounds,
+                stall_timeout_s=timeout_s,
+            )  # fmt: skip
             async with contextlib.aclosing(records):
                 async for record in records:
                     letter = DeadLetter.from_record(record)

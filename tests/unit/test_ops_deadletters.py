@@ -21,11 +21,12 @@ from consumer.ops.deadletters import (
     parse_position,
     parse_time,
 )
+from consumer.ops.dlq import dlq_topic
 from consumer.ops.replay import Pacer, Revalidator, plan, replay_headers
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record
 from consumer.route import Router, load_routing
-from consumer.settings import DecodeSettings, Environment
+from consumer.settings import DeadLetterSettings, DecodeSettings, Environment, KafkaSettings, Settings
 from tests.integration.harness import ROUTING, signup
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -302,3 +303,15 @@ async def test_an_unlimited_pacer_never_sleeps() -> None:
 def test_a_rate_of_zero_is_refused() -> None:
     with pytest.raises(ConsumerError, match=r"^--rate"):
         Pacer(0)
+
+
+def test_the_dlq_topic_is_the_flag_else_the_fixed_setting_else_that_of_the_one_source_topic() -> None:
+    assert dlq_topic(Settings(), None) == "events.dlq"
+    assert dlq_topic(Settings(), "other.dlq") == "other.dlq"
+    assert dlq_topic(Settings(dlq=DeadLetterSettings(topic="all.dlq")), None) == "all.dlq"
+    with pytest.raises(
+        ConsumerError, match=r"several source topics: choose the DLQ with --topic \(a\.dlq, b\.dlq\)"
+    ):
+        dlq_topic(Settings(kafka=KafkaSettings(topics=("a", "b"))), None)
+    with pytest.raises(ConsumerError, match="no single source topic"):
+        dlq_topic(Settings(kafka=KafkaSettings(topic_pattern="orders\\..*")), None)
