@@ -4,7 +4,9 @@
 never raises for HubSpot answers or transport failures (only ``CancelledError`` propagates):
 
 * every attempt acquires the limiter, POSTs the same bytes (same ``sendId``), and is classified by
-  :func:`consumer.hubspot.taxonomy.classify`; ``observer`` sees every attempt's outcome;
+  :func:`consumer.hubspot.taxonomy.classify`; ``observer(outcome, started_at)`` sees every attempt's
+  outcome and when it started (the pause controller releases a pause only on answers to attempts
+  that started after it);
 * RETRY → capped exponential backoff with full jitter, at least ``Retry-After``, until the time budget
   (``retry.budget_s``) would be exceeded → ``Outcome(RETRY, RETRIES_EXHAUSTED)``;
 * THROTTLE → :meth:`RateLimiter.throttle` (every sender of the credential waits), then retry within
@@ -14,6 +16,10 @@ never raises for HubSpot answers or transport failures (only ``CancelledError`` 
 * PAUSE (401, 403, 404, portal-level sendResults, 429 DAILY, 477) → returned at once with
   ``retry_after_s``; DAILY and 477 also put a timed hold on the limiter;
 * SENT, TERMINAL, PERMANENT → returned at once. TERMINAL and PERMANENT are never retried.
+
+``probe=True`` (the pause controller's half-open check) makes exactly one attempt that passes the
+limiter's holds: a failing probe returns its outcome instead of retrying. The retry after a
+credential refresh also passes the holds — it *is* the check that the new credential works.
 """
 
 from __future__ import annotations
@@ -64,7 +70,7 @@ class HubSpotClient:
         max_in_flight: int,
         auth: AuthProvider | None = None,
         limiter: RateLimiter | None = None,
-        observer: Callable[[Outcome], None] | None = None,
+        observer: Callable[[Outcome, float], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -116,15 +122,16 @@ class HubSpotClient:
         return self._session
 
     # -- one attempt ------------------------------------------------------------------------------------
-    async def _attempt(self, url: str, body: bytes | None, *, probe: bool) -> Outcome:
+    async def _attempt(self, url: str, body: bytes | None, *, probe: bool) -> tuple[Outcome, float]:
+        """One request; returns its outcome and the clock time it was sent at."""
         await self.limiter.acquire(probe=probe)
         headers: dict[str, str] = {}
         params: dict[str, str] = {}
+        sent_at = self._clock()
         try:
             await self.auth.apply(headers, params)
         except SendError as exc:  # AuthError → PAUSE; token endpoint down → RETRY (never an HTTP 401)
-            return exc.outcome
-        sent_at = self._clock()
+            return exc.outcome, sent_at
         started = time.perf_counter()
         try:
             if body is None:
@@ -139,17 +146,17 @@ class HubSpotClient:
             raise
         except _TRANSPORT_ERRORS as exc:
             metrics.SENDS.labels(status="error", send_result="none").inc()
-            return classify_transport(exc)
+            return classify_transport(exc), sent_at
         finally:
             metrics.SEND_LATENCY.observe(time.perf_counter() - started)
         self.limiter.observe(resp_headers, sent_at=sent_at)
         if body is None:
-            return self._classify_check(status, raw, resp_headers)
+            return self._classify_check(status, raw, resp_headers), sent_at
         outcome = classify(status, raw, resp_headers)
         result = outcome.send_result
         label = "none" if result is None else (result if result in SEND_RESULT_CLASSES else "unknown")
         metrics.SENDS.labels(status=str(status), send_result=label).inc()
-        return outcome
+        return outcome, sent_at
 
     def _backoff(self, retry_no: int, retry_after: float | None) -> float:
         policy = self.settings.retry
@@ -168,11 +175,13 @@ class HubSpotClient:
         deadline = self._clock() + self.settings.retry.budget_s
         attempt = 0
         reauthed = False
+        passes_hold = probe
         while True:
             attempt += 1
-            outcome = await self._attempt(self.send_url, body, probe=probe)
+            outcome, sent_at = await self._attempt(self.send_url, body, probe=passes_hold)
+            passes_hold = probe
             if self._observer is not None:
-                self._observer(outcome)
+                self._observer(outcome, sent_at)
             cls = outcome.cls
             if cls is OutcomeClass.THROTTLE:
                 policy = "THROTTLED" if outcome.send_result else "TEN_SECONDLY_ROLLING"
@@ -192,9 +201,12 @@ class HubSpotClient:
                 if not changed:
                     return dataclasses.replace(outcome, attempts=attempt)
                 log.info("send.reauthenticated", send_id=request.send_id, attempt=attempt)
+                passes_hold = True  # the retry checks the new credential: it passes the pause's hold
                 continue
             else:
                 return self._finish(outcome, request, attempt)
+            if probe:
+                return dataclasses.replace(outcome, attempts=attempt)  # a probe is one attempt
             if self._clock() + wait > deadline:
                 log.warning(
                     "send.retries_exhausted", send_id=request.send_id, attempts=attempt,
@@ -250,14 +262,14 @@ class HubSpotClient:
         the credential is accepted and nothing is sent; 401/403 → PAUSE. A 401 triggers one refresh.
         """
         url = self.status_url + CHECK_STATUS_ID
-        outcome = await self._attempt(url, None, probe=True)
+        outcome, _ = await self._attempt(url, None, probe=True)
         if outcome.cls is OutcomeClass.PAUSE and outcome.http_status == 401:
             try:
                 changed = await self.auth.refresh()
             except SendError as exc:
                 return exc.outcome
             if changed:
-                outcome = await self._attempt(url, None, probe=True)
+                outcome, _ = await self._attempt(url, None, probe=True)
         log.info(
             "hubspot.checked", outcome=outcome.cls.value, reason=outcome.label, status=outcome.http_status
         )

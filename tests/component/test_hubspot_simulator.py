@@ -116,7 +116,7 @@ async def test_a_bad_body_gets_a_400_naming_the_field(simulator: RunningSimulato
 async def test_a_503_window_with_retry_after_is_retried_until_it_ends(simulator: RunningSimulator) -> None:
     simulator.configure(window={"status": 503, "seconds": 0.3, "retry_after": 0.2})
     seen: list[Outcome] = []
-    async with client(simulator, observer=seen.append) as c:
+    async with client(simulator, observer=lambda outcome, _at: seen.append(outcome)) as c:
         started = time.monotonic()
         outcome = await c.send(request())
     assert outcome.cls is OutcomeClass.SENT
@@ -142,7 +142,7 @@ async def test_a_429_without_retry_after_throttles_then_succeeds(simulator: Runn
     simulator.configure(rate_429=1.0)
     seen: list[Outcome] = []
 
-    def observe(outcome: Outcome) -> None:
+    def observe(outcome: Outcome, _started_at: float) -> None:
         seen.append(outcome)
         simulator.configure(rate_429=0.0)
 
@@ -157,7 +157,7 @@ async def test_a_429_with_retry_after_waits_it_out(simulator: RunningSimulator) 
     simulator.configure(rate_429=1.0, retry_after_429_s=0.4)
     seen: list[Outcome] = []
 
-    def observe(outcome: Outcome) -> None:
+    def observe(outcome: Outcome, _started_at: float) -> None:
         seen.append(outcome)
         simulator.configure(rate_429=0.0)
 
@@ -175,7 +175,7 @@ async def test_accept_then_hang_is_retried_with_the_same_send_id_and_sends_one_e
     simulator.configure(hang_rate=1.0, hang_s=1.5)
     seen: list[Outcome] = []
 
-    def observe(outcome: Outcome) -> None:
+    def observe(outcome: Outcome, _started_at: float) -> None:
         seen.append(outcome)
         simulator.configure(hang_rate=0.0)
 

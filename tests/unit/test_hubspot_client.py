@@ -94,7 +94,7 @@ async def test_a_retry_resends_the_identical_body_and_send_id(
     mocked.post(SEND_URL, status=502, body=b"<html>bad gateway</html>", content_type="text/html")
     mocked.post(SEND_URL, payload=PENDING)
     seen: list[Outcome] = []
-    async with client(fake_time, observer=seen.append) as c:
+    async with client(fake_time, observer=lambda outcome, _at: seen.append(outcome)) as c:
         outcome = await c.send(request())
     assert outcome.cls is OutcomeClass.SENT
     assert outcome.attempts == 3
@@ -168,7 +168,7 @@ async def test_transport_errors_are_retried(fake_time: FakeTime, mocked: aioresp
     mocked.post(SEND_URL, exception=aiohttp.ClientConnectionError("reset"))
     mocked.post(SEND_URL, payload=PENDING)
     seen: list[Outcome] = []
-    async with client(fake_time, observer=seen.append) as c:
+    async with client(fake_time, observer=lambda outcome, _at: seen.append(outcome)) as c:
         assert (await c.send(request())).cls is OutcomeClass.SENT
     assert [o.reason for o in seen] == [Reason.TIMEOUT, Reason.CONNECTION, Reason.SENT]
 
@@ -307,7 +307,7 @@ async def test_a_ten_secondly_429_throttles_every_sender_then_retries(
     mocked.post(SEND_URL, status=429, payload=body, headers={"Retry-After": "4"})
     mocked.post(SEND_URL, payload=PENDING, repeat=True)
     seen: list[Outcome] = []
-    async with client(fake_time, observer=seen.append) as c:
+    async with client(fake_time, observer=lambda outcome, _at: seen.append(outcome)) as c:
         started = fake_time.now
         outcome = await c.send(request())
         assert fake_time.now - started >= 4.0  # the retry waited out Retry-After inside the limiter
@@ -391,3 +391,41 @@ async def test_dated_versions_post_to_the_dated_path(fake_time: FakeTime, mocked
     assert wire["message"]["cc"] == []
     assert wire["customProperties"] == {}
     assert wire["emailId"] == 12345678901  # int64, not truncated
+
+
+async def test_a_probe_is_a_single_attempt_that_passes_the_hold(
+    fake_time: FakeTime, mocked: aioresponses
+) -> None:
+    mocked.post(SEND_URL, status=503)
+    async with client(fake_time) as c:
+        c.limiter.hold("transient_breaker")
+        outcome = await asyncio.wait_for(c.send(request(), probe=True), 5)
+    assert outcome.cls is OutcomeClass.RETRY
+    assert outcome.attempts == 1
+    assert len(sent_bodies(mocked)) == 1
+
+
+async def test_the_retry_after_a_token_file_change_passes_the_pause_hold(
+    fake_time: FakeTime, mocked: aioresponses, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("old-token-value-1")
+    mocked.post(SEND_URL, status=401, payload={"category": "INVALID_AUTHENTICATION", "message": "bad"})
+    mocked.post(SEND_URL, payload=PENDING)
+    seen: list[tuple[OutcomeClass, float]] = []
+    cfg = settings(auth=AuthSettings(token_file=token_file))
+
+    async with client(fake_time, cfg) as c:
+
+        def observe(outcome: Outcome, started_at: float) -> None:
+            seen.append((outcome.cls, started_at))
+            if outcome.cls is OutcomeClass.PAUSE:
+                c.limiter.hold("unauthorized")  # what the pause controller does on a 401
+                token_file.write_text("rotated-token-value-2")
+                fake_time.now += 1
+
+        c._observer = observe
+        outcome = await asyncio.wait_for(c.send(request()), 5)
+    assert outcome.cls is OutcomeClass.SENT
+    assert [cls for cls, _ in seen] == [OutcomeClass.PAUSE, OutcomeClass.SENT]
+    assert seen[1][1] > seen[0][1]  # the observer learns that the success started after the 401

@@ -89,7 +89,9 @@ async def test_no_secret_leaks_anywhere(
 
     mocked.post(SEND_URL, callback=flaky, repeat=True)
     cfg = settings(AuthSettings(token_file=token_file))
-    async with HubSpotClient(cfg, max_in_flight=2, observer=outcomes.append, sleep=no_sleep) as client:
+    async with HubSpotClient(
+        cfg, max_in_flight=2, observer=lambda outcome, _at: outcomes.append(outcome), sleep=no_sleep
+    ) as client:
         token_file.write_text(CANARIES["rotated"])
         outcomes.append(await client.send(request()))
         reprs += [repr(client), repr(client.auth), repr(cfg), str(cfg.model_dump())]
