@@ -66,7 +66,7 @@ class CheckReport:
 
 
 class _Checks:
-    """Runs checks with a deadline each; a failure becomes a one-line, scrubbed reason."""
+    """Runs checks with a deadline each; a failure becomes a one-line reason without secrets."""
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
@@ -83,7 +83,10 @@ class _Checks:
             detail, ok = f"no answer within {self.timeout_s:g} s", False
         except (KafkaError, OSError) as exc:
             detail, ok = connect.describe_kafka_error(exc), False
-        self.results.append(CheckResult(name, ok, scrub(detail), time.monotonic() - started))
+        except Exception as exc:  # a report beats a traceback, even for a surprise: name it and go on
+            detail, ok = scrub(f"unexpected {type(exc).__name__}: {exc}"), False
+        # ConsumerError messages name settings, never secret values (errors.py); library text is scrubbed
+        self.results.append(CheckResult(name, ok, detail, time.monotonic() - started))
         return ok
 
 
@@ -123,18 +126,20 @@ async def run_checks(load: Callable[[], Settings], *, timeout_s: float = 10.0) -
 
 async def _kafka_checks(checks: _Checks, settings: Settings) -> None:
     k = settings.kafka
-    consumer = connect.group_prober(k)
+    clients: list[Any] = []
     visible: dict[str, frozenset[int]] = {}
     try:
 
         async def reach() -> str:
+            clients.append(connect.group_prober(k))  # ConfigError (SASL secret) fails this check
             with connect.kafka_errors(k.bootstrap_servers, "connecting"):
-                await consumer.start()
-                visible.update(await connect.topic_partitions(consumer))
+                await clients[0].start()
+                visible.update(await connect.topic_partitions(clients[0]))
             return f"reachable at {k.bootstrap_servers} ({plural(len(visible), 'topic')} visible)"
 
         if not await checks.run("kafka", reach):
             return
+        consumer = clients[0]
         sources = _source_topics(k, visible)
         if k.topic_pattern:
             await checks.run("topic pattern", functools.partial(_matched, k.topic_pattern, sources))
@@ -147,7 +152,8 @@ async def _kafka_checks(checks: _Checks, settings: Settings) -> None:
             await checks.run(f"dlq {dlq}", functools.partial(_dlq_topic, visible, k, dlq))
         await checks.run("dlq producer", functools.partial(_producer_init, k))
     finally:
-        await connect.close(consumer)
+        for client in clients:
+            await connect.close(client)
 
 
 def _source_topics(k: KafkaSettings, visible: Mapping[str, frozenset[int]]) -> list[str]:

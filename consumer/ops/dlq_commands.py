@@ -43,21 +43,24 @@ ReasonOption = Annotated[
     typer.Option(
         "--reason",
         metavar="CODE",
-        help="Reason code (bad_request, schema_violation, ...) or HubSpot sendResult.",
+        help="Reason code (bad_request, schema_violation, ...) or HubSpot sendResult; repeatable.",
     ),
 ]
 OutcomeOption = Annotated[
-    list[str] | None, typer.Option("--outcome", metavar="CLASS", help="Outcome class, e.g. PERMANENT.")
+    list[str] | None,
+    typer.Option("--outcome", metavar="CLASS", help="Outcome class, e.g. PERMANENT; repeatable."),
 ]
 EventTypeOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--event-type", metavar="TYPE", help="CloudEvents type, e.g. com.example.user.signed_up.v1."
+        "--event-type",
+        metavar="TYPE",
+        help="CloudEvents type, e.g. com.example.user.signed_up.v1; repeatable.",
     ),
 ]
 EmailIdOption = Annotated[
     list[str] | None,
-    typer.Option("--email-id", metavar="ID", help="HubSpot emailId of the route that failed."),
+    typer.Option("--email-id", metavar="ID", help="HubSpot emailId of the route that failed; repeatable."),
 ]
 SinceOption = Annotated[
     str | None,
@@ -75,12 +78,14 @@ PartitionOption = Annotated[
     typer.Option(
         "--partition",
         metavar="P[:FROM[-[TO]]]",
-        help="DLQ position: partition, partition:offset or an offset range.",
+        help="DLQ position: partition, partition:offset or an offset range; repeatable.",
     ),
 ]
 CorrelationOption = Annotated[
     list[str] | None,
-    typer.Option("--correlation-id", metavar="ID", help="HubSpot correlationId of the failed request."),
+    typer.Option(
+        "--correlation-id", metavar="ID", help="HubSpot correlationId of the failed request; repeatable."
+    ),
 ]
 
 

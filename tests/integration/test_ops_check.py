@@ -174,3 +174,13 @@ async def test_check_as_a_startup_probe_exits_0_then_1_as_a_real_process(
     assert "usable" in ok[1]
     assert broken[0] == 1
     assert "Traceback" not in broken[1] + broken[2]
+
+
+async def test_a_sasl_setting_without_its_password_fails_the_kafka_check_naming_the_variable() -> None:
+    sasl = {"SSC_KAFKA__SECURITY__PROTOCOL": "SASL_PLAINTEXT", "SSC_KAFKA__SECURITY__SASL_MECHANISM": "PLAIN",
+            "SSC_KAFKA__SECURITY__SASL_USERNAME": "consumer"}  # fmt: skip
+    result = await invoke("check", "--json", env={**service_env("127.0.0.1:1", "events"), **sasl})
+    assert result.exit_code == 1
+    assert checks(result.stdout)["kafka"]["detail"] == (
+        "SSC_KAFKA__SECURITY__SASL_PASSWORD: a SASL password is required"
+    )
