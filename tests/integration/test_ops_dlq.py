@@ -23,6 +23,7 @@ from tests.integration.test_ops_support import (
     one_line_error,
     permanent,
     source,
+    write_dead_letters,
     write_raw_dead_letter,
 )
 
@@ -172,3 +173,24 @@ async def test_a_missing_dlq_topic_and_an_unreachable_broker_are_one_line(kafka_
     assert (missing.exit_code, down.exit_code) == (2, 2)
     assert one_line_error(missing.stderr) == "error: topic no.such.dlq does not exist"
     assert one_line_error(down.stderr).startswith("error: cannot reach Kafka at 127.0.0.1:1")
+
+
+async def test_addresses_in_keys_and_original_headers_are_masked_too(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    event = signup(9, email="keyed.by@example.com")
+    record = source(topic_name, 1, event)
+    keyed = type(record)(record.topic, 0, 1, b"keyed.by@example.com", record.value,
+                         (*record.headers, ("x-recipient", b"keyed.by@example.com")))  # fmt: skip
+    await write_dead_letters(kafka_bootstrap, topic_name, [(keyed, permanent(Reason.NO_ROUTE), ctx(event))])
+    dlq = f"{topic_name}.dlq"
+
+    shown = await invoke("dlq", "inspect", "-t", dlq, "--show", "0:0", "--bootstrap", kafka_bootstrap)
+    as_json = await invoke("dlq", "inspect", "-t", dlq, "--json", "--bootstrap", kafka_bootstrap)
+
+    for output in (shown.stdout, as_json.stdout):
+        assert "keyed.by@example.com" not in output
+        assert "k***@example.com" in output
+    (row,) = orjson.loads(as_json.stdout)["records"]
+    assert row["key"] == "k***@example.com"
+    assert ["x-recipient", "k***@example.com"] in row["headers"]
