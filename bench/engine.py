@@ -129,7 +129,10 @@ async def _at_latency(
     count = max(200, int(rate * args.paced_seconds)) if math.isfinite(rate) else 200
     rate = rate if math.isfinite(rate) else 100.0
     paced = await phases.engine_paced(ctx, latency, rate, count, max(100, int(rate * PACED_WARMUP_S)))
-    _say(f"{tag} paced {fmt(rate)} ev/s: p50 {fmt(paced['p50_ms'])} ms, p99 {fmt(paced['p99_ms'])} ms")
+    inside = paced["inside_consumer"]
+    _say(f"{tag} paced {fmt(rate)} ev/s: p50 {fmt(paced['p50_ms'])} ms, p99 {fmt(paced['p99_ms'])} ms;"
+         f" inside the consumer: request {fmt(inside['request_mean_ms'])} ms,"
+         f" dispatch→done {fmt(inside['dispatch_to_done_mean_ms'])} ms (means)")  # fmt: skip
     out: dict[str, Any] = {"probe": probe, "engine": engine, "paced": paced}
     for kind in ("naive", "faststream"):
         out[kind] = await phases.baseline(
@@ -167,6 +170,10 @@ def checks(args: argparse.Namespace, results: dict[str, Any]) -> list[Check]:
     return rows
 
 
+def _num(x: float | None) -> float:
+    return math.nan if x is None else x
+
+
 def notes(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:
     """Where the cores went in each engine window (1.0 = one core busy), and warnings that qualify
     the figures: other load on a shared machine, a paced run whose queue grew."""
@@ -177,8 +184,11 @@ def notes(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:
     for latency in args.latency_list:
         r = results[f"latency_{latency:g}ms"]
         e = r["engine"]
-        parts = [f"{name} {e.get(f'{key}_cpu_util') or math.nan:.2f}" for name, key in names]
+        parts = [f"{name} {_num(e.get(f'{key}_cpu_util')):.2f}" for name, key in names]
         lines.append(f"[{latency:g} ms] cores busy in the engine's steady window: " + ", ".join(parts))
+        lines.append(
+            f"[{latency:g} ms] kernel share of the consumer's CPU: {_num(e.get('measured_kernel_share')):.0%}"
+        )
         others += [r[p].get("others_cpu_util") or 0.0 for p in ("engine", "paced", "naive", "faststream")]
         if not r["paced"].get("kept_up"):
             thirds = ", ".join(fmt(x) for x in r["paced"]["p50_by_third_ms"])

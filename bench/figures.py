@@ -29,6 +29,17 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+def histogram_mean(exposition: str, name: str) -> tuple[int, float]:
+    """``(count, mean)`` of Prometheus histogram ``name`` (unlabelled) in a text exposition."""
+    count, total = 0, math.nan
+    for line in exposition.splitlines():
+        if line.startswith(f"{name}_count "):
+            count = int(float(line.split()[-1]))
+        elif line.startswith(f"{name}_sum "):
+            total = float(line.split()[-1])
+    return count, (total / count if count else math.nan)
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """The steady window of a run: first to last accepted send (excludes start-up, join and drain)."""

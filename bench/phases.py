@@ -32,7 +32,7 @@ import aiohttp
 import orjson
 
 from bench import infra
-from bench.figures import per_thousand, percentile, window
+from bench.figures import histogram_mean, per_thousand, percentile, window
 from bench.procstat import MACHINE, STEAL, Sample, Sampler, cpu_between
 from bench.profile import summarise
 from consumer.decode import decode, validate
@@ -102,6 +102,10 @@ def _steady(samples: dict[str, list[Any]], accepted: dict[str, float]) -> dict[s
         out[f"{name}_cpu_s"] = cpu
         out[f"{name}_cpu_util"] = cpu / w.seconds if cpu is not None and w.seconds > 0 else None
     out["cpu_s_per_1000"] = per_thousand(out.get("measured_cpu_s"), w.accepted)
+    kernel = cpu_between(samples.get("measured", []), w.first, w.last, system=True)
+    out["measured_kernel_share"] = (
+        kernel / out["measured_cpu_s"] if kernel and out.get("measured_cpu_s") else None
+    )
     # CPU of processes that are not part of this benchmark (other work on a shared machine)
     if out.get("machine_cpu_util") is not None:
         ours = sum(out.get(f"{n}_cpu_util") or 0.0 for n in ("measured", "simulator", "kafka", "bench"))
@@ -174,6 +178,20 @@ async def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float
     raise RuntimeError("the consumer did not become ready")
 
 
+async def _inside_consumer(port: int) -> dict[str, float]:
+    """The consumer's own view (its /metrics, over the whole paced run incl. warm-up): mean latency
+    of one HubSpot request and mean time from dispatch (task created) to done."""
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s,
+        s.get(f"http://127.0.0.1:{port}/metrics") as r,
+    ):
+        text = await r.text()
+    requests, request_s = histogram_mean(text, "ssc_hubspot_request_seconds")
+    events, event_s = histogram_mean(text, "ssc_event_seconds")
+    return {"requests": requests, "request_mean_ms": request_s * 1000,
+            "events": events, "dispatch_to_done_mean_ms": event_s * 1000}  # fmt: skip
+
+
 async def _wait_accepted(sim: infra.Simulator, count: int, timeout_s: float) -> int:
     deadline = time.monotonic() + timeout_s
     accepted = 0
@@ -203,6 +221,7 @@ async def engine_paced(
             ctx.kafka.bootstrap, topic, count, rate, "/bench/paced", warmup=warmup
         )
         await _wait_accepted(ctx.sim, warmup + count, 60)
+        inside = await _inside_consumer(port)
     finally:
         proc.terminate()
         ended = await infra.reap(proc, 30)
@@ -220,7 +239,7 @@ async def engine_paced(
         target_rate_per_s=rate, offered_rate_per_s=offered, produced=len(produced), matched=len(latencies),
         p50_ms=percentile(latencies, 50), p90_ms=percentile(latencies, 90), p99_ms=percentile(latencies, 99),
         max_ms=max(latencies, default=None), mean_ms=statistics.fmean(latencies) if latencies else None,
-        p50_by_third_ms=p50_thirds,
+        p50_by_third_ms=p50_thirds, inside_consumer=inside,
         # a queue that grows during the run means the offered load was above what the consumer got
         # done on this machine at that time: the latency then measures queueing, not the engine
         kept_up=bool(latencies) and p50_thirds[2] <= 2 * p50_thirds[0] + 10,

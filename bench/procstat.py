@@ -25,6 +25,7 @@ class Sample:
     cpu_s: float  # user + system CPU seconds since the process started
     rss_kb: int
     hwm_kb: int  # peak RSS so far
+    sys_s: float = 0.0  # the system (kernel) part of cpu_s
 
 
 # pseudo-pids: the whole machine (busy time of all cores) and the time the hypervisor gave our
@@ -59,30 +60,34 @@ def read(pid: int) -> Sample | None:
     fields = stat[stat.rindex(b")") + 2 :].split()
     if fields[0] == b"Z":  # a zombie has no memory left to report
         return None
-    cpu = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14 and 15 of stat)
+    user, system = int(fields[11]) / _TICK, int(fields[12]) / _TICK  # utime, stime (fields 14, 15)
     rss = hwm = 0
     for line in status.splitlines():
         if line.startswith(b"VmRSS:"):
             rss = int(line.split()[1])
         elif line.startswith(b"VmHWM:"):
             hwm = int(line.split()[1])
-    return Sample(now, cpu, rss, hwm)
+    return Sample(now, user + system, rss, hwm, system)
 
 
-def cpu_at(samples: list[Sample], t: float) -> float | None:
-    """The CPU counter at wall time ``t``, linearly interpolated; ``None`` outside the sampled span."""
+def cpu_at(samples: list[Sample], t: float, *, system: bool = False) -> float | None:
+    """The CPU counter (``system``: its kernel part) at wall time ``t``, linearly interpolated;
+    ``None`` outside the sampled span."""
     if not samples or t < samples[0].t or t > samples[-1].t:
         return None
     i = bisect.bisect_left([s.t for s in samples], t)
-    if samples[i].t == t or i == 0:
-        return samples[i].cpu_s
-    a, b = samples[i - 1], samples[i]
-    return a.cpu_s + (b.cpu_s - a.cpu_s) * (t - a.t) / (b.t - a.t)
+    b = samples[i]
+    if b.t == t or i == 0:
+        return b.sys_s if system else b.cpu_s
+    a = samples[i - 1]
+    va, vb = (a.sys_s, b.sys_s) if system else (a.cpu_s, b.cpu_s)
+    return va + (vb - va) * (t - a.t) / (b.t - a.t)
 
 
-def cpu_between(samples: list[Sample], t0: float, t1: float) -> float | None:
-    """CPU seconds spent between wall times ``t0`` and ``t1`` (``None`` when not covered)."""
-    a, b = cpu_at(samples, t0), cpu_at(samples, t1)
+def cpu_between(samples: list[Sample], t0: float, t1: float, *, system: bool = False) -> float | None:
+    """CPU seconds (``system``: kernel seconds) spent between wall times ``t0`` and ``t1``
+    (``None`` when the samples do not cover them)."""
+    a, b = cpu_at(samples, t0, system=system), cpu_at(samples, t1, system=system)
     return None if a is None or b is None else b - a
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from bench.figures import (
     Check,
     cpu_bound_rate,
+    histogram_mean,
     littles_bound,
     parse_iso,
     per_thousand,
@@ -52,6 +53,14 @@ def test_the_window_rate_counts_intervals_between_the_first_and_last_accept() ->
     assert (w.first, w.last, w.accepted) == (101.0, 105.0, 5)
     assert w.rate == 1.0  # 4 intervals in 4 s
     assert math.isnan(window([7.0]).rate)
+
+
+def test_a_histogram_mean_is_its_sum_over_its_count() -> None:
+    text = '# HELP x\nssc_x_seconds_bucket{le="0.1"} 3.0\nssc_x_seconds_count 4.0\nssc_x_seconds_sum 2.0\n'
+    assert histogram_mean(text, "ssc_x_seconds") == (4, 0.5)
+    count, mean = histogram_mean(text, "ssc_y_seconds")
+    assert count == 0
+    assert math.isnan(mean)
 
 
 def test_iso_accept_times_parse_to_posix_seconds_with_milliseconds() -> None:
