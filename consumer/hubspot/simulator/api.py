@@ -118,7 +118,10 @@ class HubSpotApi:
             headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(max(0, daily_left - 1))
             if daily_left <= 0:
                 headers["X-HubSpot-RateLimit-Daily-Remaining"] = "0"
-                return headers, self._too_many("DAILY", "daily", headers, _seconds_to_midnight())
+                wait = cfg.daily_retry_after_s
+                return headers, self._too_many(
+                    "DAILY", "daily", headers, _seconds_to_midnight() if wait is None else wait
+                )
         if cfg.rate_limit is not None:
             left = window.remaining(now, cfg.rate_limit, self._interval_s)
             headers["X-HubSpot-RateLimit-Max"] = str(cfg.rate_limit)

@@ -36,6 +36,7 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
     rate_limit: str | None = None,
     rate_limit_retry_after: float | None = None,
     daily_limit: int | None = None,
+    daily_retry_after: float | None = None,
     latency_ms: float = 0.0,
     latency_jitter_ms: float = 0.0,
     error_rate: float = 0.0,
@@ -79,6 +80,7 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
         rate_interval_ms=interval_ms,
         rate_limit_retry_after_s=rate_limit_retry_after,
         daily_limit=daily_limit,
+        daily_retry_after_s=daily_retry_after,
         complete_after_ms=complete_after_ms,
         missing_properties_status=missing_properties_status,
         strict_dated_required=strict_dated,
@@ -151,6 +153,9 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
     daily_limit: Annotated[
         int | None, typer.Option(help="Requests per credential per day: 429 DAILY.")
     ] = None,
+    daily_retry_after: Annotated[
+        float | None, typer.Option(help="Retry-After (s) on DAILY 429s; default: seconds to UTC midnight.")
+    ] = None,
     latency_ms: Annotated[float, typer.Option(help="Base latency of every API answer, ms.")] = 0.0,
     latency_jitter_ms: Annotated[
         float, typer.Option(help="Extra latency, uniform in [0, jitter], ms.")
@@ -192,7 +197,8 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
             token=token, token_without_scope=token_without_scope, template=template, bounce=bounce,
             invalid=invalid, result=result, oauth_client=oauth_client, access_token_ttl=access_token_ttl,
             rotate_refresh_tokens=rotate_refresh_tokens, rate_limit=rate_limit,
-            rate_limit_retry_after=rate_limit_retry_after, daily_limit=daily_limit, latency_ms=latency_ms,
+            rate_limit_retry_after=rate_limit_retry_after, daily_limit=daily_limit,
+            daily_retry_after=daily_retry_after, latency_ms=latency_ms,
             latency_jitter_ms=latency_jitter_ms, error_rate=error_rate, error_status=error_status,
             error_retry_after=error_retry_after, rate_429=rate_429, retry_after_429=retry_after_429,
             hang_rate=hang_rate, hang_s=hang_s, complete_after_ms=complete_after_ms,

@@ -149,6 +149,7 @@ class SimulatorConfig:
     rate_interval_ms: int = 10_000
     rate_limit_retry_after_s: float | None = None  # Retry-After on the limiter's 429 (unverified)
     daily_limit: int | None = None
+    daily_retry_after_s: float | None = None  # Retry-After on DAILY 429s; None: until UTC midnight
     complete_after_ms: float = 0.0  # send-statuses says COMPLETE this long after acceptance
     missing_properties_status: int = 200  # 200: sendResult MISSING_TEMPLATE_PROPERTIES; 400: error
     strict_dated_required: bool = False  # dated paths require every field their spec marks required

@@ -1,0 +1,159 @@
+"""S4 and S6: config-class answers pause the whole pipeline instead of flooding the DLQ.
+
+The simulator's answers are time-stamped (``Answers``) so the tests can tell what the consumer sent
+while it was supposed to be paused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from consumer.service import Service
+from tests.conftest import CreateTopic
+from tests.fixtures_simulator import StartSim
+from tests.integration.harness import (
+    TOKEN,
+    committed,
+    end_offsets,
+    produce,
+    read_all,
+    settings_for,
+    signup,
+    sim_config,
+)
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    at: float
+    status: str
+    outcome: str
+
+
+class Answers(list[Answer]):
+    """Every answer the simulator gives, with the loop time it was given at."""
+
+    def first(self, status: str) -> Answer:
+        return next(a for a in self if a.status == status)
+
+    def between(self, start: float, end: float, status: str) -> list[Answer]:
+        return [a for a in self if start < a.at < end and a.status == status]
+
+
+def record_answers(sim: object) -> Answers:
+    answers = Answers()
+    state = sim.state  # type: ignore[attr-defined]
+    original = state.count
+    loop = asyncio.get_running_loop()
+
+    def count(status: int, outcome: str) -> None:
+        answers.append(Answer(loop.time(), str(status), outcome))
+        original(status, outcome)
+
+    state.count = count
+    return answers
+
+
+async def wait_for(predicate: object, timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.timeout(240)
+async def test_s4_a_revoked_token_pauses_the_pipeline_until_the_rotated_token_is_mounted(
+    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim, tmp_path: Path
+) -> None:
+    topic = await create_topic(partitions=3)
+    sim = await start_sim(sim_config())
+    answers = record_answers(sim)
+    events = [signup(i) for i in range(10_000)]
+    await produce(kafka_bootstrap, topic, events)
+    token_file = tmp_path / "hubspot-token"
+    token_file.write_text(TOKEN)
+    settings = settings_for(kafka_bootstrap, topic, sim, hubspot={"auth": {"token_file": token_file}})
+    service = Service(settings)
+    run = asyncio.create_task(service.run(until_drained=True))
+
+    await wait_for(lambda: len(sim.state.sends) >= 2_000, 60)
+    sim.state.tokens.discard(TOKEN)  # the private app's token is revoked ...
+    await wait_for(lambda: "401" in {a.status for a in answers}, 10)
+    first_401 = answers.first("401")
+    await asyncio.sleep(1.0)
+    health = service.health()
+    assert not health.ready
+    assert health.detail["paused"] == ["unauthorized"]
+    await asyncio.sleep(119.0)  # ... for 120 s, then a new token is created and mounted
+    sim.state.tokens.add("rotated-private-app-token")
+    token_file.write_text("rotated-private-app-token")
+    fixed_at = asyncio.get_running_loop().time()
+    result = await asyncio.wait_for(run, 90)
+
+    failing = [a for a in answers if a.status == "401"]
+    probes = service.controller.probes if service.controller else 0
+    in_flight = settings.engine.max_in_flight
+    late = answers.between(first_401.at + 0.25, fixed_at, "401")  # sent after the pause took effect
+    assert len(late) <= probes + 3
+    assert len(failing) <= in_flight + probes + 3
+    first_ok_after = next(a for a in answers if a.at > fixed_at and a.status == "200")
+    assert first_ok_after.at - fixed_at <= settings.engine.max_probe_interval_s + 2  # resumed promptly
+    assert len(sim.state.sends) == len(events)  # I1
+    assert await read_all(kafka_bootstrap, f"{topic}.dlq", idle_ms=500) == []  # 0 DLQ
+    assert result.counts.by_outcome == {"SENT": 10_000}
+    assert await committed(kafka_bootstrap, settings.kafka.group_id, topic, 3) == await end_offsets(
+        kafka_bootstrap, topic, 3
+    )
+
+
+@pytest.mark.timeout(120)
+async def test_s6_a_477_with_retry_after_pauses_everything_for_that_long(
+    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+) -> None:
+    topic = await create_topic(partitions=3)
+    sim = await start_sim(sim_config())
+    answers = record_answers(sim)
+    events = [signup(i) for i in range(3_000)]
+    await produce(kafka_bootstrap, topic, events)
+    settings = settings_for(kafka_bootstrap, topic, sim)
+    run = asyncio.create_task(Service(settings).run(until_drained=True))
+
+    await wait_for(lambda: len(sim.state.sends) >= 1_000, 60)
+    sim.configure(window={"status": 477, "seconds": 1.0, "retry_after": 4})
+    result = await asyncio.wait_for(run, 90)
+
+    t477 = answers.first("477").at
+    assert answers.between(t477, t477 + 3.8, "200") == []  # nothing sent before Retry-After passed
+    assert len(sim.state.sends) == len(events)
+    assert await read_all(kafka_bootstrap, f"{topic}.dlq", idle_ms=500) == []
+    assert result.counts.by_outcome == {"SENT": 3_000}
+
+
+@pytest.mark.timeout(120)
+async def test_s6_a_daily_limit_pauses_until_the_reset_and_dead_letters_nothing(
+    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+) -> None:
+    topic = await create_topic(partitions=3)
+    sim = await start_sim(sim_config(daily_limit=1_500, daily_retry_after_s=3.0))
+    answers = record_answers(sim)
+    events = [signup(i) for i in range(3_000)]
+    await produce(kafka_bootstrap, topic, events)
+    settings = settings_for(kafka_bootstrap, topic, sim)
+    run = asyncio.create_task(Service(settings).run(until_drained=True))
+
+    await wait_for(lambda: "429" in {a.status for a in answers}, 60)
+    t_daily = answers.first("429").at
+    await asyncio.sleep(2.0)
+    for window in sim.state.rate_windows.values():
+        window.day_count = 0  # midnight in the portal's time zone
+    result = await asyncio.wait_for(run, 90)
+
+    assert answers.between(t_daily, t_daily + 2.8, "200") == []  # paused for the given time
+    assert len(sim.state.sends) == len(events)
+    assert await read_all(kafka_bootstrap, f"{topic}.dlq", idle_ms=500) == []
+    assert result.counts.by_outcome == {"SENT": 3_000}
