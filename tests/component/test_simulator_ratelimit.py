@@ -22,7 +22,7 @@ class Recorder:
         self.attempts: list[Outcome] = []
         self.sent_at: list[float] = []
 
-    def __call__(self, outcome: Outcome) -> None:
+    def __call__(self, outcome: Outcome, _started_at: float) -> None:
         self.attempts.append(outcome)
         if outcome.cls is OutcomeClass.SENT:
             self.sent_at.append(time.monotonic())
