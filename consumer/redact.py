@@ -14,9 +14,12 @@ import threading
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 # Bearer tokens, OAuth tokens, hapikeys in URLs and typical key=value secrets.
+# A whole-word name followed by an explicit ``=`` or ``:`` (JSON, form, header, key=value styles), so
+# prose ("a SASL password is required") and setting names (``SASL_PASSWORD:``) are left alone; secret
+# values we load ourselves (SASL password, tokens) are registered and removed wherever they appear.
 _TOKENISH = re.compile(
-    r"(?i)(bearer\s+|hapikey=|access_token[\"'=:\s]+|refresh_token[\"'=:\s]+|client_secret[\"'=:\s]+|"
-    r"password[\"'=:\s]+)([^\s\"'&,;]+)"
+    r"(?i)(bearer\s+|hapikey=|\b(?:access_token|refresh_token|client_secret|password)[\"']?\s*[=:]\s*[\"']?)"
+    r"([^\s\"'&,;]+)"
 )
 _MIN_SECRET_LEN = 6
 

@@ -66,3 +66,12 @@ def test_a_request_repr_masks_recipients_and_hides_property_values() -> None:
     assert "Jane'" not in text
     assert "j***@example.com" in text
     assert "firstname" in text
+
+
+def test_prose_about_passwords_is_left_alone_but_key_value_secrets_are_not() -> None:
+    assert scrub("SSC_KAFKA__SECURITY__SASL_PASSWORD: a SASL password is required") == (
+        "SSC_KAFKA__SECURITY__SASL_PASSWORD: a SASL password is required"
+    )
+    assert scrub('{"password": "hunter2x"} password=abc123 access_token: tok-1') == (
+        '{"password": "***"} password=*** access_token: ***'
+    )
