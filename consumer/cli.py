@@ -135,7 +135,7 @@ app.command("simulator")(simulator_command)
 
 
 @app.command()
-def demo(
+def demo(  # noqa: PLR0917 - one parameter per CLI flag
     bootstrap: Annotated[
         str | None,
         typer.Option(help="Use this Kafka instead of starting the local Apache Kafka of deploy/local/."),
@@ -147,6 +147,9 @@ def demo(
     routing: Annotated[
         Path, typer.Option(exists=True, dir_okay=False, help="Routing file (its dev email ids are used).")
     ] = Path("deploy/local/routing.yaml"),
+    topic: Annotated[
+        str, typer.Option(help="Topic the samples are published to (DLQ: <topic>.dlq).")
+    ] = "demo.events",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Local Kafka + HubSpot simulator + sample events: run the consumer until drained, print a summary."""
@@ -160,7 +163,7 @@ def demo(
     logs.configure("ERROR", "console")
     logs.quiet_kafka_client()  # its start-up chatter (coordinator not yet available) is not news here
     summary = asyncio.run(
-        run_demo(bootstrap=bootstrap, kafka_port=kafka_port, events=events, routing=routing)
+        run_demo(bootstrap=bootstrap, kafka_port=kafka_port, events=events, routing=routing, topic=topic)
     )
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(summary), indent=2))

@@ -17,10 +17,8 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -28,7 +26,8 @@ from pydantic import SecretStr
 
 from consumer.errors import ConfigError
 from consumer.hubspot.simulator import RecipientRule, SimulatorConfig, Template, start_simulator
-from consumer.kafka import build_producer
+from consumer.ops.events import Options
+from consumer.ops.publish import prepare_input, publish_records
 from consumer.redact import mask_email
 from consumer.route import Router, load_routing
 from consumer.service import Service
@@ -42,7 +41,6 @@ from consumer.settings import (
     RateLimitSettings,
     Settings,
 )
-from schemas.samples import expand_time_placeholders
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "deploy" / "local"
@@ -79,7 +77,8 @@ def start_local_kafka(port: int) -> str:
 
 
 async def publish_samples(settings: KafkaSettings, topic: str, path: Path) -> int:
-    """Publish each line of the NDJSON samples in structured mode (raw lines, so poison stays poison)."""
+    """Create ``topic`` (3 partitions) and publish the samples as ``consumer publish`` does, invalid
+    ones included (they are the point of the demo)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
@@ -88,28 +87,10 @@ async def publish_samples(settings: KafkaSettings, topic: str, path: Path) -> in
         pass
     finally:
         await admin.close()
-    now = datetime.now(UTC)
-    lines = (await asyncio.to_thread(path.read_text, encoding="utf-8")).splitlines()
-    producer = build_producer(settings, client_id="demo-publisher")
-    await producer.start()
-    count = 0
-    try:
-        for line in lines:
-            if not line.strip():
-                continue
-            value = expand_time_placeholders(line, now).encode()
-            try:
-                key = str(orjson.loads(value).get("subject") or "").encode() or None
-            except (orjson.JSONDecodeError, AttributeError):
-                key = None
-            await producer.send(
-                topic, value=value, key=key, headers=[("content-type", b"application/cloudevents+json")]
-            )
-            count += 1
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return count
+    data = await asyncio.to_thread(path.read_bytes)
+    records = prepare_input(data, Options(), allow_invalid=True)
+    summary = await publish_records(settings, topic, records, mode="structured")
+    return summary.published
 
 
 async def count_dead_letters(bootstrap: str, topic: str) -> dict[str, int]:
@@ -127,7 +108,13 @@ async def count_dead_letters(bootstrap: str, topic: str) -> dict[str, int]:
 
 
 async def run_demo(
-    *, bootstrap: str | None, kafka_port: int, events: Path, routing: Path, metrics_port: int = 0
+    *,
+    bootstrap: str | None,
+    kafka_port: int,
+    events: Path,
+    routing: Path,
+    topic: str = TOPIC,
+    metrics_port: int = 0,
 ) -> DemoSummary:
     if bootstrap is None:
         bootstrap = await asyncio.to_thread(start_local_kafka, kafka_port)
@@ -142,7 +129,7 @@ async def run_demo(
         )
     )
     try:
-        kafka = KafkaSettings(bootstrap_servers=bootstrap, topics=(TOPIC,), group_id="demo-consumer")
+        kafka = KafkaSettings(bootstrap_servers=bootstrap, topics=(topic,), group_id=f"{topic}.consumer")
         settings = Settings(
             routing_file=routing,
             kafka=kafka,
@@ -154,7 +141,7 @@ async def run_demo(
             engine=EngineSettings(commit_interval_ms=200),
             observability=ObservabilitySettings(host="127.0.0.1", port=metrics_port, log_level="WARNING"),
         )
-        published = await publish_samples(kafka, TOPIC, events)
+        published = await publish_samples(kafka, topic, events)
         service = Service(settings)
         result = await service.run(until_drained=True)
         emails = [
@@ -163,10 +150,10 @@ async def run_demo(
         ]
         return DemoSummary(
             bootstrap=bootstrap,
-            topic=TOPIC,
+            topic=topic,
             published=published,
             outcomes=result.counts.by_outcome,
-            dead_letters=await count_dead_letters(bootstrap, settings.dlq.topic_for(TOPIC)),
+            dead_letters=await count_dead_letters(bootstrap, settings.dlq.topic_for(topic)),
             emails=emails,
             committed=result.counts.committed,
             seconds=round(result.seconds, 2),

@@ -14,9 +14,12 @@ pytestmark = pytest.mark.kafka
 
 
 @pytest.mark.timeout(120)
-async def test_the_demo_sends_bounces_and_dead_letters_the_samples(kafka_bootstrap: str) -> None:
+async def test_the_demo_sends_bounces_and_dead_letters_the_samples(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "consumer", "demo", "--bootstrap", kafka_bootstrap, "--json",
+        sys.executable, "-m", "consumer", "demo", "--json",
+        "--bootstrap", kafka_bootstrap, "--topic", topic_name,
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), 100)
