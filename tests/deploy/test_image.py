@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from consumer.hubspot.simulator import RunningSimulator
 from consumer.observability import Health, HttpServer
 from consumer.settings import ObservabilitySettings
+from tests.conftest import CreateTopic
 from tests.deploy.conftest import DEPLOY, ROOT
+from tests.fixtures_simulator import SIM_TOKEN
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 PRINT_PACKAGE_PATHS = "import consumer, schemas; print(consumer.__file__, schemas.__file__)"
@@ -187,6 +190,9 @@ def test_installed_package_is_the_wheel_not_the_checkout(installed: Path) -> Non
         (("--help",), "Kafka domain events -> HubSpot transactional email"),
         (("run", "--help"), "--config"),
         (("simulator", "--help"), "--token"),
+        (("check", "--help"), "--timeout"),
+        (("publish", "--help"), "--allow-invalid"),
+        (("dlq", "inspect", "--help"), "--show-pii"),
         (("--version",), "single-send-consumer"),
     ],
 )
@@ -194,3 +200,27 @@ def test_installed_consumer_command_runs(installed: Path, args: tuple[str, ...],
     result = consumer_cli(installed, *args)
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.kafka
+async def test_installed_consumer_check_passes_against_the_local_broker_and_simulator(
+    installed: Path, kafka_bootstrap: str, create_topic: CreateTopic, simulator: RunningSimulator
+) -> None:
+    topic = await create_topic(partitions=2)
+    env = {
+        "SSC_ROUTING_FILE": str(ROOT / "deploy" / "local" / "routing.yaml"),
+        "SSC_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "SSC_KAFKA__TOPICS": f'["{topic}"]',
+        "SSC_HUBSPOT__BASE_URL": simulator.url,
+        "SSC_HUBSPOT__AUTH__TOKEN": SIM_TOKEN,
+    }
+    ok = await asyncio.to_thread(consumer_cli, installed, "check", "--json", env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert SIM_TOKEN not in ok.stdout + ok.stderr
+    bad = await asyncio.to_thread(
+        consumer_cli, installed, "check", env={**env, "SSC_HUBSPOT__AUTH__TOKEN": "revoked-token-123"}
+    )
+    assert bad.returncode == 1
+    assert "401" in bad.stdout or "INVALID_AUTHENTICATION" in bad.stdout
+    assert "revoked-token-123" not in bad.stdout + bad.stderr
