@@ -1,0 +1,58 @@
+"""``python -m tests.chaos run --profile ci|soak|group|failover [--seed N] [--out DIR]`` and
+``python -m tests.chaos replay <failing-seed-file>``: one chaos run, its summary, exit 1 on failure.
+
+Reports go to ``--out`` (default ``$CHAOS_DIR/<profile>-<seed>``, ``CHAOS_DIR`` defaulting to
+``/tmp/ssc-chaos``); failing seeds are kept in ``$CHAOS_DIR/failing-seeds/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import sys
+from pathlib import Path
+
+from tests.chaos.cluster import stop_cluster
+from tests.chaos.procs import cleanup
+from tests.chaos.profiles import PROFILES
+from tests.chaos.report import DEFAULT_BASE, load_seed
+from tests.chaos.runner import main_run
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="one chaos run of a profile")
+    run.add_argument("--profile", choices=sorted(PROFILES), default="ci")
+    run.add_argument("--seed", type=int, default=None, help="default: a random seed (printed)")
+    run.add_argument("--out", type=Path, default=None, help="artifacts and report.json go here")
+    replay = sub.add_parser("replay", help="run a kept failing seed again")
+    replay.add_argument("seed_file", type=Path)
+    replay.add_argument("--out", type=Path, default=None)
+    clean = sub.add_parser("cleanup", help="kill what a crashed run left behind (members, simulator, Kafka)")
+    clean.add_argument("out", type=Path)
+    args = ap.parse_args(argv)
+    # the harness's own Kafka clients: a broker restart is the point of the run, not news
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    if args.cmd == "cleanup":
+        killed = cleanup(args.out)
+        stop_cluster(args.out / "kafka")
+        print(f"killed {killed} processes, stopped Kafka in {args.out / 'kafka'}")
+        return 0
+    if args.cmd == "replay":
+        profile_name, seed = load_seed(args.seed_file)
+    else:
+        profile_name, seed = (
+            args.profile,
+            args.seed if args.seed is not None else random.randrange(1, 1_000_000),
+        )
+    out = args.out or DEFAULT_BASE / f"{profile_name}-{seed}"
+    print(f"chaos {profile_name} seed={seed} -> {out}", flush=True)
+    return main_run(PROFILES[profile_name], seed, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
