@@ -18,6 +18,12 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from hypothesis import HealthCheck, settings
+
+# Property tests state what must hold, not how fast the machine is: a busy 2-core CI box must not fail
+# them through per-example deadlines or slow-generation health checks (the example counts stay).
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
 
 pytest_plugins = ["tests.fixtures_simulator"]
 
