@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 def parse_iso(text: str) -> float:
@@ -63,6 +64,18 @@ def window(accept_times: Iterable[float]) -> Window:
     if not times:
         return Window(math.nan, math.nan, 0)
     return Window(times[0], times[-1], len(times))
+
+
+def median_run(runs: Sequence[dict[str, Any]], key: str = "throughput_per_s") -> dict[str, Any]:
+    """The run whose ``key`` is the median (the lower one of the middle two for an even count);
+    runs without a finite ``key`` sort first. Robust against one run disturbed by other work."""
+
+    def value(run: dict[str, Any]) -> float:
+        v = run.get(key)
+        return v if isinstance(v, int | float) and math.isfinite(v) else -math.inf
+
+    ordered = sorted(runs, key=value)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def per_thousand(cpu_s: float | None, events: int) -> float:

@@ -17,6 +17,7 @@ from bench.figures import (
     cpu_bound_rate,
     histogram_mean,
     littles_bound,
+    median_run,
     parse_iso,
     per_thousand,
     percentile,
@@ -65,6 +66,13 @@ def test_a_histogram_mean_is_its_sum_over_its_count() -> None:
 
 def test_iso_accept_times_parse_to_posix_seconds_with_milliseconds() -> None:
     assert parse_iso("1970-01-01T00:00:01.250Z") == 1.25
+
+
+def test_the_median_run_is_reported_and_a_broken_run_counts_as_the_slowest() -> None:
+    runs = [{"throughput_per_s": 2198.0}, {"throughput_per_s": 1899.0}, {"throughput_per_s": 2048.0}]
+    assert median_run(runs)["throughput_per_s"] == 2048.0
+    assert median_run([{"throughput_per_s": math.nan}, {"throughput_per_s": 5.0}])["throughput_per_s"] != 5.0
+    assert median_run([{"throughput_per_s": 1.0}]) == {"throughput_per_s": 1.0}
 
 
 def test_littles_bound_and_the_cpu_bound_rate() -> None:
