@@ -90,8 +90,9 @@ async def measure(args: argparse.Namespace, logs: Path, source: Path | None) -> 
     kafka = await asyncio.to_thread(infra.Kafka.start, state)
     results: dict[str, Any] = {"kafka": {"bootstrap": kafka.bootstrap, "version": kafka.version}}
     email_ids = sorted(Router.build(load_routing(infra.ROUTING), Environment.DEV).email_ids)
-    sim = infra.Simulator(infra.free_port(), args.seed, email_ids, logs / "simulator.log", source)
+    sim: infra.Simulator | None = None
     try:
+        sim = infra.Simulator(infra.free_port(), args.seed, email_ids, logs / "simulator.log", source)
         await sim.open()
         ctx = phases.Context(kafka, sim, logs, args.max_in_flight, args.partitions, source)
         topic = f"bench.backlog.{uuid.uuid4().hex[:8]}"
@@ -117,7 +118,8 @@ async def measure(args: argparse.Namespace, logs: Path, source: Path | None) -> 
                 ctx, topic, latency, out, 120 + args.events / 200
             )
     finally:
-        await sim.close()
+        if sim is not None:
+            await sim.close()
         await asyncio.to_thread(kafka.stop)
         shutil.rmtree(state, ignore_errors=True)
     return results
@@ -202,6 +204,14 @@ def notes(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:
             f"[{latency:g} ms] kernel share of the consumer's CPU: {_num(e.get('measured_kernel_share')):.0%}"
         )
         others += [r[p].get("others_cpu_util") or 0.0 for p in ("engine", "paced", "naive", "faststream")]
+        broken = [
+            run for run in r.get("engine_runs", [e]) if run["exit_code"] != 0 or run["accepted"] < args.events
+        ]
+        if broken:
+            lines.append(
+                f"[{latency:g} ms] WARNING: {len(broken)} engine run(s) failed or did not send every event"
+                " (exit code and accepted count in the JSON, the consumer's log in the logs folder)"
+            )
         if not r["paced"].get("stable"):
             thirds = ", ".join(fmt(x) for x in r["paced"]["p50_by_third_ms"])
             lines.append(
