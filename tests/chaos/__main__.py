@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.chaos.cluster import stop_cluster
 from tests.chaos.procs import cleanup
-from tests.chaos.profiles import PROFILES
+from tests.chaos.profiles import PROFILES, customise
 from tests.chaos.report import DEFAULT_BASE, load_seed
 from tests.chaos.runner import main_run
 
@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--profile", choices=sorted(PROFILES), default="ci")
     run.add_argument("--seed", type=int, default=None, help="default: a random seed (printed)")
     run.add_argument("--out", type=Path, default=None, help="artifacts and report.json go here")
+    run.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=VALUE",
+        help="override a profile field for a diagnostic run (recorded in the report)",
+    )  # fmt: skip
     replay = sub.add_parser("replay", help="run a kept failing seed again")
     replay.add_argument("seed_file", type=Path)
     replay.add_argument("--out", type=Path, default=None)
@@ -43,15 +47,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"killed {killed} processes, stopped Kafka in {args.out / 'kafka'}")
         return 0
     if args.cmd == "replay":
-        profile_name, seed = load_seed(args.seed_file)
+        profile_name, seed, overrides = load_seed(args.seed_file)
     else:
-        profile_name, seed = (
-            args.profile,
-            args.seed if args.seed is not None else random.randrange(1, 1_000_000),
-        )
+        profile_name = args.profile
+        seed = args.seed if args.seed is not None else random.randrange(1, 1_000_000)
+        overrides = dict(item.split("=", 1) for item in args.set)
+    try:
+        profile = customise(PROFILES[profile_name], overrides)
+    except ValueError as exc:
+        ap.error(str(exc))
     out = args.out or DEFAULT_BASE / f"{profile_name}-{seed}"
-    print(f"chaos {profile_name} seed={seed} -> {out}", flush=True)
-    return main_run(PROFILES[profile_name], seed, out)
+    print(f"chaos {profile_name} seed={seed} {overrides or ''} -> {out}", flush=True)
+    return main_run(profile, seed, out, overrides)
 
 
 if __name__ == "__main__":

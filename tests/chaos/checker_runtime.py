@@ -138,7 +138,11 @@ def resent_after_clean_stop(f: Facts, rec: FaultRecord, until: float) -> set[str
 
 def i11_clean_stop(f: Facts) -> Verdict:
     b = f.ev.profile.bounds
-    slow = [s for s in f.ev.stops if s["stop_s"] > b.stop_s or s["forced"] or s["returncode"] != 0]
+    slow = [
+        s
+        for s in f.ev.stops
+        if s["stop_s"] > b.stop_s or s["forced"] or (s["returncode"] != 0 and s.get("running", True))
+    ]
     resent = 0
     ends = [*sorted(r.at for r in f.ev.faults), f.ev.end]
     for rec in f.ev.faults:

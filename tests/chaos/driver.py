@@ -111,6 +111,9 @@ class Driver:
         inc = self.members.current(slot)
         if inc is None:
             return None
+        # before `service.starting` the handlers may not be installed yet: Python's default SIGTERM
+        # action ends the process (nothing fetched, nothing to drain), which is not a failed stop
+        running = b'"service.starting"' in inc.log.read_bytes()
         asked = time.time()
         inc.signal(signal.SIGTERM)
         self.note("member.sigterm", member=inc.name)
@@ -125,6 +128,7 @@ class Driver:
                 "stop_s": round(seconds, 2),
                 "returncode": inc.returncode,
                 "forced": not exited,
+                "running": running,
             }
         )
         self.note("member.exited", member=inc.name, returncode=inc.returncode, stop_s=round(seconds, 2))

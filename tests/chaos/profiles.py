@@ -8,7 +8,7 @@ bounds are derived from it, never loosened to make a run pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +133,19 @@ PROFILES: dict[str, Profile] = {
         produce_s=300.0, leader_kills=5, coordinator_kills=2, timeout_s=900.0, drain_timeout_s=240.0,
     ),
 }  # fmt: skip
+
+
+def customise(profile: Profile, overrides: dict[str, str]) -> Profile:
+    """``profile`` with fields replaced from text (``--set rate_429=0``, ``--set outages_503_s=20,20``);
+    for diagnosis only: the report of such a run records the overrides."""
+    known = {f.name for f in fields(Profile)} - {"name", "tuning"}
+    changes: dict[str, object] = {}
+    for key, text in overrides.items():
+        if key not in known:
+            raise ValueError(f"--set {key}: not a profile field ({', '.join(sorted(known))})")
+        current = getattr(profile, key)
+        if isinstance(current, tuple) or current is None:
+            changes[key] = tuple(float(x) for x in text.split(",") if x.strip()) or None
+        else:
+            changes[key] = type(current)(text)
+    return replace(profile, **changes)  # type: ignore[arg-type]

@@ -51,7 +51,8 @@ def write(report: dict[str, Any], out: Path, base: Path = DEFAULT_BASE) -> Path 
     keep = seeds / f"{report['profile']}-{report['seed']}.json"
     failed = [k for k, v in report["invariants"].items() if not v["pass"]]
     keep.write_text(json.dumps({"profile": report["profile"], "seed": report["seed"], "failed": failed,
-                                "report": str(out / "report.json")}, indent=1))  # fmt: skip
+                                "overrides": report.get("overrides", {}), "report": str(out / "report.json")},
+                               indent=1))  # fmt: skip
     return keep
 
 
@@ -60,7 +61,8 @@ def summary(report: dict[str, Any]) -> str:
     fig = report.get("figures", {})
     thr, lat = fig.get("throughput", {}), fig.get("latency_ms", {})
     lines = [
-        f"chaos {report['profile']} seed={report['seed']}: {'PASS' if report['passed'] else 'FAIL'} "
+        f"chaos {report['profile']} seed={report['seed']} {report.get('overrides') or ''}: "
+        f"{'PASS' if report['passed'] else 'FAIL'} "
         f"in {report.get('wall_s')} s  (consumer {report['versions'].get('consumer')} "
         f"@{report['versions'].get('git')}, Kafka {report['versions'].get('kafka')})",
         f"events {report['counts'].get('events')} (poison {report['counts'].get('poison')}, terminal "
@@ -89,9 +91,10 @@ def summary(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_seed(path: Path) -> tuple[str, int]:
+def load_seed(path: Path) -> tuple[str, int, dict[str, str]]:
+    """Profile name, seed and overrides of a kept failing run."""
     data = json.loads(path.read_text())
-    return str(data["profile"]), int(data["seed"])
+    return str(data["profile"]), int(data["seed"]), dict(data.get("overrides") or {})
 
 
 def print_summary(report: dict[str, Any]) -> None:

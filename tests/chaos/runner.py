@@ -156,7 +156,13 @@ def clean(out: Path) -> None:
             path.unlink()
 
 
-async def run(profile: Profile, seed: int, out: Path, base: Path = reporting.DEFAULT_BASE) -> dict[str, Any]:
+async def run(
+    profile: Profile,
+    seed: int,
+    out: Path,
+    base: Path = reporting.DEFAULT_BASE,
+    overrides: dict[str, str] | None = None,
+) -> dict[str, Any]:
     clean(out)
     started = time.time()
     canaries, notes = Canaries.for_seed(seed), []
@@ -258,6 +264,7 @@ async def run(profile: Profile, seed: int, out: Path, base: Path = reporting.DEF
             "seed": seed,
             "passed": all(v.passed for v in verdicts) and not notes,
             "wall_s": round(time.time() - started, 1),
+            "overrides": overrides or {},
             "versions": reporting.versions(cluster.version),
             "settings": {
                 "profile": {k: v for k, v in asdict(profile).items() if k != "tuning"},
@@ -308,18 +315,18 @@ async def run(profile: Profile, seed: int, out: Path, base: Path = reporting.DEF
             await asyncio.to_thread(stop_cluster, state)
 
 
-async def _cancellable(profile: Profile, seed: int, out: Path) -> dict[str, Any]:
+async def _cancellable(profile: Profile, seed: int, out: Path, overrides: dict[str, str]) -> dict[str, Any]:
     """``run`` with SIGTERM/SIGINT turned into cancellation, so its ``finally`` stops every child."""
     task = asyncio.current_task()
     assert task is not None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
-    return await run(profile, seed, out)
+    return await run(profile, seed, out, overrides=overrides)
 
 
-def main_run(profile: Profile, seed: int, out: Path) -> int:
-    result = asyncio.run(_cancellable(profile, seed, out))
+def main_run(profile: Profile, seed: int, out: Path, overrides: dict[str, str] | None = None) -> int:
+    result = asyncio.run(_cancellable(profile, seed, out, overrides or {}))
     reporting.print_summary(result)
     if not result["passed"]:
         print(f"replay: {sys.executable} -m tests.chaos replay {result.get('failing_seed_file')}")

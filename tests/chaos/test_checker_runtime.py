@@ -89,6 +89,12 @@ def test_a_member_restarted_after_a_clean_stop_resending_a_finished_event_fails_
     assert verdict.detail["resent_after_sigterm"] == 1
 
 
+def test_a_member_killed_by_sigterm_before_its_service_started_is_not_a_failed_stop() -> None:
+    early = {"member": "m0.1", "stop_s": 0.05, "returncode": -15, "forced": False, "running": False}
+    assert i11_clean_stop(Facts(clean(stops=[early]))).count == 0
+    assert i11_clean_stop(Facts(clean(stops=[{**early, "running": True}]))).count == 1
+
+
 def test_a_slow_or_forced_stop_fails_i11() -> None:
     ev = clean(stops=[{"member": "m0.1", "stop_s": 26.0, "returncode": 0, "forced": False}])
     assert i11_clean_stop(Facts(ev)).count == 1

@@ -3,6 +3,7 @@ publishing period and in order; group chaos toggles members at the profile's spa
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.chaos.plan import FIRST_FAULT_S, FaultKind, plan
-from tests.chaos.profiles import PROFILES
+from tests.chaos.profiles import PROFILES, customise
 
 
 @pytest.mark.parametrize("name", ["ci", "soak", "failover"])
@@ -51,3 +52,14 @@ def test_group_chaos_toggles_members_every_two_to_ten_seconds_for_five_minutes()
     assert all(2.0 <= g <= 10.0 for g in gaps)
     assert toggles[-1].at_s - toggles[0].at_s >= profile.toggle_for_s - 10.0
     assert {f.slot for f in toggles} == set(range(profile.members))
+
+
+def test_a_diagnostic_override_changes_only_the_named_fields_and_refuses_unknown_ones() -> None:
+    ci = PROFILES["ci"]
+    quiet = customise(ci, {"rate_429": "0", "outages_503_s": "10,5", "kills": "2"})
+    assert (quiet.rate_429, quiet.outages_503_s, quiet.kills) == (0.0, (10.0, 5.0), 2)
+    assert (
+        dataclasses.replace(quiet, rate_429=ci.rate_429, outages_503_s=ci.outages_503_s, kills=ci.kills) == ci
+    )
+    with pytest.raises(ValueError, match="not a profile field"):
+        customise(ci, {"tuning": "x"})
