@@ -76,6 +76,7 @@ class PauseController:
         self._resumed = asyncio.Event()
         self._resumed.set()
         self._candidate: Probe | None = None
+        self._candidates: dict[str, list[Probe]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.probes = 0
 
@@ -146,13 +147,21 @@ class PauseController:
                     self._release(cause)
 
     async def block(self, cause: str, outcome: Outcome, probe: Probe) -> Outcome | None:
-        """Pause for ``cause``; the first caller probes with ``probe`` and returns its healthy outcome,
-        the others wait until the pipeline resumes and get ``None`` (they re-send themselves)."""
+        """Pause for ``cause``; the first caller probes and returns its healthy outcome, the others
+        wait until the pipeline resumes and get ``None`` (they re-send themselves).
+
+        Every blocked caller offers its request as a probe candidate and the prober takes them in
+        turn, so one request that is bad on its own cannot keep the pipeline paused."""
         self._hold(cause, outcome)
-        if cause in self._probing:
-            await self.wait_resumed()
-            return None
-        return await self._probe_until_healthy(cause, outcome, probe)
+        candidates = self._candidates.setdefault(cause, [])
+        candidates.append(probe)
+        try:
+            if cause in self._probing:
+                await self.wait_resumed()
+                return None
+            return await self._probe_until_healthy(cause, outcome, probe)
+        finally:
+            candidates.remove(probe)
 
     # ------------------------------------------------------------------ probing
 
@@ -170,15 +179,19 @@ class PauseController:
                     break  # released meanwhile by a healthy answer
                 if self._before_probe is not None:
                     await self._before_probe()
+                candidates = self._candidates.get(cause) or [probe]
                 self.probes += 1
-                result = await probe()
+                chosen = candidates[self.probes % len(candidates)]
+                result = await chosen()
                 healthy = result.cls in (OutcomeClass.SENT, OutcomeClass.TERMINAL) or (
                     result.cls is OutcomeClass.PERMANENT and cause != MASS_DLQ
                 )
                 log.info("pipeline.probe", cause=cause, healthy=healthy, result=result.label)
                 if healthy:
                     self._release(cause)
-                    return result
+                    # Another blocked record's request answered: it is that record's outcome, not
+                    # ours; both re-send (the answered one gets IDEMPOTENT_IGNORE).
+                    return result if chosen is probe else None
                 outcome = result
                 delay = min(delay * 2, self._max_probe_interval)
             await self.wait_resumed()

@@ -11,6 +11,7 @@ The outcome is decided here, once, by branching on :class:`OutcomeClass`.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -26,7 +27,7 @@ from consumer.errors import InputError
 from consumer.hubspot.request import SingleSendRequest
 from consumer.logs import get_logger
 from consumer.metrics import EVENTS
-from consumer.outcome import Outcome, OutcomeClass
+from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import MASS_DLQ, TRANSIENT, PauseController
 from consumer.records import Record
 from consumer.redact import hash_email
@@ -71,28 +72,37 @@ class Pipeline:
         self._mass = mass_breaker
         self._group = group_id
         self._now = now
+        self._sequence = itertools.count()
+        self._dispatched = -1
 
     async def process(self, record: Record) -> Outcome:
         """Run ``record`` until it is done; returns SENT, TERMINAL or (dead-lettered) PERMANENT."""
         started = time.monotonic()
+        seq = self._dispatched = next(self._sequence)  # dispatch order, for the mass-DLQ breaker
         first_failure: datetime | None = None
         while True:
             attempt = await self._attempt(record)
             outcome = attempt.outcome
             if outcome.cls is not OutcomeClass.PERMANENT:
-                self._mass.record(False)
+                self._mass.record(seq, False)
                 break
             first_failure = first_failure or self._now()
-            if self._mass.would_open():
-                probed = await self._controller.block(MASS_DLQ, outcome, lambda: self._reattempt(record))
-                if probed is None or probed.cls is OutcomeClass.PERMANENT:
-                    continue  # resumed: run the record again from the start
-                self._mass.record(False)
+            # Only what a configuration fix changes counts: HubSpot refusing our requests (template
+            # ids, unpublished emails, template properties) and event types without a route. Bad
+            # input, schema violations and expired events are per-event problems: dead-letter them.
+            counted = attempt.ctx.stage == "send" or outcome.reason is Reason.NO_ROUTE
+            if counted and self._mass.would_open(seq, self._dispatched):
+                probed = await self._controller.block(MASS_DLQ, outcome, lambda: self._probe(record))
+                if probed is None:
+                    continue  # resumed after someone else's healthy probe: run the record again
+                self._mass.reset()  # healthy again: the burst is over, count afresh
+                self._mass.record(seq, False)
                 outcome = probed
                 break
+            if counted:
+                self._mass.record(seq, True)  # decided now, so concurrent failures see it at once
             ctx = replace(attempt.ctx, first_failure=first_failure, last_failure=self._now())
             await self._dlq.write(record, outcome, ctx)
-            self._mass.record(True)
             break
         EVENTS.labels(outcome=outcome.cls.value, reason=outcome.label).inc()
         # Successes are the bulk (debug); anything else is worth a line at info.
@@ -102,10 +112,11 @@ class Pipeline:
         )  # fmt: skip
         return outcome
 
-    async def _reattempt(self, record: Record) -> Outcome:
-        return (await self._attempt(record)).outcome
+    async def _probe(self, record: Record) -> Outcome:
+        """The mass-DLQ breaker's half-open check: the record once more, each send a single probe."""
+        return (await self._attempt(record, probe=True)).outcome
 
-    async def _attempt(self, record: Record) -> _Attempt:
+    async def _attempt(self, record: Record, *, probe: bool = False) -> _Attempt:
         """One pass over the record; PERMANENT results carry the context for the DLQ headers."""
         ctx = FailureContext(stage="decode", group_id=self._group)
         try:
@@ -127,7 +138,7 @@ class Pipeline:
         failed: _Attempt | None = None
         final: Outcome | None = None
         for job in jobs:
-            outcome = await self._send(job)
+            outcome = await (self._sender.send(job.request, probe=True) if probe else self._send(job))
             if outcome.cls is OutcomeClass.PERMANENT and failed is None:
                 failed = _Attempt(
                     outcome,

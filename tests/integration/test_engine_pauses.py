@@ -17,6 +17,7 @@ from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
 from tests.integration.harness import (
     TOKEN,
+    WELCOME_EMAIL_ID,
     committed,
     end_offsets,
     produce,
@@ -139,7 +140,7 @@ async def test_s6_a_daily_limit_pauses_until_the_reset_and_dead_letters_nothing(
     kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
 ) -> None:
     topic = await create_topic(partitions=3)
-    sim = await start_sim(sim_config(daily_limit=1_500, daily_retry_after_s=3.0))
+    sim = await start_sim(sim_config(daily_limit=2_000, daily_retry_after_s=3.0))  # the reset leaves room
     answers = record_answers(sim)
     events = [signup(i) for i in range(3_000)]
     await produce(kafka_bootstrap, topic, events)
@@ -157,3 +158,30 @@ async def test_s6_a_daily_limit_pauses_until_the_reset_and_dead_letters_nothing(
     assert len(sim.state.sends) == len(events)
     assert await read_all(kafka_bootstrap, f"{topic}.dlq", idle_ms=500) == []
     assert result.counts.by_outcome == {"SENT": 3_000}
+
+
+@pytest.mark.timeout(120)
+async def test_an_unpublished_template_trips_the_mass_dlq_breaker_and_publishing_it_resumes(
+    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+) -> None:
+    topic = await create_topic(partitions=3)
+    sim = await start_sim(sim_config())
+    welcome = sim.state.templates.pop(WELCOME_EMAIL_ID)  # the email is not published in this portal
+    events = [signup(i) for i in range(3_000)]
+    await produce(kafka_bootstrap, topic, events)
+    settings = settings_for(kafka_bootstrap, topic, sim)
+    service = Service(settings)
+    run = asyncio.create_task(service.run(until_drained=True))
+
+    await wait_for(lambda: "mass_dlq_breaker" in service.health().detail["paused"], 60)
+    await asyncio.sleep(3.0)  # paused: nothing more is dead-lettered while it probes
+    dead_while_paused = await read_all(kafka_bootstrap, f"{topic}.dlq", idle_ms=500)
+    assert len(sim.state.sends) == 0
+    sim.state.templates[WELCOME_EMAIL_ID] = welcome  # someone publishes the email in HubSpot
+    result = await asyncio.wait_for(run, 90)
+
+    dlq = await read_all(kafka_bootstrap, f"{topic}.dlq", idle_ms=500)
+    assert len(dlq) == len(dead_while_paused)  # nothing was dead-lettered after the pause
+    assert len(dlq) <= settings.engine.mass_dlq_consecutive  # not a flood: at most one burst's worth
+    assert len(sim.state.sends) == len(events) - len(dlq)  # everything else was sent after the fix
+    assert result.counts.by_outcome.get("SENT") == len(events) - len(dlq)

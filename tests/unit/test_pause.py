@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from consumer.outcome import Outcome, OutcomeClass, Reason
-from consumer.pause import MASS_DLQ, TRANSIENT, PauseController
+from consumer.pause import MASS_DLQ, TRANSIENT, PauseController, Probe
 
 UNAUTHORIZED = Outcome(OutcomeClass.PAUSE, Reason.UNAUTHORIZED, http_status=401)
 MIGRATING = Outcome(OutcomeClass.PAUSE, Reason.MIGRATING, http_status=477, retry_after_s=120.0)
@@ -155,3 +155,23 @@ async def test_healthy_answers_do_not_release_the_mass_dlq_breaker() -> None:
     pc.observe(OK, started_at=clock())
     assert pc.paused
     assert MASS_DLQ in pc.causes
+
+
+async def test_the_prober_takes_every_blocked_request_in_turn() -> None:
+    gate, clock, changes = FakeGate(), Clock(), []
+    pc = controller(gate, clock, changes)
+    tried: list[str] = []
+
+    def candidate(name: str, answer: Outcome) -> Probe:
+        async def probe() -> Outcome:
+            tried.append(name)
+            return answer
+
+        return probe
+
+    bad = pc.block(MASS_DLQ, BAD, candidate("bad", BAD))  # this record is bad on its own
+    good = pc.block(MASS_DLQ, BAD, candidate("good", OK))  # this one was only refused by the config error
+    results = await asyncio.gather(bad, good)
+    assert "good" in tried  # the bad record alone could never have resumed the pipeline
+    assert results[0] is None  # the prober never takes another record's answer as its own
+    assert not pc.paused

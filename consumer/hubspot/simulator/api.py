@@ -31,7 +31,6 @@ class HubSpotApi:
     def __init__(self, state: SimState) -> None:
         self.state = state
         cfg = state.config
-        self._templates = {t.email_id: t.required for t in cfg.templates}
         self._rules = [(r.pattern.lower(), r.send_result) for r in cfg.rules]
         self._interval_s = cfg.rate_interval_ms / 1000
 
@@ -196,7 +195,8 @@ class HubSpotApi:
             return self._invalid(field, text, headers)
         email_id: int = data["emailId"]
         message: dict[str, Any] = data["message"]
-        if self._templates and email_id not in self._templates:
+        templates = state.templates
+        if templates and email_id not in templates:
             return self._invalid("emailId", f"No published transactional email with id {email_id}", headers)
         send_id = message.get("sendId")
         if send_id is not None and (previous := state.sends.get(send_id)) is not None:
@@ -217,7 +217,7 @@ class HubSpotApi:
                     return self.respond(200, payload, result, headers)
         contact: dict[str, Any] = data.get("contactProperties") or {}
         custom: dict[str, Any] = data.get("customProperties") or {}
-        required = self._templates.get(email_id, ())
+        required = templates.get(email_id, ())
         missing = [p for p in required if p not in contact and p not in custom]
         if missing:
             return self._missing_properties(missing, headers)

@@ -13,6 +13,9 @@ Control and inspection API (no authentication; bind it to loopback):
   ``{"error_rate": 0.1}`` or ``{"window": {"status": 503, "seconds": 5, "retry_after": 2}}``.
 * ``GET  /_simulator/tokens`` / ``POST /_simulator/tokens``: counts / ``{"add": [..], "remove": [..],
   "add_without_scope": [..], "expire_access_tokens": true}``.
+* ``GET  /_simulator/templates`` / ``POST /_simulator/templates``: published emails (emailId ->
+  required properties) / ``{"publish": [{"emailId": 1, "required": ["firstname"]}], "unpublish": [1]}``
+  (publishing or changing a transactional email in HubSpot while the consumer runs).
 """
 
 from __future__ import annotations
@@ -106,6 +109,21 @@ class Control:
                 access.expires_at = min(access.expires_at, now)
         return await self.get_tokens(request)
 
+    async def get_templates(self, _: web.Request) -> web.Response:
+        return _json({str(i): list(req) for i, req in sorted(self.state.templates.items())})
+
+    async def set_templates(self, request: web.Request) -> web.Response:
+        """``{"publish": [{"emailId": 1, "required": ["firstname"]}], "unpublish": [1]}``."""
+        state, data = self.state, await _body(request)
+        try:
+            for item in data.get("publish", ()):
+                state.templates[int(item["emailId"])] = tuple(str(p) for p in item.get("required", ()))
+            for email_id in data.get("unpublish", ()):
+                state.templates.pop(int(email_id), None)
+        except (KeyError, TypeError, ValueError) as exc:
+            return _json({"error": f"publish: [{{emailId, required}}], unpublish: [emailId] ({exc})"}, 400)
+        return await self.get_templates(request)
+
 
 def create_app(config: SimulatorConfig, state: SimState | None = None) -> web.Application:
     """The simulator as an aiohttp application (HubSpot endpoints + ``/_simulator/`` control API)."""
@@ -126,6 +144,8 @@ def create_app(config: SimulatorConfig, state: SimState | None = None) -> web.Ap
     app.router.add_post("/_simulator/faults", control.set_faults)
     app.router.add_get("/_simulator/tokens", control.get_tokens)
     app.router.add_post("/_simulator/tokens", control.set_tokens)
+    app.router.add_get("/_simulator/templates", control.get_templates)
+    app.router.add_post("/_simulator/templates", control.set_templates)
 
     async def _close(_: web.Application) -> None:
         state.close()

@@ -110,6 +110,8 @@ class SimState:
         self.oauth_refreshes = 0
         self.tokens: set[str] = set(cfg.tokens)
         self.tokens_without_scope: set[str] = set(cfg.tokens_without_scope)
+        # published transactional emails: emailId -> required property names (empty: any emailId)
+        self.templates: dict[int, tuple[str, ...]] = {t.email_id: t.required for t in cfg.templates}
         self.refresh_tokens: dict[str, str] = {c.refresh_token: c.client_id for c in cfg.oauth_clients}
         self.oauth_clients = {c.client_id: c.client_secret for c in cfg.oauth_clients}
         self.access_tokens: dict[str, AccessToken] = {}
