@@ -91,7 +91,7 @@ def build_producer(settings: KafkaSettings, *, client_id: str | None = None) -> 
     )
 
 
-def to_record(msg: ConsumerRecord[bytes, bytes]) -> Record:
+def to_record(msg: ConsumerRecord[bytes, bytes], fetched_at: float = 0.0) -> Record:
     """Convert an aiokafka record at the boundary; header names are decoded leniently."""
     return Record(
         topic=msg.topic,
@@ -101,6 +101,7 @@ def to_record(msg: ConsumerRecord[bytes, bytes]) -> Record:
         value=msg.value,
         headers=tuple((k, bytes(v) if v is not None else b"") for k, v in msg.headers),
         timestamp_ms=msg.timestamp,
+        fetched_at=fetched_at,
     )
 
 

@@ -50,15 +50,16 @@ def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = No
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
+        # The level filter runs first, so a dropped debug line costs a level check and nothing else;
+        # the processor chain never changes between calls, so loggers may cache it.
         processors=[
-            *shared[:1],
             structlog.stdlib.filter_by_level,
-            *shared[1:],
+            *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,

@@ -29,6 +29,7 @@ class Record:
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = field(default=())
     timestamp_ms: int = 0
+    fetched_at: float = 0.0  # time.monotonic() when this member fetched it (latency metrics)
 
     @property
     def tp(self) -> TopicPartition:

@@ -68,7 +68,6 @@ class Counts:
 class _InFlight:
     record: Record
     tracker: PartitionTracker
-    fetched_at: float
 
 
 class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -161,7 +160,7 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
                 if tracker is None:
                     continue  # revoked while the fetch was in flight
                 for msg in messages:
-                    record = to_record(msg)
+                    record = to_record(msg, now)
                     tracker.track(record.offset, now)
                     self._scheduler.submit(record)
                     self.counts.fetched += 1
@@ -194,7 +193,7 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
             task = asyncio.create_task(
                 self._pipeline.process(record), name=f"record {record.tp}@{record.offset}"
             )
-            self._tasks[task] = _InFlight(record, tracker, time.monotonic())
+            self._tasks[task] = _InFlight(record, tracker)
             task.add_done_callback(self._finished)
         IN_FLIGHT.set(len(self._tasks))
 
@@ -215,7 +214,7 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
             self.counts.done += 1
             self.counts.by_outcome[cls.value] = self.counts.by_outcome.get(cls.value, 0) + 1
             self._since_commit += 1
-            EVENT_LATENCY.observe(time.monotonic() - flight.fetched_at)
+            EVENT_LATENCY.observe(time.monotonic() - record.fetched_at)
             self._scheduler.complete(record)
             if record.tp in self._window_paused:
                 self._check_window(flight.tracker, record.tp)

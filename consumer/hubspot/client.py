@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -33,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import aiohttp
+from prometheus_client import Counter
 
 from consumer import __version__, metrics
 from consumer.errors import SendError
@@ -50,6 +52,13 @@ log = get_logger(__name__)
 STATUS_PATH = "/marketing/v3/email/send-statuses/"
 CHECK_STATUS_ID = "ssc-credential-check"
 _TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
+
+
+@functools.cache
+def _send_counter(status: int, send_result: str) -> Counter:
+    """The metric child of one (status, sendResult) pair: label lookups cost more than the increment.
+    The key space is bounded (HTTP statuses x the known sendResults + "unknown" + "none")."""
+    return metrics.SENDS.labels(status=str(status), send_result=send_result)
 
 
 def seconds_to_utc_midnight(now: datetime | None = None) -> float:
@@ -155,7 +164,7 @@ class HubSpotClient:
         outcome = classify(status, raw, resp_headers)
         result = outcome.send_result
         label = "none" if result is None else (result if result in SEND_RESULT_CLASSES else "unknown")
-        metrics.SENDS.labels(status=str(status), send_result=label).inc()
+        _send_counter(status, label).inc()
         return outcome, sent_at
 
     def _backoff(self, retry_no: int, retry_after: float | None) -> float:
