@@ -247,6 +247,16 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
 
+    @model_validator(mode="after")
+    def _revoke_wait_below_rebalance_timeout(self) -> Settings:
+        rebalance_ms = self.kafka.rebalance_timeout_ms or self.kafka.session_timeout_ms
+        if self.engine.revoke_wait_s * 1000 >= rebalance_ms:
+            raise ValueError(
+                f"engine.revoke_wait_s ({self.engine.revoke_wait_s}) must stay below the rebalance timeout "
+                f"({rebalance_ms} ms), or a slow revocation drops the member from the group"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -266,7 +276,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(first["msg"], field=f"{ENV_PREFIX}{field.upper().replace('.', '__')}") from exc
+        field = "__".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(first["msg"], field=f"{ENV_PREFIX}{field}" if field else None) from exc
     finally:
         Settings._config_file = None

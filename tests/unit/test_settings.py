@@ -53,3 +53,10 @@ def test_the_send_path_follows_the_api_version() -> None:
     assert load_settings().hubspot.send_path == "/marketing/v3/transactional/single-email/send"
     dated = load_settings(hubspot={"api_version": "2026-03"}).hubspot
     assert dated.send_path == "/marketing/transactional/2026-03/single-email/send"
+
+
+def test_the_revoke_wait_must_stay_below_the_rebalance_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSC_KAFKA__SESSION_TIMEOUT_MS", "10000")
+    monkeypatch.setenv("SSC_ENGINE__REVOKE_WAIT_S", "12")
+    with pytest.raises(ConfigError, match="rebalance timeout"):
+        load_settings()
