@@ -12,8 +12,9 @@ The outcome is decided here, once, by branching on :class:`OutcomeClass`.
 from __future__ import annotations
 
 import itertools
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -39,6 +40,19 @@ log = get_logger("consumer.pipeline")
 _FINAL = (OutcomeClass.SENT, OutcomeClass.TERMINAL, OutcomeClass.PERMANENT)
 _SENT_EVENTS = EVENTS.labels(outcome=OutcomeClass.SENT.value, reason="sent")
 _NO_FAILURE = FailureContext(stage="", group_id="")
+
+
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def traceparent(record: Record, extensions: Mapping[str, str]) -> str | None:
+    """The W3C trace context of a record: the CloudEvents ``traceparent`` extension (``ce_traceparent``
+    in binary mode), else a plain ``traceparent`` Kafka header (OpenTelemetry's Kafka propagation).
+    Only well-formed values are returned, so a header cannot inject text into log lines."""
+    value = extensions.get("traceparent")
+    if value is None and (raw := record.header("traceparent")) is not None:
+        value = raw.decode("ascii", "replace")
+    return value if value is not None and _TRACEPARENT.fullmatch(value) else None
 
 
 class EmailSender(Protocol):
@@ -133,7 +147,7 @@ class Pipeline:
             event = decode(record, self._decode_settings)
             event_type, event_id = event.type, event.id
             structlog.contextvars.bind_contextvars(
-                event_id=event_id, event_type=event_type, traceparent=event.extensions.get("traceparent")
+                event_id=event_id, event_type=event_type, traceparent=traceparent(record, event.extensions)
             )
             stage = "validate"
             validated = validate(event)
