@@ -15,7 +15,7 @@ from consumer.records import Record
 from consumer.route import Router, load_routing
 from consumer.settings import DecodeSettings, Environment
 from tests.chaos.generator import MALFORMED_KINDS, Canaries, Event, Kind, generate
-from tests.chaos.runner import ROUTING
+from tests.chaos.stage import ROUTING
 from tests.chaos.traffic import HEADERS
 
 ROUTER = Router.build(load_routing(ROUTING), Environment.DEV)
