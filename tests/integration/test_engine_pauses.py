@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from consumer.service import Service
@@ -185,3 +186,69 @@ async def test_an_unpublished_template_trips_the_mass_dlq_breaker_and_publishing
     assert len(dlq) <= settings.engine.mass_dlq_consecutive  # not a flood: at most one burst's worth
     assert len(sim.state.sends) == len(events) - len(dlq)  # everything else was sent after the fix
     assert result.counts.by_outcome.get("SENT") == len(events) - len(dlq)
+
+
+async def scrape(port: int) -> str:
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+        return await resp.text()
+
+
+@pytest.mark.timeout(120)
+async def test_a_hubspot_outage_opens_the_transient_breaker_and_dead_letters_nothing(
+    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+) -> None:
+    topic = await create_topic(partitions=3)
+    sim = await start_sim(sim_config())
+    answers = record_answers(sim)
+    events = [signup(i) for i in range(3_000)]
+    await produce(kafka_bootstrap, topic, events)
+    settings = settings_for(kafka_bootstrap, topic, sim)
+    service = Service(settings)
+    run = asyncio.create_task(service.run(until_drained=True))
+
+    await wait_for(lambda: len(sim.state.sends) >= 1_000, 60)
+    sim.configure(window={"status": 503, "seconds": 8.0})  # HubSpot is down for 8 s
+    await wait_for(lambda: "transient_breaker" in service.health().detail["paused"], 10)
+    opened = asyncio.get_running_loop().time()
+    assert service.http is not None
+    metrics = await scrape(service.http.port)
+    assert 'ssc_breaker_open{breaker="transient_breaker"} 1.0' in metrics
+    assert 'ssc_paused{cause="transient_breaker"} 1.0' in metrics
+    result = await asyncio.wait_for(run, 90)
+
+    while_open = answers.between(opened + 0.5, opened + 6.0, "503")  # the breaker holds new sends back
+    probes = service.controller.probes if service.controller else 0
+    assert len(while_open) <= probes + 1
+    assert len(sim.state.sends) == len(events)
+    assert await read_all(kafka_bootstrap, f"{topic}.dlq", idle_ms=500) == []  # I6
+    assert result.counts.by_outcome == {"SENT": 3_000}
+
+
+@pytest.mark.timeout(120)
+async def test_a_full_partition_window_pauses_that_partition_until_it_drains(
+    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+) -> None:
+    topic = await create_topic(partitions=1)
+    sim = await start_sim(sim_config())
+    sim.configure(latency_ms=10)
+    events = [signup(i) for i in range(1_500)]
+    await produce(kafka_bootstrap, topic, events)
+    settings = settings_for(
+        kafka_bootstrap, topic, sim, max_in_flight=8, partition_window=100, ordering="unordered"
+    )
+    service = Service(settings)
+    run = asyncio.create_task(service.run(until_drained=True))
+    windows: list[float] = []
+    paused_seen = False
+    while not run.done():
+        worker = service.worker
+        if worker is not None:
+            windows.append(max((t.window for t in worker._trackers.values()), default=0))
+            paused_seen |= bool(worker._window_paused)
+        await asyncio.sleep(0.01)
+    result = await run
+
+    assert paused_seen  # the window filled and the partition was paused ...
+    assert max(windows) <= 100 + settings.kafka.max_poll_records  # ... within one fetch of the bound
+    assert len(sim.state.sends) == len(events)  # ... and resumed: everything was sent
+    assert result.counts.by_outcome == {"SENT": 1_500}
