@@ -165,17 +165,24 @@ class HubSpotApi:
             )
         return None
 
+    async def _admit(self, request: web.Request) -> tuple[float, str | None, web.Response | None]:
+        """What every API call goes through first: latency, a timed fault window, authentication.
+        Returns the loop time, the credential, and the answer when the request stops here."""
+        faults = self.state.faults
+        if faults.latency_ms or faults.latency_jitter_ms:
+            await self._latency()
+        now = self.now()
+        if (answer := self._window(now)) is not None:
+            return now, None, answer
+        credential, answer = self.authenticate(request, now)
+        return now, credential, answer
+
     # -- endpoints ----------------------------------------------------------------------------------
     async def send(self, request: web.Request) -> web.Response:
         """``POST /marketing/v3/transactional/single-email/send`` and the dated versions."""
         state = self.state
         state.requests += 1
-        if state.faults.latency_ms or state.faults.latency_jitter_ms:
-            await self._latency()
-        now = self.now()
-        if (answer := self._window(now)) is not None:
-            return answer
-        credential, answer = self.authenticate(request, now)
+        now, credential, answer = await self._admit(request)
         if answer is not None or credential is None:
             return answer or self.error(401, "INVALID_AUTHENTICATION", "no credential")
         headers, answer = self._rate_limit(credential, now)
@@ -255,11 +262,7 @@ class HubSpotApi:
 
     async def send_status(self, request: web.Request) -> web.Response:
         """``GET /marketing/v3/email/send-statuses/{statusId}``: PENDING, then COMPLETE after the delay."""
-        await self._latency()
-        now = self.now()
-        if (answer := self._window(now)) is not None:
-            return answer
-        credential, answer = self.authenticate(request, now)
+        now, credential, answer = await self._admit(request)
         if answer is not None or credential is None:
             return answer or self.error(401, "INVALID_AUTHENTICATION", "no credential")
         record = self.state.by_status_id.get(request.match_info["status_id"])
