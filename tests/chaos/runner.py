@@ -169,7 +169,10 @@ async def run(
             logs=scan_logs(sorted(out.glob("consumer-*.log")), canaries.needles()),
             final_resent=final_resent,
         )
-        save_artifacts(out, evidence)
+        try:
+            save_artifacts(out, evidence)
+        except (OSError, TypeError, ValueError) as exc:  # never lose a long run's verdict to a side file
+            notes.append(f"artifacts not saved: {exc!r}")
         verdicts, recovery, figures = evaluate(evidence, canaries.needles())
         result: dict[str, Any] = {
             "profile": profile.name,

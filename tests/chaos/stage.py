@@ -127,4 +127,4 @@ def save_artifacts(out: Path, ev: Evidence) -> None:
             fh.write(b"\n")
     with (out / "commits.jsonl").open("wb") as fh:
         for s in ev.samples:
-            fh.write(orjson.dumps(s.to_json()) + b"\n")
+            fh.write(orjson.dumps(s.to_json(), option=orjson.OPT_NON_STR_KEYS) + b"\n")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +26,7 @@ from tests.chaos.generator import Kind, generate
 from tests.chaos.observe import CommitSample
 from tests.chaos.plan import FaultKind
 from tests.chaos.scenario import PROFILE, T0, clean, dead_letter, first, needles
+from tests.chaos.stage import save_artifacts
 
 
 def test_a_clean_run_passes_every_invariant() -> None:
@@ -144,3 +147,13 @@ def test_commit_safety_agrees_with_a_brute_force_oracle(
     finish = [float("inf") if d is None else d for d in done]
     oracle = sum(any(finish[o] > t + 0.005 for o in range(min(c, len(done)))) for t, c in samples)
     assert i5_commit_safety(Facts(ev)).count == oracle
+
+
+def test_the_manifest_and_commit_samples_are_written_as_json_lines(tmp_path: Path) -> None:
+    ev = clean()
+    save_artifacts(tmp_path, ev)
+    manifest = [orjson.loads(line) for line in (tmp_path / "manifest.jsonl").read_bytes().splitlines()]
+    commits = [orjson.loads(line) for line in (tmp_path / "commits.jsonl").read_bytes().splitlines()]
+    assert [m[0] for m in manifest] == [e.index for e in ev.events]
+    assert manifest[0][3] == [[0, 0]]
+    assert [c[2] for c in commits] == [{"0": 2}, {"0": 6}]
