@@ -7,13 +7,17 @@ while it was supposed to be paused.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
-from consumer.service import Service
+from consumer.hubspot.simulator import RunningSimulator, SimulatorConfig
+from consumer.service import RunResult, Service
+from consumer.settings import Settings
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
 from tests.integration.harness import (
@@ -48,9 +52,14 @@ class Answers(list[Answer]):
         return [a for a in self if start < a.at < end and a.status == status]
 
 
-def record_answers(sim: object) -> Answers:
+def paused(service: Service) -> set[str]:
+    """The causes the service is paused for (what /readyz reports)."""
+    return set(service.controller.causes) if service.controller else set()
+
+
+def record_answers(sim: RunningSimulator) -> Answers:
     answers = Answers()
-    state = sim.state  # type: ignore[attr-defined]
+    state = sim.state
     original = state.count
     loop = asyncio.get_running_loop()
 
@@ -58,7 +67,7 @@ def record_answers(sim: object) -> Answers:
         answers.append(Answer(loop.time(), str(status), outcome))
         original(status, outcome)
 
-    state.count = count
+    state.count = count  # type: ignore[method-assign]
     return answers
 
 
@@ -68,20 +77,74 @@ async def wait_for(predicate: object, timeout: float) -> None:
             await asyncio.sleep(0.05)
 
 
+@dataclass(slots=True)
+class Scenario:
+    topic: str
+    sim: RunningSimulator
+    answers: Answers
+    events: list[dict[str, Any]]
+    settings: Settings
+    service: Service
+    run: asyncio.Task[RunResult]
+
+
+Launch = Callable[..., Awaitable[Scenario]]
+
+
+@pytest.fixture
+async def launch(
+    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+) -> AsyncIterator[Launch]:
+    """``await launch(events=3000, ...)``: topic, simulator (answers time-stamped), events published,
+    the service running until drained in a task; cancelled at teardown if a test fails early."""
+    tasks: list[asyncio.Task[RunResult]] = []
+
+    async def start(
+        *,
+        events: int = 3_000,
+        partitions: int = 3,
+        sim: SimulatorConfig | None = None,
+        prepare: Callable[[RunningSimulator], object] | None = None,
+        hubspot: dict[str, Any] | None = None,
+        **engine: Any,
+    ) -> Scenario:
+        topic = await create_topic(partitions=partitions)
+        simulator = await start_sim(sim or sim_config())
+        answers = record_answers(simulator)
+        if prepare is not None:
+            prepare(simulator)
+        sample = [signup(i) for i in range(events)]
+        await produce(kafka_bootstrap, topic, sample)
+        settings = settings_for(kafka_bootstrap, topic, simulator, hubspot=hubspot, **engine)
+        service = Service(settings)
+        run = asyncio.create_task(service.run(until_drained=True))
+        tasks.append(run)
+        return Scenario(topic, simulator, answers, sample, settings, service, run)
+
+    try:
+        yield start
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @pytest.mark.timeout(240)
 async def test_s4_a_revoked_token_pauses_the_pipeline_until_the_rotated_token_is_mounted(
-    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim, tmp_path: Path
+    kafka_bootstrap: str, launch: Launch, tmp_path: Path
 ) -> None:
-    topic = await create_topic(partitions=3)
-    sim = await start_sim(sim_config())
-    answers = record_answers(sim)
-    events = [signup(i) for i in range(10_000)]
-    await produce(kafka_bootstrap, topic, events)
     token_file = tmp_path / "hubspot-token"
     token_file.write_text(TOKEN)
-    settings = settings_for(kafka_bootstrap, topic, sim, hubspot={"auth": {"token_file": token_file}})
-    service = Service(settings)
-    run = asyncio.create_task(service.run(until_drained=True))
+    s = await launch(events=10_000, hubspot={"auth": {"token_file": token_file}})
+    topic, sim, answers, events, settings, service, run = (
+        s.topic,
+        s.sim,
+        s.answers,
+        s.events,
+        s.settings,
+        s.service,
+        s.run,
+    )
 
     await wait_for(lambda: len(sim.state.sends) >= 2_000, 60)
     sim.state.tokens.discard(TOKEN)  # the private app's token is revoked ...
@@ -115,15 +178,10 @@ async def test_s4_a_revoked_token_pauses_the_pipeline_until_the_rotated_token_is
 
 @pytest.mark.timeout(120)
 async def test_s6_a_477_with_retry_after_pauses_everything_for_that_long(
-    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+    kafka_bootstrap: str, launch: Launch
 ) -> None:
-    topic = await create_topic(partitions=3)
-    sim = await start_sim(sim_config())
-    answers = record_answers(sim)
-    events = [signup(i) for i in range(3_000)]
-    await produce(kafka_bootstrap, topic, events)
-    settings = settings_for(kafka_bootstrap, topic, sim)
-    run = asyncio.create_task(Service(settings).run(until_drained=True))
+    s = await launch()
+    topic, sim, answers, events, run = s.topic, s.sim, s.answers, s.events, s.run
 
     await wait_for(lambda: len(sim.state.sends) >= 1_000, 60)
     sim.configure(window={"status": 477, "seconds": 1.0, "retry_after": 4})
@@ -138,15 +196,10 @@ async def test_s6_a_477_with_retry_after_pauses_everything_for_that_long(
 
 @pytest.mark.timeout(120)
 async def test_s6_a_daily_limit_pauses_until_the_reset_and_dead_letters_nothing(
-    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+    kafka_bootstrap: str, launch: Launch
 ) -> None:
-    topic = await create_topic(partitions=3)
-    sim = await start_sim(sim_config(daily_limit=2_000, daily_retry_after_s=3.0))  # the reset leaves room
-    answers = record_answers(sim)
-    events = [signup(i) for i in range(3_000)]
-    await produce(kafka_bootstrap, topic, events)
-    settings = settings_for(kafka_bootstrap, topic, sim)
-    run = asyncio.create_task(Service(settings).run(until_drained=True))
+    s = await launch(sim=sim_config(daily_limit=2_000, daily_retry_after_s=3.0))  # the reset leaves room
+    topic, sim, answers, events, run = s.topic, s.sim, s.answers, s.events, s.run
 
     await wait_for(lambda: "429" in {a.status for a in answers}, 60)
     t_daily = answers.first("429").at
@@ -163,18 +216,18 @@ async def test_s6_a_daily_limit_pauses_until_the_reset_and_dead_letters_nothing(
 
 @pytest.mark.timeout(120)
 async def test_an_unpublished_template_trips_the_mass_dlq_breaker_and_publishing_it_resumes(
-    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+    kafka_bootstrap: str, launch: Launch
 ) -> None:
-    topic = await create_topic(partitions=3)
-    sim = await start_sim(sim_config())
-    welcome = sim.state.templates.pop(WELCOME_EMAIL_ID)  # the email is not published in this portal
-    events = [signup(i) for i in range(3_000)]
-    await produce(kafka_bootstrap, topic, events)
-    settings = settings_for(kafka_bootstrap, topic, sim)
-    service = Service(settings)
-    run = asyncio.create_task(service.run(until_drained=True))
+    unpublished: dict[int, tuple[str, ...]] = {}
 
-    await wait_for(lambda: "mass_dlq_breaker" in service.health().detail["paused"], 60)
+    def unpublish(sim: RunningSimulator) -> None:  # the email is not published in this portal
+        unpublished[WELCOME_EMAIL_ID] = sim.state.templates.pop(WELCOME_EMAIL_ID)
+
+    s = await launch(prepare=unpublish)
+    topic, sim, events, settings, service, run = s.topic, s.sim, s.events, s.settings, s.service, s.run
+    welcome = unpublished[WELCOME_EMAIL_ID]
+
+    await wait_for(lambda: "mass_dlq_breaker" in paused(service), 60)
     await asyncio.sleep(3.0)  # paused: nothing more is dead-lettered while it probes
     dead_while_paused = await read_all(kafka_bootstrap, f"{topic}.dlq", idle_ms=500)
     assert len(sim.state.sends) == 0
@@ -195,20 +248,14 @@ async def scrape(port: int) -> str:
 
 @pytest.mark.timeout(120)
 async def test_a_hubspot_outage_opens_the_transient_breaker_and_dead_letters_nothing(
-    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+    kafka_bootstrap: str, launch: Launch
 ) -> None:
-    topic = await create_topic(partitions=3)
-    sim = await start_sim(sim_config())
-    answers = record_answers(sim)
-    events = [signup(i) for i in range(3_000)]
-    await produce(kafka_bootstrap, topic, events)
-    settings = settings_for(kafka_bootstrap, topic, sim)
-    service = Service(settings)
-    run = asyncio.create_task(service.run(until_drained=True))
+    s = await launch()
+    topic, sim, answers, events, service, run = s.topic, s.sim, s.answers, s.events, s.service, s.run
 
     await wait_for(lambda: len(sim.state.sends) >= 1_000, 60)
     sim.configure(window={"status": 503, "seconds": 8.0})  # HubSpot is down for 8 s
-    await wait_for(lambda: "transient_breaker" in service.health().detail["paused"], 10)
+    await wait_for(lambda: "transient_breaker" in paused(service), 10)
     opened = asyncio.get_running_loop().time()
     assert service.http is not None
     metrics = await scrape(service.http.port)
@@ -225,19 +272,12 @@ async def test_a_hubspot_outage_opens_the_transient_breaker_and_dead_letters_not
 
 
 @pytest.mark.timeout(120)
-async def test_a_full_partition_window_pauses_that_partition_until_it_drains(
-    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
-) -> None:
-    topic = await create_topic(partitions=1)
-    sim = await start_sim(sim_config())
-    sim.configure(latency_ms=10)
-    events = [signup(i) for i in range(1_500)]
-    await produce(kafka_bootstrap, topic, events)
-    settings = settings_for(
-        kafka_bootstrap, topic, sim, max_in_flight=8, partition_window=100, ordering="unordered"
-    )
-    service = Service(settings)
-    run = asyncio.create_task(service.run(until_drained=True))
+async def test_a_full_partition_window_pauses_that_partition_until_it_drains(launch: Launch) -> None:
+    s = await launch(
+        events=1_500, partitions=1, prepare=lambda sim: sim.configure(latency_ms=10),
+        max_in_flight=8, partition_window=100, ordering="unordered",
+    )  # fmt: skip
+    sim, events, settings, service, run = s.sim, s.events, s.settings, s.service, s.run
     windows: list[float] = []
     paused_seen = False
     while not run.done():
