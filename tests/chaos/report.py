@@ -40,9 +40,41 @@ def invariants_json(verdicts: list[Verdict]) -> dict[str, Any]:
     return {v.id: v.to_json() for v in verdicts}
 
 
+def compact(report: dict[str, Any]) -> dict[str, Any]:
+    """The few lines worth quoting: verdict, each invariant's count, recovery, figures."""
+    fig = report.get("figures", {})
+    rec = [r for r in report.get("recovery", []) if r.get("recovery_s") is not None]
+    return {
+        "profile": report["profile"], "seed": report["seed"], "overrides": report.get("overrides") or {},
+        "passed": report["passed"], "wall_s": report.get("wall_s"),
+        "versions": {k: report["versions"].get(k) for k in ("consumer", "git", "git_dirty", "kafka")},
+        "counts": {k: report["counts"].get(k) for k in (
+            "events", "poison", "terminal", "requests", "shadow_duplicates", "hangs", "dlq_records",
+            "incarnations", "toggles", "commit_samples")},
+        "invariants": {k: v["count"] for k, v in report["invariants"].items()},
+        "failed": [k for k, v in report["invariants"].items() if not v["pass"]],
+        "recovery_s": {"faults": len(report.get("recovery", [])), "measured": len(rec),
+                       "worst": max((r["recovery_s"] for r in rec), default=None),
+                       "by_kind": _worst_by_kind(rec)},
+        "throughput_per_s": fig.get("throughput", {}).get("events_per_s"),
+        "peak_5s_per_s": fig.get("throughput", {}).get("peak_5s_per_s"),
+        "latency_ms": {k: fig.get("latency_ms", {}).get(k) for k in ("p50", "p99")},
+        "rss_max_mb": fig.get("rss_mb", {}).get("max"),
+        "notes": report.get("notes", []),
+    }  # fmt: skip
+
+
+def _worst_by_kind(rows: list[dict[str, Any]]) -> dict[str, float]:
+    worst: dict[str, float] = {}
+    for r in rows:
+        worst[r["kind"]] = max(worst.get(r["kind"], 0.0), r["recovery_s"])
+    return worst
+
+
 def write(report: dict[str, Any], out: Path, base: Path = DEFAULT_BASE) -> Path | None:
-    """Write ``report.json`` and ``summary.txt`` to ``out``; keep the seed when the run failed."""
+    """Write ``report.json``, ``summary.json`` and ``summary.txt`` to ``out``; keep a failing seed."""
     (out / "report.json").write_text(json.dumps(report, indent=1, default=str))
+    (out / "summary.json").write_text(json.dumps(compact(report), indent=1, default=str))
     (out / "summary.txt").write_text(summary(report))
     if report["passed"]:
         return None

@@ -98,6 +98,7 @@ ARTIFACTS = (
     "simulator.log",
     "report.json",
     "summary.txt",
+    "summary.json",
     "consumer-*.log",
     "manifest.jsonl",
     "commits.jsonl",
