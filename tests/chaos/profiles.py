@@ -145,7 +145,8 @@ def customise(profile: Profile, overrides: dict[str, str]) -> Profile:
             raise ValueError(f"--set {key}: not a profile field ({', '.join(sorted(known))})")
         current = getattr(profile, key)
         if isinstance(current, tuple) or current is None:
-            changes[key] = tuple(float(x) for x in text.split(",") if x.strip()) or None
+            parsed = tuple(float(x) for x in text.split(",") if x.strip())
+            changes[key] = parsed if parsed or current is not None else None
         else:
             changes[key] = type(current)(text)
     return replace(profile, **changes)  # type: ignore[arg-type]

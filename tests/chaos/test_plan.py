@@ -61,5 +61,6 @@ def test_a_diagnostic_override_changes_only_the_named_fields_and_refuses_unknown
     assert (
         dataclasses.replace(quiet, rate_429=ci.rate_429, outages_503_s=ci.outages_503_s, kills=ci.kills) == ci
     )
+    assert customise(ci, {"outages_503_s": ""}).outages_503_s == ()
     with pytest.raises(ValueError, match="not a profile field"):
         customise(ci, {"tuning": "x"})
