@@ -182,6 +182,7 @@ class Members:
         for inc in self.incarnations:
             if inc.poll():
                 continue
+            inc.signals.append((time.time(), "SIGKILL"))  # asked for: not a crash
             with contextlib.suppress(OSError):
                 os.killpg(inc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):

@@ -83,6 +83,9 @@ async def run(
     cluster: Cluster | None = None
     sim: SimClient | None = None
     members: Members | None = None
+    sampler: CommitSampler | None = None
+    halt = asyncio.Event()
+    tasks: list[asyncio.Task[Any]] = []  # background loops and the publisher: stopped first in finally
     state = out / "kafka"
     try:
         cluster = await asyncio.to_thread(start_cluster, state, profile.nodes, canaries.sasl_password)
@@ -111,10 +114,10 @@ async def run(
             topic=topic,
             group=group,
         )
-        halt = asyncio.Event()
         background = [
             asyncio.create_task(c) for c in (sampler.run(halt), watcher.run(halt), driver.supervise(halt))
         ]
+        tasks += background
         for slot in range(profile.members):
             driver.start_member(slot)
         published, t0 = Published(), time.time()
@@ -124,6 +127,7 @@ async def run(
                 publisher = asyncio.create_task(
                     publish(cluster.bootstrap, topic, events, profile.produce_s, published)
                 )
+                tasks.append(publisher)
                 await driver.execute(faults, t0)
                 await driver.restore()
                 await publisher
@@ -221,6 +225,12 @@ async def run(
             result["failing_seed_file"] = str(kept)
         return result
     finally:
+        halt.set()  # the supervisor must not restart the members killed below
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if sampler is not None:
+            await sampler.close()
         if members is not None:
             members.kill_all()
         if sim is not None:
