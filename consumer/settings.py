@@ -129,7 +129,9 @@ class RateLimitSettings(_Section):
         description="count a send against the budget this much longer than the interval (latency skew)",
     )
     no_retry_after_pause_s: float = Field(
-        default=1.0, ge=0, description="how long a 429 without Retry-After stops every sender"
+        default=0.0,
+        ge=0,
+        description="full stop after a 429 without Retry-After (0: the sending rate is only capped)",
     )
 
 

@@ -8,9 +8,10 @@ never raises for HubSpot answers or transport failures (only ``CancelledError`` 
   outcome and when it started (the pause controller releases a pause only on answers to attempts
   that started after it);
 * RETRY → capped exponential backoff with full jitter, at least ``Retry-After``, until the time budget
-  (``retry.budget_s``) would be exceeded → ``Outcome(RETRY, RETRIES_EXHAUSTED)``;
-* THROTTLE → :meth:`RateLimiter.throttle` (every sender of the credential waits), then retry within
-  the budget;
+  (``retry.budget_s``, counted from the first RETRY-class answer, so time spent waiting for the rate
+  limiter does not count) would be exceeded → ``Outcome(RETRY, RETRIES_EXHAUSTED)``;
+* THROTTLE → :meth:`RateLimiter.throttle` (every sender of the credential waits), then retry; rate
+  limiting is flow control, so it spends no retry budget and never ends a send;
 * 401 → ``auth.refresh()`` once (token file re-read / OAuth refresh); if the credential changed the
   request is retried once, a second 401 is returned as PAUSE;
 * PAUSE (401, 403, 404, portal-level sendResults, 429 DAILY, 477) → returned at once with
@@ -181,8 +182,8 @@ class HubSpotClient:
         # One wire form for every API version: the dated specs require the optional collections
         # (empty is fine), and the bytes are computed once, so every attempt is identical.
         body = request.complete_body
-        deadline = self._clock() + self.settings.retry.budget_s
-        attempt = 0
+        deadline: float | None = None  # the retry budget starts at the first RETRY-class answer
+        attempt = throttled = 0
         reauthed = False
         passes_hold = probe
         while True:
@@ -196,11 +197,24 @@ class HubSpotClient:
                 policy = "THROTTLED" if outcome.send_result else "TEN_SECONDLY_ROLLING"
                 metrics.THROTTLED.labels(policy=policy).inc()
                 self.limiter.throttle(outcome.retry_after_s)
-                delay = 0.0  # the limiter makes every sender wait out the pause
-                wait = outcome.retry_after_s or 0.0
-            elif cls is OutcomeClass.RETRY:
+                # Flow control, not failure: the limiter makes every sender wait, and the retry
+                # budget is not spent (rate limiting must never end in a pause or a dead letter).
+                if probe:
+                    return dataclasses.replace(outcome, attempts=attempt)
+                throttled += 1
+                # With Retry-After the limiter holds everyone; without it this request also backs off
+                # on its own (capped, jittered), so a refused request does not come straight back.
+                delay = 0.0 if outcome.retry_after_s is not None else self._backoff(throttled, None)
+                log.info("send.throttled", send_id=request.send_id, attempt=attempt, delay_s=round(delay, 3),
+                         retry_after_s=outcome.retry_after_s)  # fmt: skip
+                if delay > 0:
+                    await self._sleep(delay)
+                continue
+            if cls is OutcomeClass.RETRY:
                 delay = self._backoff(attempt, outcome.retry_after_s)
                 wait = delay
+                if deadline is None:
+                    deadline = self._clock() + self.settings.retry.budget_s
             elif cls is OutcomeClass.PAUSE and outcome.http_status == 401 and not reauthed:
                 reauthed = True
                 try:
@@ -216,7 +230,7 @@ class HubSpotClient:
                 return self._finish(outcome, request, attempt)
             if probe:
                 return dataclasses.replace(outcome, attempts=attempt)  # a probe is one attempt
-            if self._clock() + wait > deadline:
+            if deadline is not None and self._clock() + wait > deadline:
                 log.warning(
                     "send.retries_exhausted", send_id=request.send_id, attempts=attempt,
                     reason=outcome.reason.value, http_status=outcome.http_status,

@@ -82,6 +82,7 @@ class RateLimiter:
         self._fraction = 1.0
         self._fraction_until = 0.0
         self._blocked_until = 0.0
+        self._last_remaining: int | None = None  # X-HubSpot-RateLimit-Remaining of the last answer
         self._holds: set[str] = set()
         self._timed_holds: dict[str, float] = {}
         self._changed = asyncio.Event()
@@ -155,6 +156,7 @@ class RateLimiter:
         if daily_left is not None:
             metrics.LIMITER_REMAINING.labels(window="daily").set(daily_left)
         remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
+        self._last_remaining = remaining
         if remaining is not None:
             metrics.LIMITER_REMAINING.labels(window="interval").set(remaining)
         if not self._settings.adapt_from_headers:
@@ -188,9 +190,15 @@ class RateLimiter:
         self._notify()
 
     def throttle(self, retry_after_s: float | None) -> None:
-        """A THROTTLE answer: every sender of the credential waits ``Retry-After``; without one, a short
-        pause (``no_retry_after_pause_s``) and then no new send until one of ours rolls off."""
+        """A THROTTLE answer (call it after :meth:`observe` of the same response): every sender of the
+        credential waits ``Retry-After``. Without one, if the answer's headers say the window still has
+        room (``Remaining`` > 0), the refusal was not about our rate and nothing changes for the other
+        senders; otherwise (window full, or no headers) an optional short pause
+        (``no_retry_after_pause_s``) and no new send until one of ours rolls off."""
         now = self._clock()
+        if retry_after_s is None and self._last_remaining is not None and self._last_remaining > 0:
+            log.info("ratelimit.throttled", pause_s=0, window_full=False, remaining=self._last_remaining)
+            return
         pause = self._settings.no_retry_after_pause_s if retry_after_s is None else retry_after_s
         pause = min(max(0.0, pause), self._max_pause_s)
         self._blocked_until = max(self._blocked_until, now + pause)

@@ -6,6 +6,7 @@ Nothing sleeps for real: the client and its limiter get a fake clock whose ``sle
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -318,15 +319,28 @@ async def test_a_ten_secondly_429_throttles_every_sender_then_retries(
     assert [o.cls for o in seen][:2] == [OutcomeClass.THROTTLE, OutcomeClass.SENT]
 
 
-async def test_a_429_without_retry_after_still_waits_before_retrying(
+async def test_a_429_without_retry_after_backs_off_before_retrying(
     fake_time: FakeTime, mocked: aioresponses
 ) -> None:
     mocked.post(SEND_URL, status=429, payload={"policyName": "TEN_SECONDLY_ROLLING"})
     mocked.post(SEND_URL, payload=PENDING)
-    async with client(fake_time) as c:
-        started = fake_time.now
+    async with client(fake_time, rng=random.Random(3)) as c:
         assert (await c.send(request())).cls is OutcomeClass.SENT
-    assert fake_time.now - started >= settings().rate_limit.no_retry_after_pause_s
+    # the refused request backs off on its own (a jittered first-retry delay), then, as the answer
+    # carried no rate-limit headers, waits in the limiter until one of its sends left the window
+    assert 0 < fake_time.sleeps[0] <= settings().retry.initial_backoff_s
+    assert sum(fake_time.sleeps) >= settings().rate_limit.interval_ms / 1000 - 0.5
+
+
+async def test_throttling_spends_no_retry_budget(fake_time: FakeTime, mocked: aioresponses) -> None:
+    body = {"policyName": "TEN_SECONDLY_ROLLING"}
+    for _ in range(4):  # 4 x 20 s of Retry-After: far beyond the 30 s budget of these settings
+        mocked.post(SEND_URL, status=429, payload=body, headers={"Retry-After": "20"})
+    mocked.post(SEND_URL, payload=PENDING)
+    async with client(fake_time) as c:
+        outcome = await c.send(request())
+    assert outcome.cls is OutcomeClass.SENT  # rate limiting is flow control: never retries_exhausted
+    assert outcome.attempts == 5
 
 
 async def test_a_daily_429_pauses_at_once_and_holds_the_limiter(

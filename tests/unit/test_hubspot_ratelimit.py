@@ -141,6 +141,28 @@ async def test_throttle_makes_every_sender_wait_out_retry_after() -> None:
     assert fake.now - start >= 3.0
 
 
+async def test_a_429_while_the_window_has_room_does_not_slow_the_other_senders() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    await rl.acquire()
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "9"})
+    rl.throttle(None)  # refused, but not because of our rate: HubSpot says the window has room
+    start = fake.now
+    await asyncio.wait_for(asyncio.gather(rl.acquire(), rl.acquire()), 1)
+    assert fake.now == start
+
+
+async def test_a_429_with_a_full_window_caps_every_sender_at_what_is_in_the_window() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    await acquire_times(rl, fake, 3)
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"})
+    rl.throttle(None)
+    start = fake.now
+    await rl.acquire()  # no new send until one of ours rolls out of the window
+    assert fake.now - start > 0.5
+
+
 async def test_a_hold_blocks_until_released_but_a_probe_passes() -> None:
     fake = FakeTime()
     rl = limiter(fake)
