@@ -50,8 +50,8 @@ def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = No
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
-        # The level filter runs first, so a dropped debug line costs a level check and nothing else;
-        # the processor chain never changes between calls, so loggers may cache it.
+        # The level filter runs first, so a dropped line skips the other processors. Loggers are not
+        # cached: structlog's capture_logs (tests) only sees loggers that are not.
         processors=[
             structlog.stdlib.filter_by_level,
             *shared,
@@ -59,7 +59,7 @@ def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = No
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
