@@ -10,9 +10,15 @@ Parts, in the order a run uses them (``python -m tests.chaos run --profile ci|so
 - :mod:`tests.chaos.simproc` — the HubSpot simulator as a process, with a per-request log beside its ledger;
 - :mod:`tests.chaos.procs` — consumer processes (spawn, signal, reap, captured logs);
 - :mod:`tests.chaos.observe` — commit sampler (every second and before every kill), metrics and RSS;
+- :mod:`tests.chaos.traffic` — publishes the events at a steady rate and records where each landed;
 - :mod:`tests.chaos.driver` — executes the plan (kills, broker restarts, simulator windows, toggles);
 - :mod:`tests.chaos.evidence` — reads back ledger, request log, DLQ topic and logs after the run;
-- :mod:`tests.chaos.checker` — evaluates I1-I13 of ``reliability.md`` (pure);
+- :mod:`tests.chaos.checker` and :mod:`tests.chaos.checker_runtime` — evaluate I1-I13 of
+  ``reliability.md`` (pure);
 - :mod:`tests.chaos.report` — JSON report, one-screen summary, failing seeds kept for ``replay``;
-- :mod:`tests.chaos.runner` — wires it all; every child process is stopped in ``finally``.
+- :mod:`tests.chaos.stage` — the members' environment, the simulator's configuration, topics, artifacts;
+- :mod:`tests.chaos.runner` — wires it all; every child process is stopped in ``finally``
+  (``python -m tests.chaos cleanup DIR`` after a runner that was killed hard).
+
+:mod:`tests.chaos.scenario` builds a clean run by hand for the checker's unit tests.
 """
