@@ -69,10 +69,6 @@ class Scheduler:
         self._ready = deque(r for r in self._ready if r.tp not in tps)
         return dropped
 
-    def clear_ready(self) -> None:
-        """Stop intake (shutdown): nothing that has not started will start."""
-        self._ready.clear()
-
     @property
     def ready(self) -> int:
         return len(self._ready)

@@ -79,6 +79,8 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._trackers: dict[TopicPartition, PartitionTracker] = {}
         self._tasks: dict[asyncio.Task[Any], _InFlight] = {}
         self._window_paused: set[TopicPartition] = set()
+        self._started_high: dict[TopicPartition, int] = {}  # highest offset started, per partition
+        self._limits: dict[TopicPartition, int] = {}  # partitions finishing up: start nothing above
         self._paused = False  # whole pipeline (pause controller)
         self._stopping = False
         self._generation = 0
@@ -109,15 +111,15 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         tps = {from_kafka_tp(k) for k in revoked} & set(self._trackers)
         if not tps:
             return
+        await self._finish_started(tps, self._settings.revoke_wait_s)
         dropped = self._scheduler.drop_partitions(tps)
-        mine = [t for t, f in self._tasks.items() if f.record.tp in tps]
-        if mine:
-            await asyncio.wait(mine, timeout=self._settings.revoke_wait_s)
         await self._commit({tp: self._trackers[tp] for tp in tps})
-        late = [t for t in mine if not t.done()]
+        late = [t for t, f in self._tasks.items() if f.record.tp in tps]
         for tp in tps:
             self._trackers.pop(tp).fence()
             self._window_paused.discard(tp)
+            self._limits.pop(tp, None)
+            self._started_high.pop(tp, None)
             for gauge in (UNCOMMITTED, OLDEST_INCOMPLETE_AGE, LAG):  # no stale series for lost partitions
                 with contextlib.suppress(KeyError):
                     gauge.remove(tp.topic, str(tp.partition))
@@ -182,14 +184,20 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._consumer.resume(to_kafka_tp(tp))
 
     def _dispatch(self) -> None:
-        """Start ready records while slots are free (never while paused or stopping)."""
-        while not self._paused and not self._stopping and len(self._tasks) < self._settings.max_in_flight:
+        """Start ready records while slots are free (never while paused). A partition being revoked or
+        drained has a limit: only records at or below the highest offset already started may start,
+        so that no finished record is left above an unfinished one (which would be re-sent)."""
+        while not self._paused and len(self._tasks) < self._settings.max_in_flight:
             record = self._scheduler.take()
             if record is None:
                 break
             tracker = self._trackers.get(record.tp)
             if tracker is None:
                 continue
+            limit = self._limits.get(record.tp)
+            if (self._stopping and limit is None) or (limit is not None and record.offset > limit):
+                continue  # beyond what must finish: the next owner (or restart) starts it
+            self._started_high[record.tp] = max(self._started_high.get(record.tp, -1), record.offset)
             task = asyncio.create_task(
                 self._pipeline.process(record), name=f"record {record.tp}@{record.offset}"
             )
@@ -270,15 +278,25 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ drain / state
 
+    async def _finish_started(self, tps: set[TopicPartition], timeout_s: float) -> None:
+        """Let the records of ``tps`` that must finish (in flight, or queued below the highest offset
+        already started) run for up to ``timeout_s``; start nothing beyond."""
+        for tp in tps:
+            self._limits[tp] = self._started_high.get(tp, -1)
+        self._dispatch()
+        deadline = time.monotonic() + timeout_s
+        while mine := [t for t, f in self._tasks.items() if f.record.tp in tps]:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await asyncio.wait(mine, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+
     async def _drain(self) -> None:
         self._stopping = True
-        self._scheduler.clear_ready()
         self._consumer.pause(*[to_kafka_tp(tp) for tp in self._trackers])
-        pending = list(self._tasks)
-        deadline = 0.0 if self._paused else self._settings.drain_deadline_s
-        if pending:
-            log.info("shutdown.draining", in_flight=len(pending), deadline_s=deadline)
-            await asyncio.wait(pending, timeout=deadline)
+        deadline = 0.0 if self._paused else self._settings.drain_deadline_s  # paused: nothing can finish
+        log.info("shutdown.draining", in_flight=len(self._tasks), deadline_s=deadline)
+        await self._finish_started(set(self._trackers), deadline)
         leftovers = [t for t in self._tasks if not t.done()]
         for task in leftovers:
             task.cancel()
