@@ -130,17 +130,28 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self.joined = True
-        for ktp in assigned:
-            tp = from_kafka_tp(ktp)
-            if tp not in self._trackers:
-                self._generation += 1
-                self._trackers[tp] = PartitionTracker(
-                    generation=self._generation, committed=await self._committed(ktp)
-                )
+        new = [ktp for ktp in assigned if self._tracker_for(ktp) is not None]  # before any await
         if self._paused and assigned:
             self._consumer.pause(*assigned)  # pause survives re-assignment
+        for ktp in new:  # only for metrics and is_drained: where the group stood when we took over
+            tracker = self._trackers.get(from_kafka_tp(ktp))
+            committed = await self._committed(ktp)
+            if tracker is not None and committed is not None:
+                tracker.committed_at(committed)
         ASSIGNED.set(len(self._trackers))
         log.info("rebalance.assigned", partitions=sorted(str(from_kafka_tp(k)) for k in assigned))
+
+    def _tracker_for(self, ktp: Any) -> PartitionTracker | None:
+        """The tracker of an assigned partition, created on first sight. aiokafka may hand out records
+        of a new assignment before it has awaited ``on_partitions_assigned``; dropping them would move
+        the position past records nobody sent, and a later commit would skip them."""
+        tp = from_kafka_tp(ktp)
+        tracker = self._trackers.get(tp)
+        if tracker is None and ktp in self._consumer.assignment():
+            self._generation += 1
+            tracker = self._trackers[tp] = PartitionTracker(generation=self._generation)
+            ASSIGNED.set(len(self._trackers))
+        return tracker
 
     async def _committed(self, ktp: Any) -> int | None:
         try:
@@ -158,9 +169,9 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
             batch = await self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS)
             now = time.monotonic()
             for ktp, messages in batch.items():
-                tracker = self._trackers.get(from_kafka_tp(ktp))
+                tracker = self._tracker_for(ktp)
                 if tracker is None:
-                    continue  # revoked while the fetch was in flight
+                    continue  # revoked while the fetch was in flight: the next owner reads them
                 for msg in messages:
                     record = to_record(msg, now)
                     tracker.track(record.offset, now)
