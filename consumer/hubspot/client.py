@@ -134,10 +134,9 @@ class HubSpotClient:
     # -- one attempt ------------------------------------------------------------------------------------
     async def _attempt(self, url: str, body: bytes | None, *, probe: bool) -> tuple[Outcome, float]:
         """One request; returns its outcome and the clock time it was sent at."""
-        await self.limiter.acquire(probe=probe)
+        sent_at = await self.limiter.acquire(probe=probe)
         headers: dict[str, str] = {}
         params: dict[str, str] = {}
-        sent_at = self._clock()
         try:
             await self.auth.apply(headers, params)
         except SendError as exc:  # AuthError → PAUSE; token endpoint down → RETRY (never an HTTP 401)
@@ -196,7 +195,7 @@ class HubSpotClient:
             if cls is OutcomeClass.THROTTLE:
                 policy = "THROTTLED" if outcome.send_result else "TEN_SECONDLY_ROLLING"
                 metrics.THROTTLED.labels(policy=policy).inc()
-                self.limiter.throttle(outcome.retry_after_s)
+                self.limiter.throttle(outcome.retry_after_s, sent_at=sent_at)
                 # Flow control, not failure: the limiter makes every sender wait, and the retry
                 # budget is not spent (rate limiting must never end in a pause or a dead letter).
                 if probe:

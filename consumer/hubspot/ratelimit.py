@@ -13,7 +13,9 @@ its own sends and lets a send through while
   what is left in proportion to use: header-driven adaptation works across replicas without a
   shared store (alone, ``mine == used`` and the cap is simply ``mine + r``). When the window moves on,
   the budget stays at that share (``mine / used``) of the maximum until answers show the others
-  have gone (for at most three intervals without answers). The split is proportional, not fair: a
+  have gone (for at most three intervals without answers). Our share counts only the sends HubSpot
+  accepted, and an answer from a nearly empty window (under a fifth of the maximum used) keeps the
+  share measured before it (a few sends in flight would decide it). The split is proportional, not fair: a
   replica that was nearly idle while another was busy keeps a small share until the busy one slows
   down; use the static share below when strict fairness matters;
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
@@ -44,6 +46,8 @@ Sleep = Callable[[float], Awaitable[None]]
 # how long our last measured share of the app's usage shapes the budget without fresh answers
 _FRACTION_TTL_INTERVALS = 3
 Clock = Callable[[], float]
+# below this share of the maximum used, an answer does not re-measure our share of the app's usage
+_MIN_SAMPLE_RATIO = 0.2
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -74,6 +78,7 @@ class RateLimiter:
         self._max = settings.requests_per_interval
         self._interval_s = settings.interval_ms / 1000
         self._log: deque[float] = deque()
+        self._refused: deque[float] = deque()  # sends of ours in the log that HubSpot refused (429)
         self._cap: int | None = None
         self._cap_until = 0.0
         self._cap_sent_at = -math.inf
@@ -128,10 +133,16 @@ class RateLimiter:
         edge = now - self._window_s
         while self._log and self._log[0] <= edge:
             self._log.popleft()
+        while self._refused and self._refused[0] <= edge:
+            self._refused.popleft()
 
     def _count_at(self, when: float, window_s: float | None = None) -> int:
         edge = when - (self._window_s if window_s is None else window_s)
         return sum(1 for t in self._log if edge < t <= when)
+
+    def _refused_at(self, when: float, window_s: float) -> int:
+        edge = when - window_s
+        return sum(1 for t in self._refused if edge < t <= when)
 
     # -- engine gate -------------------------------------------------------------------------------
     def hold(self, cause: str) -> None:
@@ -181,21 +192,30 @@ class RateLimiter:
         used = max(1, self._max - max(0, remaining))  # what HubSpot counted at that request
         # Other senders of the app race us for what is left: claim the share of it that matches our
         # share of what was used (all of it when we are alone). HubSpot's window has no guard, so our
-        # share is counted over the bare interval.
-        fraction = min(1.0, self._count_at(when, self._interval_s) / used)
+        # share is counted over the bare interval, and without our refused sends: HubSpot did not count
+        # them, and counting them would inflate our claim, cause more refusals and inflate it further.
+        accepted = self._count_at(when, self._interval_s) - self._refused_at(when, self._interval_s)
+        fraction = min(1.0, max(0, accepted) / used)
+        if used < self._max * _MIN_SAMPLE_RATIO and now < self._fraction_until:
+            # a nearly empty window (it just rolled over) says little about who uses the app: a few
+            # sends in flight decide the ratio, and two replicas would both claim most of the window
+            fraction = self._fraction
         self._cap = mine + math.floor(max(0, remaining) * fraction)
         self._cap_until = now + self._interval_s
         self._fraction = fraction
         self._fraction_until = now + _FRACTION_TTL_INTERVALS * self._interval_s
         self._notify()
 
-    def throttle(self, retry_after_s: float | None) -> None:
-        """A THROTTLE answer (call it after :meth:`observe` of the same response): every sender of the
+    def throttle(self, retry_after_s: float | None, *, sent_at: float | None = None) -> None:
+        """A THROTTLE answer to the send made at ``sent_at`` (the stamp :meth:`acquire` returned; call
+        this after :meth:`observe` of the same response): every sender of the
         credential waits ``Retry-After``. Without one, if the answer's headers say the window still has
         room (``Remaining`` > 0), the refusal was not about our rate and nothing changes for the other
         senders; otherwise (window full, or no headers) an optional short pause
         (``no_retry_after_pause_s``) and no new send until one of ours rolls off."""
         now = self._clock()
+        if sent_at is not None and sent_at > now - self._window_s:
+            self._refused.append(sent_at)  # stamps arrive nearly in order; _prune tolerates the rest
         if retry_after_s is None and self._last_remaining is not None and self._last_remaining > 0:
             log.info("ratelimit.throttled", pause_s=0, window_full=False, remaining=self._last_remaining)
             return
@@ -259,8 +279,9 @@ class RateLimiter:
             changed.cancel()
             sleeper.cancel()
 
-    async def acquire(self, *, probe: bool = False) -> None:
-        """Wait for budget (and, unless ``probe``, while held); then count one send."""
+    async def acquire(self, *, probe: bool = False) -> float:
+        """Wait for budget (and, unless ``probe``, while held); then count one send. Returns the
+        send's stamp (the clock time it was counted at)."""
         started = self._clock()
         if probe:
             while (wait := self._wait_time(self._clock(), probe=True)) and wait > 0:
@@ -272,3 +293,4 @@ class RateLimiter:
         now = self._clock()
         self._log.append(now)
         metrics.LIMITER_WAIT.observe(max(0.0, now - started))
+        return now

@@ -71,15 +71,13 @@ async def test_the_limiter_keeps_429s_under_5_percent_at_over_90_percent_of_the_
     assert steady_rate(recorder.sent_at, LIMIT) >= 0.9 * LIMIT / (INTERVAL_MS / 1000)
 
 
-@pytest.mark.slow
-async def test_two_replicas_share_the_budget_through_the_headers(start_sim: StartSim) -> None:
-    # Both replicas believe they own the whole budget; HubSpot's per-app Remaining header tells each
-    # how much the other used.
+async def two_replicas(start_sim: StartSim, *, adapt: bool) -> tuple[float, float]:
+    """300 sends split over two clients of one credential, each configured with the whole budget:
+    returns the share of attempts HubSpot refused and the combined steady rate."""
     sim = await start_sim(rate_limit=LIMIT, rate_interval_ms=INTERVAL_MS)
     recorders = [Recorder(), Recorder()]
-    cfg = hubspot_settings_for(
-        sim, rate_limit=RateLimitSettings(requests_per_interval=LIMIT, interval_ms=INTERVAL_MS)
-    )
+    limits = RateLimitSettings(requests_per_interval=LIMIT, interval_ms=INTERVAL_MS, adapt_from_headers=adapt)
+    cfg = hubspot_settings_for(sim, rate_limit=limits)
     async with (
         HubSpotClient(cfg, max_in_flight=8, observer=recorders[0]) as a,
         HubSpotClient(cfg, max_in_flight=8, observer=recorders[1]) as b,
@@ -88,9 +86,18 @@ async def test_two_replicas_share_the_budget_through_the_headers(start_sim: Star
     assert all(o.cls is OutcomeClass.SENT for r in results for o in r)
     assert len(sim.state.sends) == 300
     attempts = sum(len(r.attempts) for r in recorders)
-    throttled = sum(r.throttled for r in recorders)
-    assert throttled <= 0.05 * attempts  # measured: about 2 %, nearly all before the first answer
-    combined = steady_rate([t for r in recorders for t in r.sent_at], LIMIT)
+    throttled = sum(r.throttled for r in recorders) / attempts
+    return throttled, steady_rate([t for r in recorders for t in r.sent_at], LIMIT)
+
+
+@pytest.mark.slow
+async def test_two_replicas_share_the_budget_through_the_headers(start_sim: StartSim) -> None:
+    # Both replicas believe they own the whole budget; HubSpot's per-app Remaining header tells each
+    # how much the other used. The baseline, measured in the same run, ignores the headers.
+    blind, _ = await two_replicas(start_sim, adapt=False)
+    refused, combined = await two_replicas(start_sim, adapt=True)
+    # measured: about 3 % refused against 30 % blind (a share, so a loaded machine moves both alike)
+    assert refused <= blind / 2
     assert combined >= 0.7 * LIMIT / (INTERVAL_MS / 1000)  # measured: about 79 %
 
 

@@ -201,3 +201,36 @@ async def test_the_measured_share_shapes_the_next_windows_then_recovers() -> Non
     fake.now += 3.0  # three intervals without an answer: the others may be gone
     again = fake.now
     assert (await acquire_times(rl, fake, 10)) == [again] * 10
+
+
+async def test_refused_sends_do_not_count_as_our_share_of_the_app() -> None:
+    # We sent 6 and HubSpot refused 2 of them; it then reports 6 of 10 used: our 4 and another
+    # replica's 2. In the next window we plan for our share, 4/6 of the budget (6 sends), not all of
+    # it as if the refused sends had been ours.
+    fake = FakeTime()
+    rl = limiter(fake)
+    stamps = [await rl.acquire() for _ in range(6)]
+    for refused in stamps[-2:]:
+        rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=refused)
+        rl.throttle(None, sent_at=refused)
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "4"}, sent_at=stamps[-1])
+    fake.now += 1.01  # the window (and the cap) moved on
+    start = fake.now
+    times = await acquire_times(rl, fake, 7)
+    assert times[:6] == [start] * 6
+    assert times[6] > start
+
+
+async def test_a_nearly_empty_window_does_not_remeasure_our_share() -> None:
+    # Half of what HubSpot counted was ours; in the next window one send of ours answered with 9 left
+    # says nothing about the other replica, which has not sent yet: we still claim half of the rest.
+    fake = FakeTime()
+    rl = limiter(fake)
+    await acquire_times(rl, fake, 5)
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=fake.now)
+    fake.now += 1.01
+    first = await rl.acquire()
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "9"}, sent_at=first)
+    times = await acquire_times(rl, fake, 5)
+    assert times[:4] == [first] * 4  # 1 + floor(9 * 1/2) = 5 in the window
+    assert times[4] > first
