@@ -249,7 +249,9 @@ def start(state: Path, port: int, nodes: int, timeout: float) -> dict[str, objec
     started = time.monotonic()
     for node in range(1, nodes + 1):
         cfg = write_config(state, node, ports, ctrl_ports)
-        fmt = java_cmd(state, node, ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(cfg)])
+        fmt = java_cmd(
+            state, node, ["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(cfg)]
+        )
         with (node_dir(state, node) / "format.log").open("w") as out:
             if subprocess.call(fmt, stdout=out, stderr=subprocess.STDOUT) != 0:
                 sys.exit(f"kafka.py: formatting storage failed; see {node_dir(state, node) / 'format.log'}")
@@ -319,10 +321,14 @@ def status(state: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-dir", type=Path, default=DEFAULT_STATE, help="where data, logs and pids live")
+    common.add_argument(
+        "--state-dir", type=Path, default=DEFAULT_STATE, help="where data, logs and pids live"
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("fetch", help="resolve the Apache Kafka jars from Maven Central into the cache")
-    st = sub.add_parser("start", parents=[common], help="format a fresh data directory and start the broker(s)")
+    st = sub.add_parser(
+        "start", parents=[common], help="format a fresh data directory and start the broker(s)"
+    )
     st.add_argument("--port", type=int, default=int(os.environ.get("SSC_KAFKA_PORT", "9092")),
                     help="client port of node 1 (nodes 2, 3 take the next ports); 0 picks free ports")  # fmt: skip
     st.add_argument("--nodes", type=int, choices=(1, 3), default=1)
@@ -334,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, parents=[common], help=f"{name.replace('-', ' ')} (fault injection)")
         p.add_argument("node", type=int)
         if name == "kill-node":
-            p.add_argument("--signal", default="SIGKILL", choices=("SIGKILL", "SIGTERM", "SIGSTOP", "SIGCONT"))
+            p.add_argument(
+                "--signal", default="SIGKILL", choices=("SIGKILL", "SIGTERM", "SIGSTOP", "SIGCONT")
+            )
         else:
             p.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for metadata")
     args = ap.parse_args(argv)
