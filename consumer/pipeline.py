@@ -11,7 +11,6 @@ The outcome is decided here, once, by branching on :class:`OutcomeClass`.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import re
@@ -58,25 +57,9 @@ def traceparent(record: Record, extensions: Mapping[str, str]) -> str | None:
     return value if value is not None and _TRACEPARENT.fullmatch(value) else None
 
 
-class _NotBefore:
-    """The earliest time a request may be sent again, from the last ``Retry-After`` it was given."""
-
-    __slots__ = ("at",)
-
-    def __init__(self) -> None:
-        self.at = 0.0
-
-    def note(self, outcome: Outcome) -> None:
-        if outcome.retry_after_s:
-            self.at = max(self.at, time.monotonic() + outcome.retry_after_s)
-
-    async def wait(self) -> None:
-        if (delay := self.at - time.monotonic()) > 0:
-            await asyncio.sleep(delay)
-
-
 class EmailSender(Protocol):
-    """Sends one Single Send request and returns the final outcome (retries are the sender's job)."""
+    """Sends one Single Send request and returns the final outcome (retries, and honouring a
+    request's Retry-After in all its later attempts, are the sender's job)."""
 
     async def send(self, request: SingleSendRequest, *, probe: bool = False) -> Outcome: ...
 
@@ -207,23 +190,16 @@ class Pipeline:
     async def _send(self, job: EmailJob) -> Outcome:
         """Send one request until HubSpot gives a per-event answer (SENT, TERMINAL or PERMANENT).
 
-        A ``Retry-After`` HubSpot gave for this request is honoured by every later attempt of it —
-        after a pause, and when it serves as the pause's probe."""
+        The sender makes every later attempt of the request (after a pause, or as the pause's
+        probe) honour a ``Retry-After`` HubSpot gave for it."""
         request = job.request
-        retry = _NotBefore()
-
-        async def attempt(*, probe: bool) -> Outcome:
-            await retry.wait()
-            outcome = await self._sender.send(request, probe=probe)
-            retry.note(outcome)
-            return outcome
 
         def probe() -> Awaitable[Outcome]:
-            return attempt(probe=True)
+            return self._sender.send(request, probe=True)
 
         while True:
             self._controller.offer_probe(probe)
-            outcome = await attempt(probe=False)
+            outcome = await self._sender.send(request, probe=False)
             if outcome.cls in _FINAL:
                 break
             cause = TRANSIENT if outcome.cls in (OutcomeClass.RETRY, OutcomeClass.THROTTLE) else None

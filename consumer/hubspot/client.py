@@ -18,6 +18,9 @@ never raises for HubSpot answers or transport failures (only ``CancelledError`` 
   ``retry_after_s``; DAILY and 477 also put a timed hold on the limiter;
 * SENT, TERMINAL, PERMANENT → returned at once. TERMINAL and PERMANENT are never retried.
 
+A ``Retry-After`` binds every later attempt of the same ``sendId``, whichever call makes it: the
+retry, a probe sent while that retry sleeps, a send of the request after a pause.
+
 ``probe=True`` (the pause controller's half-open check) makes exactly one attempt that passes the
 limiter's holds: a failing probe returns its outcome instead of retrying. The retry after a
 credential refresh also passes the holds — it *is* the check that the new credential works.
@@ -92,6 +95,9 @@ class HubSpotClient:
         self._clock = clock
         self._observer = observer
         self._rng = rng or random.Random()
+        # sendId -> the earliest clock time of its next attempt: a Retry-After binds every later
+        # attempt of that request (a retry, a probe sent while the retry sleeps, a send after a pause)
+        self._not_before: dict[str, float] = {}
         self.limiter = limiter or RateLimiter(
             settings.rate_limit, sleep=sleep, clock=clock, max_pause_s=settings.retry.max_retry_after_s
         )
@@ -187,7 +193,9 @@ class HubSpotClient:
         passes_hold = probe
         while True:
             attempt += 1
+            await self._wait_retry_after(request.send_id)
             outcome, sent_at = await self._attempt(self.send_url, body, probe=passes_hold)
+            self._note_retry_after(request.send_id, outcome)
             passes_hold = probe
             if self._observer is not None:
                 self._observer(outcome, sent_at)
@@ -252,6 +260,20 @@ class HubSpotClient:
             )  # fmt: skip
             if delay > 0:
                 await self._sleep(delay)
+
+    async def _wait_retry_after(self, send_id: str | None) -> None:
+        at = self._not_before.get(send_id) if send_id is not None else None
+        if at is not None and (delay := at - self._clock()) > 0:
+            await self._sleep(delay)
+
+    def _note_retry_after(self, send_id: str | None, outcome: Outcome) -> None:
+        if send_id is None or not outcome.retry_after_s:
+            return
+        now = self._clock()
+        for expired in [sid for sid, at in self._not_before.items() if at <= now]:
+            del self._not_before[expired]  # the map holds only requests still told to wait
+        wait = min(outcome.retry_after_s, self.settings.retry.max_retry_after_s)
+        self._not_before[send_id] = max(self._not_before.get(send_id, 0.0), now + wait)
 
     def _finish(self, outcome: Outcome, request: SingleSendRequest, attempt: int) -> Outcome:
         if outcome.cls is OutcomeClass.PAUSE and outcome.reason in (Reason.DAILY_LIMIT, Reason.MIGRATING):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -443,3 +444,43 @@ async def test_the_retry_after_a_token_file_change_passes_the_pause_hold(
     assert outcome.cls is OutcomeClass.SENT
     assert [cls for cls, _ in seen] == [OutcomeClass.PAUSE, OutcomeClass.SENT]
     assert seen[1][1] > seen[0][1]  # the observer learns that the success started after the 401
+
+
+class RequestTimes:
+    """An aioresponses callback: answers 503 with ``Retry-After: 1`` first, then accepts; records when
+    each request arrived (real time: these tests check concurrent calls, so the clock is real)."""
+
+    def __init__(self) -> None:
+        self.at: list[float] = []
+
+    def __call__(self, url: Any, **kwargs: Any) -> CallbackResult:
+        self.at.append(time.monotonic())
+        if len(self.at) == 1:
+            return CallbackResult(status=503, headers={"Retry-After": "1"})
+        return CallbackResult(payload=PENDING)
+
+
+async def test_a_probe_sent_while_the_retry_sleeps_waits_out_the_retry_after(mocked: aioresponses) -> None:
+    times = RequestTimes()
+    mocked.post(SEND_URL, callback=times, repeat=True)
+    async with HubSpotClient(settings(), max_in_flight=8) as c:
+        retrying = asyncio.create_task(c.send(request()))
+        while not times.at:
+            await asyncio.sleep(0.01)
+        probe = await c.send(request(), probe=True)  # the pause controller's probe of the same request
+        assert (await retrying).cls is OutcomeClass.SENT
+    assert probe.cls is OutcomeClass.SENT
+    assert min(times.at[1:]) - times.at[0] >= 1.0
+
+
+async def test_a_request_sent_again_after_giving_up_waits_out_its_retry_after(mocked: aioresponses) -> None:
+    times = RequestTimes()
+    mocked.post(SEND_URL, callback=times, repeat=True)
+    impatient = settings(retry=RetrySettings(initial_backoff_s=0.01, max_backoff_s=0.01, budget_s=0.1))
+    async with HubSpotClient(impatient, max_in_flight=8) as c:
+        first = await c.send(request())  # Retry-After 1 s exceeds the budget: given back at once
+        assert first.reason is Reason.RETRIES_EXHAUSTED
+        assert (await c.send(request())).cls is OutcomeClass.SENT  # after the pause that followed
+        assert (await c.send(request("another"))).cls is OutcomeClass.SENT  # others are not held
+    assert times.at[1] - times.at[0] >= 1.0
+    assert times.at[2] - times.at[1] < 0.5
