@@ -130,10 +130,10 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self.joined = True
-        new = [ktp for ktp in assigned if self._tracker_for(ktp) is not None]  # before any await
+        owned = [ktp for ktp in assigned if self._tracker_for(ktp) is not None]  # before any await
         if self._paused and assigned:
             self._consumer.pause(*assigned)  # pause survives re-assignment
-        for ktp in new:  # only for metrics and is_drained: where the group stood when we took over
+        for ktp in owned:  # only for metrics and is_drained: where the group stood when we took over
             tracker = self._trackers.get(from_kafka_tp(ktp))
             committed = await self._committed(ktp)
             if tracker is not None and committed is not None:

@@ -136,13 +136,12 @@ class RateLimiter:
         while self._refused and self._refused[0] <= edge:
             self._refused.popleft()
 
-    def _count_at(self, when: float, window_s: float | None = None) -> int:
+    def _count_at(
+        self, when: float, window_s: float | None = None, stamps: deque[float] | None = None
+    ) -> int:
+        """Sends of ours (or of ``stamps``) in the window that ends at ``when``."""
         edge = when - (self._window_s if window_s is None else window_s)
-        return sum(1 for t in self._log if edge < t <= when)
-
-    def _refused_at(self, when: float, window_s: float) -> int:
-        edge = when - window_s
-        return sum(1 for t in self._refused if edge < t <= when)
+        return sum(1 for t in (self._log if stamps is None else stamps) if edge < t <= when)
 
     # -- engine gate -------------------------------------------------------------------------------
     def hold(self, cause: str) -> None:
@@ -194,7 +193,9 @@ class RateLimiter:
         # share of what was used (all of it when we are alone). HubSpot's window has no guard, so our
         # share is counted over the bare interval, and without our refused sends: HubSpot did not count
         # them, and counting them would inflate our claim, cause more refusals and inflate it further.
-        accepted = self._count_at(when, self._interval_s) - self._refused_at(when, self._interval_s)
+        accepted = self._count_at(when, self._interval_s) - self._count_at(
+            when, self._interval_s, self._refused
+        )
         fraction = min(1.0, max(0, accepted) / used)
         if used < self._max * _MIN_SAMPLE_RATIO and now < self._fraction_until:
             # a nearly empty window (it just rolled over) says little about who uses the app: a few
