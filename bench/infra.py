@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.figures import parse_iso
+from consumer.hubspot.simulator.process import SimulatorProcess
 from consumer.route import send_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,66 +255,21 @@ def _cpu(usage: resource.struct_rusage) -> float:
 # ------------------------------------------------------------------------------------------ simulator
 
 
-class Simulator:
+class Simulator(SimulatorProcess):
     """``consumer simulator`` as a separate process (its CPU is not the consumer's), with its control API."""
 
     def __init__(self, port: int, seed: int, email_ids: list[int], log: Path, source: Path | None) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
         args = [sys.executable, "-m", "consumer", "simulator", "--host", "127.0.0.1", "--port", str(port),
                 "--token", TOKEN, "--seed", str(seed)]  # fmt: skip
         for email_id in email_ids:
             args += ["--template", str(email_id)]
-        self.proc = spawn(args, log=log, source=source)
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    async def open(self, timeout_s: float = 30) -> None:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the simulator exited with {self.proc.returncode}")
-            try:
-                async with self._session.get(self.url + "/_simulator/health") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-        raise RuntimeError("the simulator did not answer /_simulator/health")
-
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        assert self._session is not None
-        async with self._session.request(method, self.url + path, json=body) as r:
-            r.raise_for_status()
-            return orjson.loads(await r.read())
+        super().__init__(spawn(args, log=log, source=source), port, call_timeout_s=120)
 
     async def reset(self, latency_ms: float) -> None:
         """Forget every send; ``reset`` restores start-up faults, so the latency is set again after it."""
-        await self._call("POST", "/_simulator/reset")
-        await self._call("POST", "/_simulator/faults", {"latency_ms": latency_ms})
+        await self.call("POST", "/_simulator/reset")
+        await self.faults(latency_ms=latency_ms)
 
     async def accepted(self) -> dict[str, float]:
         """sendId → accept time (POSIX seconds, ms precision) of every accepted send."""
-        return {
-            s["sendId"]: parse_iso(s["firstAcceptedAt"]) for s in await self._call("GET", "/_simulator/sends")
-        }
-
-    async def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("GET", "/_simulator/stats")
-        return result
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(self.proc.wait, 15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                await asyncio.to_thread(self.proc.wait, 5)
+        return {s["sendId"]: parse_iso(s["firstAcceptedAt"]) for s in await self.sends()}

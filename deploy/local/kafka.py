@@ -238,6 +238,18 @@ def wait_ready(ports: list[int], expected: int, timeout: float, state: Path) -> 
     sys.exit(f"kafka.py: broker did not answer metadata within {timeout:.0f}s; see {logs}")
 
 
+def new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def format_storage(state: Path, node: int, cfg: Path, cluster_id: str) -> None:
+    """Format a node's KRaft storage (``--cluster-id=ID``: an id may start with '-')."""
+    fmt = java_cmd(state, node, ["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(cfg)])
+    with (node_dir(state, node) / "format.log").open("w") as out:
+        if subprocess.call(fmt, stdout=out, stderr=subprocess.STDOUT) != 0:
+            raise RuntimeError(f"formatting storage failed; see {node_dir(state, node) / 'format.log'}")
+
+
 def start(state: Path, port: int, nodes: int, timeout: float) -> dict[str, object]:
     fetch()
     stop(state, quiet=True)
@@ -245,16 +257,13 @@ def start(state: Path, port: int, nodes: int, timeout: float) -> dict[str, objec
     state.mkdir(parents=True)
     ports = [port + i for i in range(nodes)] if port else [free_port() for _ in range(nodes)]
     ctrl_ports = [free_port() for _ in range(nodes)]
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     started = time.monotonic()
     for node in range(1, nodes + 1):
-        cfg = write_config(state, node, ports, ctrl_ports)
-        fmt = java_cmd(
-            state, node, ["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(cfg)]
-        )
-        with (node_dir(state, node) / "format.log").open("w") as out:
-            if subprocess.call(fmt, stdout=out, stderr=subprocess.STDOUT) != 0:
-                sys.exit(f"kafka.py: formatting storage failed; see {node_dir(state, node) / 'format.log'}")
+        try:
+            format_storage(state, node, write_config(state, node, ports, ctrl_ports), cluster_id)
+        except RuntimeError as exc:
+            sys.exit(f"kafka.py: {exc}")
     for node in range(1, nodes + 1):
         start_node(state, node)
     bootstrap = ",".join(f"127.0.0.1:{p}" for p in ports)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import importlib.util
 import json
 import os
@@ -22,7 +21,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -91,17 +89,12 @@ def _start(state: Path, nodes: int, password: str, timeout: float) -> dict[str, 
     ports = [k.free_port() for _ in range(nodes)]
     ctrl_ports = [k.free_port() for _ in range(nodes)]
     sasl_ports = [k.free_port() for _ in range(nodes)]
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = k.new_cluster_id()
     started = time.monotonic()
     for node in range(1, nodes + 1):
         cfg = k.write_config(state, node, ports, ctrl_ports)
         _add_sasl_listener(cfg, sasl_ports[node - 1], password)
-        fmt = k.java_cmd(
-            state, node, ["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(cfg)]
-        )
-        with (k.node_dir(state, node) / "format.log").open("w") as out:
-            if subprocess.call(fmt, stdout=out, stderr=subprocess.STDOUT) != 0:
-                raise RuntimeError(f"formatting storage failed; see {k.node_dir(state, node) / 'format.log'}")
+        k.format_storage(state, node, cfg, cluster_id)
     for node in range(1, nodes + 1):
         k.start_node(state, node)
     info: dict[str, Any] = {

@@ -24,12 +24,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
 
-import aiohttp
 import orjson
 from aiohttp import web
 
 from consumer.hubspot.simulator import SimState, create_app
 from consumer.hubspot.simulator.cli import build_config
+from consumer.hubspot.simulator.process import SimulatorProcess
 
 _SEND_ID = re.compile(rb'"sendId":"([^"]*)"')
 _TO = re.compile(rb'"to":"([^"]*)"')
@@ -109,75 +109,18 @@ async def serve(config: dict[str, Any], port: int, requests: Path) -> None:
         log.close()
 
 
-class SimClient:
-    """The simulator process of a run and its control API."""
+class SimClient(SimulatorProcess):
+    """The simulator process of a run (with its request log) and its control API."""
 
     def __init__(self, port: int, config: dict[str, Any], requests: Path, stderr: Path) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
         self.requests = requests
+        args = [sys.executable, "-m", "tests.chaos.simproc", "--port", str(port),
+                "--requests", str(requests), "--config", orjson.dumps(config).decode()]  # fmt: skip
         with stderr.open("ab") as err:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.chaos.simproc",
-                    "--port",
-                    str(port),
-                    "--requests",
-                    str(requests),
-                    "--config",
-                    orjson.dumps(config).decode(),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=err,
-                stderr=err,
-                start_new_session=True,
+            proc = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True
             )
-        self._session: aiohttp.ClientSession | None = None
-
-    async def open(self, timeout_s: float = 30.0) -> None:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the simulator exited with {self.proc.returncode}")
-            try:
-                await self.call("GET", "/_simulator/health")
-                return
-            except aiohttp.ClientError:
-                await asyncio.sleep(0.1)
-        raise RuntimeError("the simulator did not answer /_simulator/health")
-
-    async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        assert self._session is not None
-        async with self._session.request(method, self.url + path, json=body) as r:
-            r.raise_for_status()
-            return orjson.loads(await r.read())
-
-    async def faults(self, **changes: Any) -> Any:
-        return await self.call("POST", "/_simulator/faults", changes)
-
-    async def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self.call("GET", "/_simulator/stats")
-        return result
-
-    async def sends(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self.call("GET", "/_simulator/sends")
-        return result
-
-    async def close(self) -> None:
-        """Stop the process (SIGTERM flushes the request log), at most 15 s, then SIGKILL."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(self.proc.wait, 15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                await asyncio.to_thread(self.proc.wait, 5)
+        super().__init__(proc, port)
 
 
 def main(argv: list[str] | None = None) -> int:
