@@ -15,9 +15,9 @@ its own sends and lets a send through while
   the budget stays at that share (``mine / used``) of the maximum until answers show the others
   have gone (for at most three intervals without answers). Our share counts only the sends HubSpot
   accepted, and an answer from a nearly empty window (under a fifth of the maximum used) keeps the
-  share measured before it (a few sends in flight would decide it). The split is proportional, not fair: a
-  replica that was nearly idle while another was busy keeps a small share until the busy one slows
-  down; use the static share below when strict fairness matters;
+  share measured before it (a few sends in flight would decide it). The split is proportional, not
+  fair: a replica that was nearly idle while another was busy keeps a small share until the busy one
+  slows down; use the static share below when strict fairness matters;
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
