@@ -13,11 +13,15 @@ its own sends and lets a send through while
   what is left in proportion to use: header-driven adaptation works across replicas without a
   shared store (alone, ``mine == used`` and the cap is simply ``mine + r``). When the window moves on,
   the budget stays at that share (``mine / used``) of the maximum until answers show the others
-  have gone (for at most three intervals without answers). Our share counts only the sends HubSpot
-  accepted, and an answer from a nearly empty window (under a fifth of the maximum used) keeps the
-  share measured before it (a few sends in flight would decide it). The split is proportional, not
-  fair: a replica that was nearly idle while another was busy keeps a small share until the busy one
-  slows down; use the static share below when strict fairness matters;
+  have gone (for at most three intervals without a new measurement). Our share counts only the sends
+  HubSpot accepted. Two kinds of answer do not measure it and keep the share measured before
+  without prolonging it: one from a nearly empty window (under a fifth of the maximum used: a few
+  sends in flight would decide it), and one to a send made in this limiter's first interval
+  (HubSpot's window still counts what others sent before we started, and a replaced pod's burst
+  would pin a fresh one to a sliver of the budget; meanwhile it may claim all that is left). The
+  split is proportional, not fair: a replica that was nearly idle while another was busy keeps a
+  small share until the busy one slows down; use the static share below when strict fairness
+  matters;
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
@@ -86,6 +90,7 @@ class RateLimiter:
         # we plan for that share of the budget, not all of it, until answers say otherwise
         self._fraction = 1.0
         self._fraction_until = 0.0
+        self._first_sent_at: float | None = None
         self._blocked_until = 0.0
         self._last_remaining: int | None = None  # X-HubSpot-RateLimit-Remaining of the last answer
         self._holds: set[str] = set()
@@ -196,15 +201,18 @@ class RateLimiter:
         accepted = self._count_at(when, self._interval_s) - self._count_at(
             when, self._interval_s, self._refused
         )
-        fraction = min(1.0, max(0, accepted) / used)
-        if used < self._max * _MIN_SAMPLE_RATIO and now < self._fraction_until:
-            # a nearly empty window (it just rolled over) says little about who uses the app: a few
-            # sends in flight decide the ratio, and two replicas would both claim most of the window
-            fraction = self._fraction
-        self._cap = mine + math.floor(max(0, remaining) * fraction)
+        # Two answers say little about who uses the app, and keep the share measured before (without
+        # prolonging it): one from a nearly empty window (it just rolled over: a few sends in flight
+        # would decide the ratio, and two replicas would both claim most of the window), and one to a
+        # send made in our first interval (HubSpot's window still holds what others sent before we
+        # started, a replaced pod's sends included: that ratio is not our share).
+        sparse = used < self._max * _MIN_SAMPLE_RATIO and now < self._fraction_until
+        warming = self._first_sent_at is None or when - self._first_sent_at < self._interval_s
+        if not (sparse or warming):
+            self._fraction = min(1.0, max(0, accepted) / used)
+            self._fraction_until = now + _FRACTION_TTL_INTERVALS * self._interval_s
+        self._cap = mine + math.floor(max(0, remaining) * self._fraction)
         self._cap_until = now + self._interval_s
-        self._fraction = fraction
-        self._fraction_until = now + _FRACTION_TTL_INTERVALS * self._interval_s
         self._notify()
 
     def throttle(self, retry_after_s: float | None, *, sent_at: float | None = None) -> None:
@@ -293,5 +301,7 @@ class RateLimiter:
                     await self._wait(wait)
         now = self._clock()
         self._log.append(now)
+        if self._first_sent_at is None:
+            self._first_sent_at = now
         metrics.LIMITER_WAIT.observe(max(0.0, now - started))
         return now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 
 import pytest
 from hypothesis import given, settings
@@ -28,6 +29,15 @@ def limiter(fake: FakeTime, **fields: object) -> RateLimiter:
     values: dict[str, object] = {"requests_per_interval": 10, "interval_ms": 1_000, "window_guard_ratio": 0.0}
     values.update(fields)
     return RateLimiter(RateLimitSettings.model_validate(values), sleep=fake.sleep, clock=fake.clock)
+
+
+async def settled(fake: FakeTime, **fields: object) -> RateLimiter:
+    """A limiter that has been sending for longer than one interval (past its first window, whose
+    answers cannot measure its share), with nothing of its own left in the window."""
+    rl = limiter(fake, **fields)
+    await rl.acquire()
+    fake.now += rl.interval_s * 1.01
+    return rl
 
 
 async def acquire_times(rl: RateLimiter, fake: FakeTime, n: int) -> list[float]:
@@ -99,7 +109,7 @@ async def test_remaining_from_another_replica_caps_this_one() -> None:
     # HubSpot counts the app: we sent 5, another replica 2, so after our fifth request Remaining is 3.
     # We used 5/7 of what was counted and claim that share of the rest: floor(3 * 5/7) = 2 more.
     fake = FakeTime()
-    rl = limiter(fake)
+    rl = await settled(fake)
     await acquire_times(rl, fake, 5)
     rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "3"}, sent_at=fake.now)
     start = fake.now
@@ -190,7 +200,7 @@ async def test_a_timed_hold_ends_by_itself() -> None:
 async def test_the_measured_share_shapes_the_next_windows_then_recovers() -> None:
     # We sent 5 of the 10 HubSpot counted: in the next window plan for half the budget, not all of it.
     fake = FakeTime()
-    rl = limiter(fake)
+    rl = await settled(fake)
     await acquire_times(rl, fake, 5)
     rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=fake.now)
     fake.now += 1.01  # the window (and the cap) moved on
@@ -208,7 +218,7 @@ async def test_refused_sends_do_not_count_as_our_share_of_the_app() -> None:
     # replica's 2. In the next window we plan for our share, 4/6 of the budget (6 sends), not all of
     # it as if the refused sends had been ours.
     fake = FakeTime()
-    rl = limiter(fake)
+    rl = await settled(fake)
     stamps = [await rl.acquire() for _ in range(6)]
     for refused in stamps[-2:]:
         rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=refused)
@@ -225,7 +235,7 @@ async def test_a_nearly_empty_window_does_not_remeasure_our_share() -> None:
     # Half of what HubSpot counted was ours; in the next window one send of ours answered with 9 left
     # says nothing about the other replica, which has not sent yet: we still claim half of the rest.
     fake = FakeTime()
-    rl = limiter(fake)
+    rl = await settled(fake)
     await acquire_times(rl, fake, 5)
     rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=fake.now)
     fake.now += 1.01
@@ -234,3 +244,38 @@ async def test_a_nearly_empty_window_does_not_remeasure_our_share() -> None:
     times = await acquire_times(rl, fake, 5)
     assert times[:4] == [first] * 4  # 1 + floor(9 * 1/2) = 5 in the window
     assert times[4] > first
+
+
+async def test_a_nearly_empty_window_does_not_prolong_the_share_measured_before() -> None:
+    # Half of a full window was ours; then the app goes quiet and every answer is from a nearly empty
+    # window. Those answers keep the half share only as long as it would have lasted without them.
+    fake = FakeTime()
+    rl = await settled(fake)
+    await acquire_times(rl, fake, 5)
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=fake.now)
+    for _ in range(4):
+        fake.now += 1.01
+        sent = await rl.acquire()
+        rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "9"}, sent_at=sent)
+    fake.now += 1.01
+    start = fake.now
+    assert await acquire_times(rl, fake, 10) == [start] * 10
+
+
+async def test_a_replica_started_while_a_predecessors_sends_fill_the_window_gets_the_whole_budget() -> None:
+    # A replaced pod's 150 sends are still in HubSpot's window (1000 per second) when we start: our
+    # first answers show 1 of 151 counted sends as ours, which is not our share of the app. Once those
+    # sends roll off we send at the full budget (at 1/151 of it, 3000 sends would take 500 s).
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=1000)
+    theirs_until = fake.now + 0.5
+    ours: list[float] = []
+    for _ in range(3000):
+        sent = await rl.acquire()
+        ours.append(sent)
+        counted = len(ours) - bisect.bisect_right(ours, sent - 1.0) + (150 if sent < theirs_until else 0)
+        rl.observe(
+            {"X-HubSpot-RateLimit-Max": "1000", "X-HubSpot-RateLimit-Remaining": str(1000 - counted)},
+            sent_at=sent,
+        )
+    assert ours[-1] - ours[0] < 3.5
