@@ -5,7 +5,8 @@ HubSpot counts requests per app in a rolling window (default 100 per 10 s) and r
 its own sends and lets a send through while
 
 * fewer than ``budget`` of its sends fall in the last ``interval * (1 + window_guard_ratio)`` (the
-  guard absorbs the skew between when we send and when HubSpot counts);
+  guard absorbs the skew between when we send and when HubSpot counts); a send HubSpot refused
+  (429) leaves the log, as HubSpot did not count it either;
 * the header-derived cap holds: after a response that HubSpot answered with ``Remaining = r``, this
   limiter may have at most ``mine + r * mine / used`` sends in the window for one interval (``mine``:
   its sends in the window at that request; ``used = Max - r``: what HubSpot counted). Because the
@@ -82,7 +83,6 @@ class RateLimiter:
         self._max = settings.requests_per_interval
         self._interval_s = settings.interval_ms / 1000
         self._log: deque[float] = deque()
-        self._refused: deque[float] = deque()  # sends of ours in the log that HubSpot refused (429)
         self._cap: int | None = None
         self._cap_until = 0.0
         self._cap_sent_at = -math.inf
@@ -138,15 +138,11 @@ class RateLimiter:
         edge = now - self._window_s
         while self._log and self._log[0] <= edge:
             self._log.popleft()
-        while self._refused and self._refused[0] <= edge:
-            self._refused.popleft()
 
-    def _count_at(
-        self, when: float, window_s: float | None = None, stamps: deque[float] | None = None
-    ) -> int:
-        """Sends of ours (or of ``stamps``) in the window that ends at ``when``."""
+    def _count_at(self, when: float, window_s: float | None = None) -> int:
+        """Sends of ours in the window that ends at ``when``."""
         edge = when - (self._window_s if window_s is None else window_s)
-        return sum(1 for t in (self._log if stamps is None else stamps) if edge < t <= when)
+        return sum(1 for t in self._log if edge < t <= when)
 
     # -- engine gate -------------------------------------------------------------------------------
     def hold(self, cause: str) -> None:
@@ -196,11 +192,8 @@ class RateLimiter:
         used = max(1, self._max - max(0, remaining))  # what HubSpot counted at that request
         # Other senders of the app race us for what is left: claim the share of it that matches our
         # share of what was used (all of it when we are alone). HubSpot's window has no guard, so our
-        # share is counted over the bare interval, and without our refused sends: HubSpot did not count
-        # them, and counting them would inflate our claim, cause more refusals and inflate it further.
-        accepted = self._count_at(when, self._interval_s) - self._count_at(
-            when, self._interval_s, self._refused
-        )
+        # share is counted over the bare interval (the log holds no refused send: see throttle).
+        accepted = self._count_at(when, self._interval_s)
         # Two answers say little about who uses the app, and keep the share measured before (without
         # prolonging it): one from a nearly empty window (it just rolled over: a few sends in flight
         # would decide the ratio, and two replicas would both claim most of the window), and one to a
@@ -223,8 +216,10 @@ class RateLimiter:
         senders; otherwise (window full, or no headers) an optional short pause
         (``no_retry_after_pause_s``) and no new send until one of ours rolls off."""
         now = self._clock()
-        if sent_at is not None and sent_at > now - self._window_s:
-            self._refused.append(sent_at)  # stamps arrive nearly in order; _prune tolerates the rest
+        if sent_at is not None and sent_at in self._log:
+            # HubSpot did not count it: it takes no slot of ours, and counted as ours it would inflate
+            # our share of the app, our claim, cause more refusals and inflate it further
+            self._log.remove(sent_at)
         if retry_after_s is None and self._last_remaining is not None and self._last_remaining > 0:
             log.info("ratelimit.throttled", pause_s=0, window_full=False, remaining=self._last_remaining)
             return

@@ -96,9 +96,9 @@ async def test_two_replicas_share_the_budget_through_the_headers(start_sim: Star
     # how much the other used. The baseline, measured in the same run, ignores the headers.
     blind, _ = await two_replicas(start_sim, adapt=False)
     refused, combined = await two_replicas(start_sim, adapt=True)
-    # measured: about 3 % refused against 30 % blind (a share, so a loaded machine moves both alike)
+    # measured: 3-5 % refused against 21-26 % blind (a share, so a loaded machine moves both alike)
     assert refused <= blind / 2
-    assert combined >= 0.7 * LIMIT / (INTERVAL_MS / 1000)  # measured: about 79 %
+    assert combined >= 0.7 * LIMIT / (INTERVAL_MS / 1000)  # measured: about 80 %
 
 
 async def test_a_static_replica_share_never_exceeds_its_part(start_sim: StartSim) -> None:

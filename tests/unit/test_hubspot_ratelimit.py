@@ -279,3 +279,17 @@ async def test_a_replica_started_while_a_predecessors_sends_fill_the_window_gets
             sent_at=sent,
         )
     assert ours[-1] - ours[0] < 3.5
+
+
+async def test_a_refused_send_takes_no_slot_of_the_budget() -> None:
+    # HubSpot did not count the refused send, so its retry may go at once instead of waiting for the
+    # window to move (a refusal cost a whole window's slot, and under latency skew the rate fell to 80 %).
+    fake = FakeTime()
+    rl = limiter(fake)
+    stamps = [await rl.acquire() for _ in range(10)]
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "3"}, sent_at=stamps[-1])
+    rl.throttle(None, sent_at=stamps[-1])
+    await asyncio.wait_for(rl.acquire(), 1)
+    assert fake.now == stamps[0]
+    later = await rl.acquire()  # the window is full again
+    assert later == pytest.approx(stamps[0] + 1.0)
