@@ -203,7 +203,8 @@ class HubSpotClient:
             if cls is OutcomeClass.THROTTLE:
                 policy = "THROTTLED" if outcome.send_result else "TEN_SECONDLY_ROLLING"
                 metrics.THROTTLED.labels(policy=policy).inc()
-                self.limiter.throttle(outcome.retry_after_s, sent_at=sent_at)
+                refused = outcome.http_status == 429  # HubSpot counted a THROTTLED 200, not a 429
+                self.limiter.throttle(outcome.retry_after_s, sent_at=sent_at if refused else None)
                 # Flow control, not failure: the limiter makes every sender wait, and the retry
                 # budget is not spent (rate limiting must never end in a pause or a dead letter).
                 if probe:

@@ -209,12 +209,14 @@ class RateLimiter:
         self._notify()
 
     def throttle(self, retry_after_s: float | None, *, sent_at: float | None = None) -> None:
-        """A THROTTLE answer to the send made at ``sent_at`` (the stamp :meth:`acquire` returned; call
-        this after :meth:`observe` of the same response): every sender of the
-        credential waits ``Retry-After``. Without one, if the answer's headers say the window still has
-        room (``Remaining`` > 0), the refusal was not about our rate and nothing changes for the other
-        senders; otherwise (window full, or no headers) an optional short pause
-        (``no_retry_after_pause_s``) and no new send until one of ours rolls off."""
+        """A THROTTLE answer (call this after :meth:`observe` of the same response). ``sent_at`` is
+        the stamp :meth:`acquire` returned for a send HubSpot refused with HTTP 429 (HubSpot did not
+        count it, so it leaves the log); pass None for a throttle HubSpot counted (a 200 with
+        ``sendResult`` ``THROTTLED``). Every sender of the credential waits ``Retry-After``.
+        Without one, if the answer's headers say the window still has room (``Remaining`` > 0), the
+        refusal was not about our rate and nothing changes for the other senders; otherwise (window
+        full, or no headers) an optional short pause (``no_retry_after_pause_s``) and no new send
+        until one of ours rolls off."""
         now = self._clock()
         if sent_at is not None and sent_at in self._log:
             # HubSpot did not count it: it takes no slot of ours, and counted as ours it would inflate

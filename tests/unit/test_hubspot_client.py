@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from consumer.hubspot.auth import OAuthAuth
 from consumer.hubspot.client import HubSpotClient
+from consumer.hubspot.ratelimit import RateLimiter
 from consumer.hubspot.request import SingleSendRequest
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.settings import AuthMode, AuthSettings, HubSpotSettings, RateLimitSettings, RetrySettings
@@ -331,6 +332,41 @@ async def test_a_429_without_retry_after_backs_off_before_retrying(
     # carried no rate-limit headers, waits in the limiter until one of its sends left the window
     assert 0 < fake_time.sleeps[0] <= settings().retry.initial_backoff_s
     assert sum(fake_time.sleeps) >= settings().rate_limit.interval_ms / 1000 - 0.5
+
+
+class ThrottleSpy(RateLimiter):
+    """The real limiter, recording which send each THROTTLE answer was reported for."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused: list[float | None] = []
+
+    def throttle(self, retry_after_s: float | None, *, sent_at: float | None = None) -> None:
+        self.refused.append(sent_at)
+        super().throttle(retry_after_s, sent_at=sent_at)
+
+
+@pytest.mark.parametrize(
+    ("status", "payload", "uncounted"),
+    [
+        (429, {"policyName": "TEN_SECONDLY_ROLLING"}, True),
+        (200, {**PENDING, "status": "COMPLETE", "sendResult": "THROTTLED"}, False),
+    ],
+    ids=["429", "THROTTLED"],
+)
+async def test_only_a_429_is_reported_as_a_send_hubspot_did_not_count(
+    fake_time: FakeTime, mocked: aioresponses, status: int, payload: dict[str, str], uncounted: bool
+) -> None:
+    # HubSpot refused a 429 before counting it, so it frees a slot of the limiter; a THROTTLED
+    # sendResult came back from a request HubSpot counted, so its slot stays taken.
+    mocked.post(SEND_URL, status=status, payload=payload, headers={"Retry-After": "1"})
+    mocked.post(SEND_URL, payload=PENDING)
+    cfg = settings()
+    spy = ThrottleSpy(cfg.rate_limit, sleep=fake_time.sleep, clock=fake_time.clock)
+    async with client(fake_time, cfg, limiter=spy) as c:
+        assert (await c.send(request())).cls is OutcomeClass.SENT
+    assert len(spy.refused) == 1
+    assert (spy.refused[0] is not None) is uncounted
 
 
 async def test_throttling_spends_no_retry_budget(fake_time: FakeTime, mocked: aioresponses) -> None:
