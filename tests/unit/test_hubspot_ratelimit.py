@@ -40,6 +40,11 @@ async def settled(fake: FakeTime, **fields: object) -> RateLimiter:
     return rl
 
 
+def window(remaining: int, maximum: int = 10) -> dict[str, str]:
+    """HubSpot's rate-limit headers: the app's maximum per interval and what is left of it."""
+    return {"X-HubSpot-RateLimit-Max": str(maximum), "X-HubSpot-RateLimit-Remaining": str(remaining)}
+
+
 async def acquire_times(rl: RateLimiter, fake: FakeTime, n: int) -> list[float]:
     times = []
     for _ in range(n):
@@ -111,7 +116,7 @@ async def test_remaining_from_another_replica_caps_this_one() -> None:
     fake = FakeTime()
     rl = await settled(fake)
     await acquire_times(rl, fake, 5)
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "3"}, sent_at=fake.now)
+    rl.observe(window(remaining=3), sent_at=fake.now)
     start = fake.now
     times = await acquire_times(rl, fake, 3)
     assert times[:2] == [start, start]
@@ -122,7 +127,7 @@ async def test_alone_the_cap_is_exactly_what_hubspot_has_left() -> None:
     fake = FakeTime()
     rl = limiter(fake)
     await acquire_times(rl, fake, 4)
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "6"}, sent_at=fake.now)
+    rl.observe(window(remaining=6), sent_at=fake.now)
     start = fake.now
     times = await acquire_times(rl, fake, 7)
     assert times[:6] == [start] * 6
@@ -155,7 +160,7 @@ async def test_a_429_while_the_window_has_room_does_not_slow_the_other_senders()
     fake = FakeTime()
     rl = limiter(fake)
     await rl.acquire()
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "9"})
+    rl.observe(window(remaining=9))
     rl.throttle(None)  # refused, but not because of our rate: HubSpot says the window has room
     start = fake.now
     await asyncio.wait_for(asyncio.gather(rl.acquire(), rl.acquire()), 1)
@@ -166,7 +171,7 @@ async def test_a_429_with_a_full_window_caps_every_sender_at_what_is_in_the_wind
     fake = FakeTime()
     rl = limiter(fake)
     await acquire_times(rl, fake, 3)
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"})
+    rl.observe(window(remaining=0))
     rl.throttle(None)
     start = fake.now
     await rl.acquire()  # no new send until one of ours rolls out of the window
@@ -202,7 +207,7 @@ async def test_the_measured_share_shapes_the_next_windows_then_recovers() -> Non
     fake = FakeTime()
     rl = await settled(fake)
     await acquire_times(rl, fake, 5)
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=fake.now)
+    rl.observe(window(remaining=0), sent_at=fake.now)
     fake.now += 1.01  # the window (and the cap) moved on
     start = fake.now
     times = await acquire_times(rl, fake, 6)
@@ -221,9 +226,9 @@ async def test_refused_sends_do_not_count_as_our_share_of_the_app() -> None:
     rl = await settled(fake)
     stamps = [await rl.acquire() for _ in range(6)]
     for refused in stamps[-2:]:
-        rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=refused)
+        rl.observe(window(remaining=0), sent_at=refused)
         rl.throttle(None, sent_at=refused)
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "4"}, sent_at=stamps[-1])
+    rl.observe(window(remaining=4), sent_at=stamps[-1])
     fake.now += 1.01  # the window (and the cap) moved on
     start = fake.now
     times = await acquire_times(rl, fake, 7)
@@ -237,10 +242,10 @@ async def test_a_nearly_empty_window_does_not_remeasure_our_share() -> None:
     fake = FakeTime()
     rl = await settled(fake)
     await acquire_times(rl, fake, 5)
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=fake.now)
+    rl.observe(window(remaining=0), sent_at=fake.now)
     fake.now += 1.01
     first = await rl.acquire()
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "9"}, sent_at=first)
+    rl.observe(window(remaining=9), sent_at=first)
     times = await acquire_times(rl, fake, 5)
     assert times[:4] == [first] * 4  # 1 + floor(9 * 1/2) = 5 in the window
     assert times[4] > first
@@ -252,11 +257,11 @@ async def test_a_nearly_empty_window_does_not_prolong_the_share_measured_before(
     fake = FakeTime()
     rl = await settled(fake)
     await acquire_times(rl, fake, 5)
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "0"}, sent_at=fake.now)
+    rl.observe(window(remaining=0), sent_at=fake.now)
     for _ in range(4):
         fake.now += 1.01
         sent = await rl.acquire()
-        rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "9"}, sent_at=sent)
+        rl.observe(window(remaining=9), sent_at=sent)
     fake.now += 1.01
     start = fake.now
     assert await acquire_times(rl, fake, 10) == [start] * 10
@@ -274,10 +279,7 @@ async def test_a_replica_started_while_a_predecessors_sends_fill_the_window_gets
         sent = await rl.acquire()
         ours.append(sent)
         counted = len(ours) - bisect.bisect_right(ours, sent - 1.0) + (150 if sent < theirs_until else 0)
-        rl.observe(
-            {"X-HubSpot-RateLimit-Max": "1000", "X-HubSpot-RateLimit-Remaining": str(1000 - counted)},
-            sent_at=sent,
-        )
+        rl.observe(window(remaining=1000 - counted, maximum=1000), sent_at=sent)
     assert ours[-1] - ours[0] < 3.5
 
 
@@ -287,7 +289,7 @@ async def test_a_refused_send_takes_no_slot_of_the_budget() -> None:
     fake = FakeTime()
     rl = limiter(fake)
     stamps = [await rl.acquire() for _ in range(10)]
-    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "3"}, sent_at=stamps[-1])
+    rl.observe(window(remaining=3), sent_at=stamps[-1])
     rl.throttle(None, sent_at=stamps[-1])
     await asyncio.wait_for(rl.acquire(), 1)
     assert fake.now == stamps[0]
