@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AnyUrl, BaseModel, EmailStr
 
+from schemas.addresses import Address
+
 
 class Kind(StrEnum):
     """What a path yields, as far as mapping it to a HubSpot property is concerned."""
@@ -101,6 +103,7 @@ def _class_kind(cls: type) -> Kind:
         (bool, Kind.BOOL),
         (Enum, Kind.ENUM),
         (EmailStr, Kind.EMAIL),
+        (Address, Kind.EMAIL),
         (str, Kind.TEXT),
         (int, Kind.INT),
         (Decimal, Kind.DECIMAL),

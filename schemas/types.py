@@ -25,7 +25,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
@@ -35,6 +34,8 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+
+from schemas.addresses import Address
 
 CONTROL_CHARACTERS_ERROR = "control_characters"
 """The pydantic error type raised for a control character where it does not belong."""
@@ -94,8 +95,8 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=100), NoControl
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000), NoControlCharacters(multiline=True)]
 """Free text that may span lines (TAB and LF allowed; CR, NUL and other controls refused)."""
 
-Email = Annotated[EmailStr, NoControlCharacters()]
-"""A recipient address, validated (syntax only, no DNS) and normalised by ``email-validator``."""
+Email = Annotated[Address, NoControlCharacters()]
+"""A recipient address, validated (syntax only, no DNS) and normalised like pydantic's ``EmailStr``."""
 
 HttpsUrl = Annotated[HttpUrl, UrlConstraints(allowed_schemes=["https"]), NoControlCharacters()]
 """An https link that ends up in an e-mail (verification, reset, tracking, invoice)."""
