@@ -5,8 +5,8 @@ parsing): about 35 µs, the largest single cost of validating an event. Nearly e
 plain — a lower-case dot-atom local part, a lower-case host name ending in a letter — and for those
 ``email-validator``'s answer is the address itself. :func:`plain_address` recognises exactly that
 form and leaves every other input (upper case, Unicode, quoted local parts, display names, special-use
-domains, anything near a length limit) to ``email-validator``, so the answers, the normalised values
-and the error messages are ``EmailStr``'s. ``tests/unit/schemas/test_addresses.py`` checks the two
+domains, anything over the length limit) to ``email-validator``, so the answers, the normalised values
+and the error messages are ``EmailStr``'s. ``tests/unit/test_schema_addresses.py`` checks the two
 agree on generated and hand-picked addresses.
 """
 
