@@ -1,6 +1,6 @@
 """Outcome classes and reason codes: the vocabulary every decision in the service is made in.
 
-Every record ends in exactly one :class:`OutcomeClass` (design.md §4); the pipeline branches on it in
+Every record ends in exactly one :class:`OutcomeClass` (docs/concepts/); the pipeline branches on it in
 one place. A :class:`Reason` is the stable, machine-readable code that goes into metrics labels, log
 events and the ``ssc.reason`` DLQ header. Reason codes never contain addresses, tokens or bodies.
 

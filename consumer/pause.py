@@ -3,7 +3,7 @@
 Causes (any one holds the pipeline):
 
 - a PAUSE-class answer (401, 403, portal-level ``sendResult``, 429 ``DAILY``, 477) — config errors
-  that must never flood the DLQ (design §3.4);
+  that must never flood the DLQ (docs/concepts/how-it-works.md, "Pausing instead of dead-lettering");
 - the transient breaker (sustained RETRY-class attempts: HubSpot down, network partition);
 - the mass-DLQ breaker (a burst of PERMANENT outcomes).
 

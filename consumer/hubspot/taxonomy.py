@@ -1,6 +1,6 @@
 """The ONE place where a HubSpot answer becomes an :class:`~consumer.outcome.Outcome` (pure).
 
-:func:`classify` maps (HTTP status, body, headers) to an outcome class of design.md §4;
+:func:`classify` maps (HTTP status, body, headers) to an outcome class (docs/concepts/how-it-works.md);
 :func:`classify_transport` does the same for an exception raised before any answer arrived.
 
 HTTP statuses:
@@ -218,7 +218,7 @@ def classify(status: int, body: bytes, headers: Mapping[str, str]) -> Outcome:
 
 
 def _is_aiohttp_error(exc: BaseException) -> bool:
-    # Duck-typed so this module stays free of aiohttp imports (pure core, style.md §1).
+    # Duck-typed so this module stays free of aiohttp imports (it is part of the pure core).
     return any(k.__module__.startswith("aiohttp") and k.__name__ == "ClientError" for k in type(exc).__mro__)
 
 

@@ -13,8 +13,8 @@ Parts, in the order a run uses them (``python -m tests.chaos run --profile ci|so
 - :mod:`tests.chaos.traffic` — publishes the events at a steady rate and records where each landed;
 - :mod:`tests.chaos.driver` — executes the plan (kills, broker restarts, simulator windows, toggles);
 - :mod:`tests.chaos.evidence` — reads back ledger, request log, DLQ topic and logs after the run;
-- :mod:`tests.chaos.checker` and :mod:`tests.chaos.checker_runtime` — evaluate I1-I13 of
-  ``reliability.md`` (pure);
+- :mod:`tests.chaos.checker` and :mod:`tests.chaos.checker_runtime` — evaluate the invariants I1-I13
+  (``docs/results/reliability.md``; pure);
 - :mod:`tests.chaos.report` — JSON report, one-screen summary, failing seeds kept for ``replay``;
 - :mod:`tests.chaos.stage` — the members' environment, the simulator's configuration, topics, artifacts;
 - :mod:`tests.chaos.runner` — wires it all; every child process is stopped in ``finally``

@@ -1,7 +1,7 @@
-"""Evaluates the invariants I1-I13 of reliability.md from a run's :class:`Evidence` (pure).
+"""Evaluates the invariants I1-I13 (docs/results/reliability.md) from a run's :class:`Evidence` (pure).
 
-Each check returns a :class:`Verdict`: the violation count (0 passes), the target as written in
-reliability.md, and a small detail dict with the first offenders — never addresses or secrets (events
+Each check returns a :class:`Verdict`: the violation count (0 passes), the target as written on
+that page, and a small detail dict with the first offenders — never addresses or secrets (events
 are named by index, sendIds are shortened). Times are wall-clock seconds; the simulator stamps a
 request when it arrives and when its answer leaves, so "done" times are lower bounds of when the
 consumer could know, which makes the commit-safety check free of false alarms.

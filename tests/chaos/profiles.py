@@ -1,4 +1,4 @@
-"""The runs of the reliability suite and the consumer settings they use (reliability.md, issue 8).
+"""The runs of the reliability suite and the consumer settings they use (docs/development/).
 
 A :class:`Profile` fixes sizes and fault counts; the seed fixes everything random (events, poison
 positions, fault times and kinds). :class:`Tuning` is the consumer configuration every run uses: tuned
@@ -58,7 +58,7 @@ class Tuning:
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
-    """The pass bounds of reliability.md, derived from :class:`Tuning`."""
+    """The pass bounds of the invariants (docs/results/reliability.md), derived from :class:`Tuning`."""
 
     kill_recovery_s: float  # I9: session timeout + 10 s
     broker_recovery_s: float = 30.0  # I9: broker back

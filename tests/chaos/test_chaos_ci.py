@@ -1,5 +1,6 @@
-"""The CI-sized chaos run (issue 8, reliability.md): 20 000 events, 5 consumer SIGKILLs, a SIGTERM,
-1 broker restart, 20 s of 503, 10 % 429s, 1 % accept-then-hang — every invariant I1-I13 must hold.
+"""The CI-sized chaos run (docs/development/reliability-suite.md): 20 000 events, 5 consumer
+SIGKILLs, a SIGTERM, 1 broker restart, 20 s of 503, 10 % 429s, 1 % accept-then-hang — every
+invariant I1-I13 must hold.
 
 The run is a separate process (``python -m tests.chaos run --profile ci``) with its own broker, so
 it neither disturbs nor depends on the session broker. ``CHAOS_SEED`` fixes the seed; otherwise a

@@ -1,4 +1,4 @@
-"""Engine scenarios of reliability.md on the real broker and the simulator (S1, S2, S7, S11, S12).
+"""Engine scenarios (docs/development/testing.md) on the real broker and the simulator (S1, S2, S7, S11, S12).
 
 Each asserts its invariants from the simulator's ledger, the DLQ topic and the committed offsets:
 I1 no loss, I2 one email per sendId, I3 one sendId per event, I4 DLQ == poison, I5 commit safety

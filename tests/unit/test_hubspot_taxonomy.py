@@ -1,4 +1,4 @@
-"""Classification of every HTTP status and every sendResult (design.md §4)."""
+"""Classification of every HTTP status and every sendResult into the outcome classes of docs/concepts."""
 
 from __future__ import annotations
 
