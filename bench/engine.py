@@ -41,6 +41,7 @@ from bench import infra, phases
 from bench.figures import Check, cpu_bound_rate, fmt, littles_bound, median_run, ratio, table
 from consumer.route import Router, load_routing
 from consumer.settings import Environment
+from docgen.results import record_bench
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PACED_WARMUP_S = 1.0  # the paced load runs this long before events are measured
@@ -67,6 +68,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="smoke run: small counts, a minute or so")
     ap.add_argument("--json-out", type=Path, default=None, help="default bench/results/engine-<UTC>.json")
     ap.add_argument("--report", type=Path, default=None, help="print the table of an earlier JSON and exit")
+    ap.add_argument(
+        "--docs",
+        action="store_true",
+        help="make this run (or the --report one) the latest figures of docs/results/benchmarks.md",
+    )
     ap.add_argument(
         "--at-commit", metavar="REV", default=None,
         help="measure the code of this commit (a snapshot), not the working tree, e.g. HEAD",
@@ -252,9 +258,12 @@ def environment() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def report_again(path: Path) -> int:
-    """Re-render the table of an earlier run (the engine run per latency is picked again)."""
+def report_again(path: Path, docs: bool = False) -> int:
+    """Re-render the table of an earlier run (the engine run per latency is picked again); with
+    ``docs``, also make it the latest figures of the benchmark results page."""
     saved = orjson.loads(path.read_bytes())
+    if docs:
+        print(f"recorded {path} in {record_bench(saved)}")
     args = argparse.Namespace(**saved["parameters"])
     args.latency_list = [float(x) for x in args.latencies.split(",") if x.strip()]
     results = saved["results"]
@@ -272,13 +281,15 @@ def report_again(path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.report is not None:
-        return report_again(args.report)
+        return report_again(args.report, docs=args.docs)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.json_out or RESULTS / f"engine-{stamp}.json"
     logs = RESULTS / f"engine-{stamp}-logs"
     logs.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"benchmark": "engine", "started_at": stamp, **environment()}
-    report["parameters"] = {k: v for k, v in vars(args).items() if k not in ("json_out", "latency_list")}
+    report["parameters"] = {
+        k: v for k, v in vars(args).items() if k not in ("json_out", "latency_list", "docs")
+    }
     started = time.monotonic()
     source = Path(tempfile.mkdtemp(prefix="bench-src-")) if args.at_commit else None
     try:
@@ -305,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     render(args, results)
     print(f"JSON: {out}  logs: {logs}  ({report['seconds']} s)")
+    if args.docs:
+        print(f"recorded in {record_bench(orjson.loads(out.read_bytes()))}")
     return 0
 
 

@@ -1,5 +1,6 @@
 """``python -m tests.chaos run --profile ci|soak|group|failover [--seed N] [--out DIR]`` and
 ``python -m tests.chaos replay <failing-seed-file>``: one chaos run, its summary, exit 1 on failure.
+``python -m tests.chaos docs <report.json>...`` records runs on docs/results/reliability.md.
 
 Reports go to ``--out`` (default ``$CHAOS_DIR/<profile>-<seed>``, ``CHAOS_DIR`` defaulting to
 ``/tmp/ssc-chaos``); failing seeds are kept in ``$CHAOS_DIR/failing-seeds/``.
@@ -8,11 +9,13 @@ Reports go to ``--out`` (default ``$CHAOS_DIR/<profile>-<seed>``, ``CHAOS_DIR`` 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import random
 import sys
 from pathlib import Path
 
+from docgen.results import record_chaos
 from tests.chaos.cluster import stop_cluster
 from tests.chaos.procs import cleanup
 from tests.chaos.profiles import PROFILES, customise
@@ -37,7 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--out", type=Path, default=None)
     clean = sub.add_parser("cleanup", help="kill what a crashed run left behind (members, simulator, Kafka)")
     clean.add_argument("out", type=Path)
+    docs = sub.add_parser(
+        "docs", help="add runs (report.json or summary.json) to the reliability results page"
+    )
+    docs.add_argument("reports", type=Path, nargs="+")
     args = ap.parse_args(argv)
+    if args.cmd == "docs":
+        page = record_chaos([json.loads(path.read_text(encoding="utf-8")) for path in args.reports])
+        print(f"recorded {len(args.reports)} run(s) in {page}")
+        return 0
     # the harness's own Kafka clients: a broker restart is the point of the run, not news
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -58,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(str(exc))
     out = args.out or DEFAULT_BASE / f"{profile_name}-{seed}"
     print(f"chaos {profile_name} seed={seed} {overrides or ''} -> {out}", flush=True)
-    return main_run(profile, seed, out, overrides)
+    code = main_run(profile, seed, out, overrides)
+    if code == 0:
+        print(f"record it on the results page: python -m tests.chaos docs {out / 'report.json'}")
+    return code
 
 
 if __name__ == "__main__":
