@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from docgen import catalog_ref, cli_ref, metrics_ref, results, settings_ref
+from docgen import catalog_ref, cli_ref, metrics_ref, results, routing_ref, settings_ref
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -23,10 +23,19 @@ WHOLE_PAGES: dict[str, Callable[[], str]] = {
 }
 """Pages generated as a whole (path under docs/ → renderer)."""
 
+BLOCKS: dict[tuple[str, str], Callable[[], str]] = {
+    ("events/routing.md", "demo-routes"): routing_ref.render,
+}
+"""Generated blocks of written pages ((path under docs/, block name) → renderer); the results pages'
+blocks, rendered from their data files, are in :mod:`docgen.results`."""
+
 
 def expected(docs: Path = DOCS) -> dict[Path, str]:
     """Every generated file's content as the code produces it now."""
     pages = {docs / name: render() for name, render in WHOLE_PAGES.items()}
+    for (name, block), render in BLOCKS.items():
+        path = docs / name
+        pages[path] = results.replace_block(path.read_text(encoding="utf-8"), block, render())
     for page in results.PAGES:
         path = docs / page.page
         pages[path] = page.refresh(path.read_text(encoding="utf-8"), docs)

@@ -29,6 +29,9 @@ SETTINGS_MODEL = Settings
 EXAMPLES_DIR = Path(schemas.__file__).resolve().parent / "examples"
 """``schemas/examples/<type>/valid-*.json`` and ``invalid-*.json``."""
 
+DEMO_ROUTING = Path(__file__).resolve().parents[1] / "deploy" / "local" / "routing.yaml"
+"""The routing file of the demo and the default ``SSC_ROUTING_FILE``."""
+
 CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG_FILE"
 """The one variable the loader reads that is not a field of the model: the optional YAML file."""
 
@@ -36,6 +39,7 @@ __all__ = [
     "CATALOG",
     "CLI_APP",
     "CONFIG_FILE_ENV",
+    "DEMO_ROUTING",
     "ENV_PREFIX",
     "EXAMPLES_DIR",
     "METRICS_REGISTRY",
