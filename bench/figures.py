@@ -1,8 +1,8 @@
 """Pure arithmetic of the benchmark: windows, rates, percentiles, targets, the printed table.
 
 Nothing here does I/O; every figure of the report is computed by one function of this module from
-raw observations (accept times from the simulator ledger, CPU samples, produce times), so the README
-can say exactly how each number is made.
+raw observations (accept times from the simulator ledger, CPU samples, produce times), so the docs
+(docs/development/benchmarks.md) can say exactly how each number is made.
 """
 
 from __future__ import annotations

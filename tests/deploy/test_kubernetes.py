@@ -30,7 +30,7 @@ from tests.deploy.conftest import (
 
 # Custom resources: no schema ships with Kubernetes; their structure is checked below instead.
 CRD_KINDS = ("ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PrometheusRule")
-# Secrets the platform engineer creates per environment (README: Deploying to Kubernetes).
+# Secrets the platform engineer creates per environment (docs/deploying/kubernetes.md).
 EXTERNAL_SECRETS = {"hubspot-private-app-qa", "hubspot-private-app-prod", "kafka-credentials"}
 SHUTDOWN_MARGIN_S = 15  # after the drain: commit, leave the group, close the DLQ producer
 SettingsFromEnv = Callable[[Mapping[str, str]], Settings]

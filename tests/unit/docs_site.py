@@ -8,15 +8,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
+ALERT_RULES = ROOT / "deploy" / "prometheus" / "alerts.yaml"
+# Alerts the docs already describe and whose rules arrive with the Grafana/alerting branch (a vanished
+# scrape target, failing commits); remove them from here once deploy/prometheus/alerts.yaml has them.
+PLANNED_ALERTS = {"SingleSendConsumerTargetMissing", "SingleSendConsumerCommitsFailing"}
 GENERATED = {"configuration/reference.md", "operations/cli.md", "operations/metrics.md", "events/catalog.md"}
 
 _FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)(?P<attrs>[^\n]*)\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
 )
 _INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+
+
+def alert_names() -> list[str]:
+    """The alerts of the Prometheus rule file."""
+    rules = yaml.safe_load(ALERT_RULES.read_text(encoding="utf-8"))
+    return [r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r]
 
 
 def pages() -> dict[str, str]:

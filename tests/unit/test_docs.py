@@ -8,17 +8,20 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from docgen import cli_ref, metrics_ref, pages, settings_ref, sources
 from docgen.settings_text import TEXT
-from tests.unit.docs_site import DOCS, ROOT, command_lines, site_text, written_text
+from tests.unit.docs_site import (
+    DOCS,
+    PLANNED_ALERTS,
+    ROOT,
+    alert_names,
+    command_lines,
+    site_text,
+    written_text,
+)
 from tests.unit.docs_site import pages as site_pages
 
-ALERT_RULES = ROOT / "deploy" / "prometheus" / "alerts.yaml"
-# Alerts the docs already describe and whose rules arrive with the Grafana/alerting branch (a vanished
-# scrape target, failing commits); remove them from here once deploy/prometheus/alerts.yaml has them.
-PLANNED_ALERTS = {"SingleSendConsumerTargetMissing", "SingleSendConsumerCommitsFailing"}
 # Environment variables of the local tooling that are not settings of the service.
 TOOL_VARIABLES = {"SSC_KAFKA_HEAP", "SSC_KAFKA_STATE_DIR"}
 
@@ -148,11 +151,6 @@ def test_every_metric_the_docs_name_is_exported() -> None:
 
 
 # ---------------------------------------------------------------------------------------- alerts
-
-
-def alert_names() -> list[str]:
-    rules = yaml.safe_load(ALERT_RULES.read_text(encoding="utf-8"))
-    return [r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r]
 
 
 @pytest.mark.parametrize("alert", alert_names())

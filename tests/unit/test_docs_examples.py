@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from docgen import sources
-from tests.unit.docs_site import DOCS, ROOT, titled
+from tests.unit.docs_site import DOCS, PLANNED_ALERTS, ROOT, alert_names, titled
 
 
 def only_block(title: str) -> str:
@@ -94,3 +94,8 @@ def test_the_site_builds_strict_and_offline(tmp_path: Path) -> None:
     fetched = [p.name for p in site.rglob("*.html") if remote.search(p.read_text(encoding="utf-8"))]
     assert fetched == [], "pages load something from the network"
     assert not any("fonts.googleapis" in p.read_text(encoding="utf-8") for p in site.rglob("*.css"))
+    # each alert's runbook_url is <base>/operations/alerts/#<alert name in lower case>
+    alerts = (site / "operations" / "alerts" / "index.html").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'<h2 id="([^"]+)"', alerts))
+    names = {*alert_names(), *PLANNED_ALERTS}
+    assert {name.lower() for name in names} <= anchors
