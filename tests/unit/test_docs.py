@@ -177,6 +177,15 @@ def test_every_reason_code_is_explained(reason: sources.Reason) -> None:
 # ------------------------------------------------------------------------------------------ site
 
 
+def test_every_repository_path_the_docs_name_exists() -> None:
+    # consumer/outcome.py, deploy/local/routing.yaml, tests/chaos/; not bench/results/engine-<UTC>.json
+    path = re.compile(
+        r"(?<![\w/.-])((?:consumer|schemas|deploy|tests|bench|docgen|\.ci)/[\w./-]*[\w/])(?![\w./-]*[<*{])"
+    )
+    named = set(path.findall(site_text()))
+    assert sorted(p for p in named if not (ROOT / p).exists()) == []
+
+
 def test_every_page_is_in_the_navigation() -> None:
     nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert [name for name in site_pages() if name not in nav] == []
