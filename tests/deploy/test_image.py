@@ -5,25 +5,35 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import json
 import os
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from consumer.hubspot.simulator import RunningSimulator
 from consumer.observability import Health, HttpServer
 from consumer.settings import ObservabilitySettings
 from tests.conftest import CreateTopic
 from tests.deploy.conftest import DEPLOY, ROOT
+from tests.deploy.test_lock import pins
 from tests.fixtures_simulator import SIM_TOKEN
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 PRINT_PACKAGE_PATHS = "import consumer, schemas; print(consumer.__file__, schemas.__file__)"
 IMAGE = DEPLOY / "image"
+SBOM = "sbom.cdx.json"
+
+
+def project_version() -> str:
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"])
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -48,7 +58,7 @@ def test_image_is_multi_stage_on_a_slim_python_base() -> None:
     args = dict(a.split("=", 1) for k, a in steps if k == "ARG" and "=" in a)
     stages = [a for k, a in steps if k == "FROM"]
     assert len(stages) >= 2
-    assert re.fullmatch(r"python:3\.11-slim(-\w+)?", args["PYTHON_IMAGE"])
+    assert re.fullmatch(r"python:3\.11-slim(-\w+)?@sha256:[0-9a-f]{64}", args["PYTHON_IMAGE"])
     assert all(s.startswith("${PYTHON_IMAGE}") for s in stages)
 
 
@@ -148,12 +158,18 @@ async def test_health_check_script_fails_when_nothing_listens() -> None:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The image's two install steps, without Docker: wheels of the checkout, then a fresh venv."""
+    """The image's build steps, without Docker: wheels of the checkout, a fresh venv, its SBOM."""
     work = tmp_path_factory.mktemp("image")
     env = {**os.environ, "PYTHON": sys.executable}
     for step in (
         [str(IMAGE / "build-wheels.sh"), str(ROOT), str(work / "wheels")],
         [str(IMAGE / "install-wheels.sh"), str(work / "wheels"), str(work / "venv")],
+        [
+            str(IMAGE / "sbom.sh"),
+            str(work / "venv"),
+            str(ROOT / "requirements" / "sbom.txt"),
+            str(work / SBOM),
+        ],
     ):
         result = subprocess.run(step, env=env, capture_output=True, text=True, timeout=600, check=False)
         assert result.returncode == 0, f"{Path(step[0]).name}:\n{result.stdout}\n{result.stderr}"
@@ -170,6 +186,36 @@ def consumer_cli(
         [str(venv / "bin" / "consumer"), *args], env={**base, **(env or {})}, cwd=venv, capture_output=True,
         text=True, timeout=120, check=False,
     )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_installed_packages_are_exactly_the_locked_runtime_set(installed: Path) -> None:
+    result = subprocess.run(
+        [str(installed / "bin" / "python"), "-m", "pip", "list", "--format=json", "--exclude", "pip"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    present = {canonicalize_name(p["name"]): Version(p["version"]) for p in json.loads(result.stdout)}
+    locked = {
+        name: {v for v, _ in entries} for name, entries in pins(ROOT / "requirements" / "runtime.txt").items()
+    }
+    assert present.pop("single-send-consumer") == Version(project_version())
+    present.pop("setuptools", None)  # the venv's own seed on some interpreters, not a dependency
+    assert set(present) == set(locked)
+    assert all(present[name] in locked[name] for name in present)
+
+
+@pytest.mark.slow
+def test_sbom_lists_every_installed_package_at_its_version(installed: Path) -> None:
+    bom = json.loads((installed.parent / SBOM).read_text(encoding="utf-8"))
+    assert bom["bomFormat"] == "CycloneDX"
+    components = {canonicalize_name(c["name"]): c for c in bom["components"]}
+    for name, entries in pins(ROOT / "requirements" / "runtime.txt").items():
+        assert name in components, name
+        assert Version(components[name]["version"]) in {v for v, _ in entries}, name
+        assert components[name]["purl"].startswith(f"pkg:pypi/{name}@"), components[name]["purl"]
 
 
 @pytest.mark.slow
