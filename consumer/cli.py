@@ -131,6 +131,12 @@ from consumer.hubspot.simulator.cli import simulator as simulator_command  # noq
 app.command("simulator")(simulator_command)
 
 
+# ------------------------------------------------------------------------------------------ console
+from consumer.console.command import console_command  # noqa: E402
+
+app.command("console")(console_command)
+
+
 # --------------------------------------------------------------------------------------------- demo
 
 

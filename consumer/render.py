@@ -47,6 +47,8 @@ def print_demo_summary(s: DemoSummary, console: Console | None = None) -> None:
     console.print(
         "\nKafka is still running, so you can look at the dead letters:\n"
         f"  .venv/bin/consumer dlq inspect --bootstrap {s.bootstrap} --topic {s.topic}.dlq\n"
+        "or in the web console (then open http://127.0.0.1:8090/dead-letters):\n"
+        f"  .venv/bin/consumer console --bootstrap {s.bootstrap} --topic {s.topic}.dlq --allow-replay\n"
         "Stop it with:\n  deploy/local/dev kafka stop\n",
         soft_wrap=True,
     )

@@ -9,6 +9,8 @@
 #   compose-spec                       compose-go's validator (what `docker compose config` loads with)
 #   k8s-schemas                        Kubernetes JSON schemas for kubeconform, made from the
 #                                      kubernetes-validate wheel on PyPI (no GitHub download)
+#   chromium                           Debian's package, for the web console's browser tests (Playwright
+#                                      drives it; nothing is downloaded at test time). Needs root or sudo.
 # into ${XDG_CACHE_HOME:-~/.cache}/single-send-consumer/tools/<name>-<version>/. tests/deploy/ finds
 # them there and fails (never skips) with a message naming this script when one is missing.
 # A cold install takes about 3-4 minutes on 2 cores (promtool is most of it); later runs are instant.
@@ -80,6 +82,19 @@ if [ ! -f "$schemas/.complete" ] || [ "$(cat "$schemas/.complete")" != "$KUBERNE
   "$py" "$HERE/k8s_schemas.py" "$tmp"/kubernetes_validate-*.whl "$schemas" $KUBERNETES_VERSIONS >&2
   rm -rf "$tmp"
   echo "$KUBERNETES_VERSIONS" >"$schemas/.complete"
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing Debian's chromium (the console's browser tests) ..."
+  apt=(apt-get -y -q -o Dpkg::Use-Pty=0)
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      log "install Debian's chromium package (apt-get install chromium) for the browser tests"
+      exit 1
+    fi
+    apt=(sudo -n "${apt[@]}")
+  fi
+  "${apt[@]}" install chromium >/dev/null || { "${apt[@]}" update >/dev/null && "${apt[@]}" install chromium >/dev/null; }
 fi
 
 log "tools ready in $TOOLS"

@@ -237,6 +237,7 @@ def test_installed_package_is_the_wheel_not_the_checkout(installed: Path) -> Non
         (("run", "--help"), "--config"),
         (("simulator", "--help"), "--token"),
         (("check", "--help"), "--timeout"),
+        (("console", "--help"), "--allow-replay"),
         (("publish", "--help"), "--allow-invalid"),
         (("dlq", "inspect", "--help"), "--show-pii"),
         (("--version",), "single-send-consumer"),
