@@ -64,15 +64,18 @@ def run(
     ] = False,
 ) -> None:
     """Run the consumer: Kafka -> HubSpot Single Send, commit after confirm (SIGTERM drains and exits 0)."""
-    from consumer import logs
+    import os
+
+    from consumer import logs, tracing
     from consumer.service import Service
     from consumer.settings import load_settings
 
     settings = load_settings(config)
     logs.configure(settings.observability.log_level, settings.observability.log_format)
+    traces = tracing.configure(os.environ, settings.kafka.group_id)
 
     async def main() -> None:
-        service = Service(settings)
+        service = Service(settings, traces)
         uninstall = service.install_signal_handlers(asyncio.get_running_loop())
         try:
             await service.run(until_drained=until_drained)

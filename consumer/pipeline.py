@@ -35,6 +35,7 @@ from consumer.records import Record
 from consumer.redact import hash_email
 from consumer.route import EmailJob, Router
 from consumer.settings import DecodeSettings
+from consumer.tracing import NO_TRACING, Tracing
 
 log = get_logger("consumer.pipeline")
 _stdlib_log = logging.getLogger("consumer.pipeline")  # a level check costs far less than a dropped event
@@ -82,6 +83,7 @@ class Pipeline:
         mass_breaker: MassDeadLetterBreaker,
         group_id: str,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tracing: Tracing = NO_TRACING,
     ) -> None:
         self._decode_settings = decode_settings
         self._router = router
@@ -91,6 +93,7 @@ class Pipeline:
         self._mass = mass_breaker
         self._group = group_id
         self._now = now
+        self._tracing = tracing
         self._sequence = itertools.count()
         self._dispatched = -1
 
@@ -139,6 +142,7 @@ class Pipeline:
                 "record.done", outcome=outcome.cls.value, reason=outcome.label,
                 elapsed_ms=round((time.monotonic() - started) * 1000, 2),
             )  # fmt: skip
+        self._tracing.record_finished(outcome)
         return outcome
 
     async def _probe(self, record: Record) -> Outcome:
@@ -152,9 +156,11 @@ class Pipeline:
         try:
             event = decode(record, self._decode_settings)
             event_type, event_id = event.type, event.id
+            trace = traceparent(record, event.extensions)
             structlog.contextvars.bind_contextvars(
-                event_id=event_id, event_type=event_type, traceparent=traceparent(record, event.extensions)
+                event_id=event_id, event_type=event_type, traceparent=trace
             )
+            self._tracing.record_started(record, trace, event_type, event_id)
             stage = "validate"
             validated = validate(event)
             stage = "route"
@@ -162,6 +168,7 @@ class Pipeline:
         except InputError as exc:
             if event_type is None:
                 event_type, event_id = peek_identity(record)
+            self._tracing.record_started(record, None, event_type, event_id)
             log.info("record.rejected", stage=stage, reason=exc.code.value, detail=str(exc))
             ctx = FailureContext(stage=stage, group_id=self._group, event_type=event_type, event_id=event_id)
             return _Attempt(exc.outcome(), ctx)

@@ -29,6 +29,7 @@ from consumer.pause import PauseController
 from consumer.pipeline import Pipeline
 from consumer.route import Router, load_routing
 from consumer.settings import Settings
+from consumer.tracing import NO_TRACING, Tracing
 from consumer.worker import Counts, Worker
 
 log = get_logger("consumer.service")
@@ -43,8 +44,9 @@ class RunResult:
 class Service:
     """One consumer-group member: Kafka consumer, pipeline, HubSpot client, DLQ producer, HTTP server."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tracing: Tracing = NO_TRACING) -> None:
         self.settings = settings
+        self.tracing = tracing
         self.router = Router.build(load_routing(settings.routing_file), settings.environment)
         self.stop_event = asyncio.Event()
         self.http: HttpServer | None = None
@@ -91,13 +93,15 @@ class Service:
             self.controller = controller
             async with HubSpotClient(
                 s.hubspot, max_in_flight=s.engine.max_in_flight, auth=auth, limiter=limiter,
-                observer=controller.observe,
+                observer=controller.observe, trace_configs=self.tracing.http_trace_configs(),
             ) as client:  # fmt: skip
                 pipeline = Pipeline(
                     decode_settings=s.decode,
                     router=self.router,
                     sender=client,
-                    dead_letters=DeadLetterWriter(producer.send_and_wait, s.dlq),
+                    dead_letters=self.tracing.dead_letters(
+                        DeadLetterWriter(producer.send_and_wait, s.dlq), s.dlq.topic_for
+                    ),
                     controller=controller,
                     mass_breaker=MassDeadLetterBreaker(
                         window=s.engine.mass_dlq_window,
@@ -106,6 +110,7 @@ class Service:
                         min_events=s.engine.mass_dlq_min_events,
                     ),
                     group_id=s.kafka.group_id,
+                    tracing=self.tracing,
                 )
                 worker = Worker(consumer, pipeline, s.engine)
                 self.worker = worker
@@ -127,6 +132,7 @@ class Service:
             with contextlib.suppress(Exception):
                 await producer.stop()
             await self.http.stop()
+            await asyncio.to_thread(self.tracing.shutdown)  # exports what is buffered; may block
         elapsed = time.monotonic() - started
         log.info(
             "service.stopped", fetched=counts.fetched, done=counts.done, cancelled=counts.cancelled,

@@ -33,7 +33,7 @@ import dataclasses
 import functools
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
@@ -87,8 +87,10 @@ class HubSpotClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
         self.settings = settings
+        self._trace_configs = list(trace_configs)
         self._max_in_flight = max_in_flight
         self._session: aiohttp.ClientSession | None = None
         self._sleep = sleep
@@ -121,6 +123,7 @@ class HubSpotClient:
             timeout=timeout,
             headers={"User-Agent": f"single-send-consumer/{__version__}", "Accept": "application/json"},
             raise_for_status=False,
+            trace_configs=self._trace_configs or None,
         )
         return self
 
