@@ -186,8 +186,8 @@ async def _inside_consumer(port: int) -> dict[str, float]:
         s.get(f"http://127.0.0.1:{port}/metrics") as r,
     ):
         text = await r.text()
-    requests, request_s = histogram_mean(text, "ssc_hubspot_request_seconds")
-    events, event_s = histogram_mean(text, "ssc_event_seconds")
+    requests, request_s = histogram_mean(text, "ssc_hubspot_request_duration_seconds")
+    events, event_s = histogram_mean(text, "ssc_event_duration_seconds")
     return {"requests": requests, "request_mean_ms": request_s * 1000,
             "events": events, "dispatch_to_done_mean_ms": event_s * 1000}  # fmt: skip
 

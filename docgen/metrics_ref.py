@@ -12,6 +12,7 @@ _SUFFIXES = {
     "counter": ("_total",),
     "histogram": ("_bucket", "_sum", "_count"),
     "summary": ("_sum", "_count"),
+    "info": ("_info",),
 }
 
 
@@ -24,24 +25,30 @@ class Metric:
 
     @property
     def series(self) -> tuple[str, ...]:
-        """The names a query uses: ``ssc_events_total``; ``ssc_event_seconds_bucket/_sum/_count``."""
+        """The names a query uses: ``ssc_events_total``; ``ssc_event_duration_seconds_bucket`` etc."""
         suffixes = _SUFFIXES.get(self.type)
         return tuple(self.name + s for s in suffixes) if suffixes else (self.name,)
 
     @property
     def shown(self) -> str:
-        """The name the reference lists: the counter's ``_total`` series, else the family name."""
-        return self.name + "_total" if self.type == "counter" else self.name
+        """The name the reference lists: a counter's ``_total`` or an info's ``_info`` series, else the
+        family name."""
+        return self.name + _SUFFIXES[self.type][0] if self.type in ("counter", "info") else self.name
 
 
 def metrics(registry: Any = None) -> list[Metric]:
-    """Every metric family of the registry, in registration order."""
+    """Every metric family of the registry, in registration order. Labels are the metric's declared
+    label names; for collectors without declared names (process, platform, info) those of its samples."""
     registry = registry or sources.METRICS_REGISTRY
-    labels = {
+    declared = {
         getattr(c, "_name", None): tuple(getattr(c, "_labelnames", ()))
         for c in list(registry._collector_to_names)
     }
-    return [Metric(m.name, m.type, labels.get(m.name, ()), m.documentation) for m in registry.collect()]
+    found = []
+    for m in registry.collect():
+        sampled = tuple(dict.fromkeys(k for s in m.samples for k in s.labels if k not in ("le", "quantile")))
+        found.append(Metric(m.name, m.type, declared.get(m.name) or sampled, m.documentation))
+    return found
 
 
 def series_names() -> set[str]:
@@ -67,7 +74,8 @@ def render() -> str:
         "Every metric the service exports on `/metrics` (Prometheus text format), from its registry. "
         "Histograms are exposed as `<name>_bucket`, `<name>_sum` and `<name>_count`. Label values are "
         "stable codes only, never addresses, tokens or event ids; what they are and how to use the "
-        "metrics: [Observability](observability.md).",
+        "metrics: [Observability](observability.md). The `process_*` and `python_*` metrics are "
+        "prometheus_client's process, platform and garbage-collector collectors.",
         "",
         table(["metric", "type", "labels", "meaning"], rows),
     ]

@@ -5,7 +5,7 @@
   A sample that fails (broker down) is recorded as a gap, and the clients are rebuilt after three
   failures in a row.
 - :class:`MemberSampler` reads every live consumer's RSS from ``/proc`` and its ``/metrics`` page
-  every second: the ``ssc_in_flight_sends`` gauge (I12) and any canary in the exposition (I13).
+  every second: the ``ssc_hubspot_requests_in_flight`` gauge (I12) and any canary in the exposition (I13).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from tests.chaos.procs import Members, rss_mb
 
 SAMPLE_TIMEOUT_S = 3.0
-_IN_FLIGHT = re.compile(r"^ssc_in_flight_sends (\S+)$", re.MULTILINE)
+_IN_FLIGHT = re.compile(r"^ssc_hubspot_requests_in_flight (\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,14 @@ repository; a missing tool fails the test with a message naming that script, it 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -57,6 +59,16 @@ def tool(name: str) -> Path:
     if not os.access(path, os.X_OK):
         pytest.fail(f"{name} {version} is not installed at {path}: {INSTALL_HINT}", pytrace=False)
     return path
+
+
+def load_script(name: str) -> ModuleType:
+    """The script ``deploy/tools/<name>.py`` as a module (the tools are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, DEPLOY / "tools" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def schema_dir() -> Path:

@@ -9,11 +9,15 @@ import sys
 from pathlib import Path
 
 import yaml
+from markdown.extensions.toc import slugify
+from prometheus_client import generate_latest
 
 from consumer import pause
 from consumer.metrics import REGISTRY
 from consumer.outcome import Reason
-from tests.deploy.conftest import DEPLOY, ROOT, run_tool, tool
+from tests.deploy.conftest import DEPLOY, ROOT, load_script, run_tool, tool
+
+prometheusrule = load_script("prometheusrule")
 
 RULES = DEPLOY / "prometheus" / "alerts.yaml"
 RULE_TESTS = DEPLOY / "prometheus" / "alerts.test.yaml"
@@ -25,6 +29,8 @@ ISSUE_ALERTS = {  # what the alerting must cover, by the alert that covers it
     "lag growing": "SingleSendConsumerLagGrowing",
     "oldest incomplete offset age": "SingleSendConsumerOldestIncompleteTooOld",
     "daily quota near exhaustion": "SingleSendConsumerDailyQuotaNearExhaustion",
+    "scrape target vanished": "SingleSendConsumerTargetMissing",
+    "failing commits": "SingleSendConsumerCommitsFailing",
 }
 
 
@@ -111,3 +117,42 @@ def test_prometheus_operator_rule_is_generated_from_the_rule_file() -> None:
         (DEPLOY / "kubernetes" / "components" / "prometheus-operator" / "prometheusrule.yaml").read_text()
     )
     assert generated["spec"]["groups"] == yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+
+
+# ------------------------------------------------------------------------------------ runbooks
+
+
+def test_every_alert_links_its_own_section_of_the_published_docs() -> None:
+    base = prometheusrule.docs_url()
+    assert re.match(r"^https://[^/]+/", base)
+    for rule in rules():
+        url = str(rule["annotations"]["runbook_url"])  # type: ignore[index]
+        assert url == f"{base}operations/alerts/#{str(rule['alert']).lower()}"
+
+
+def test_every_runbook_anchor_is_a_section_of_the_alerts_page() -> None:
+    # MkDocs' toc extension makes a heading's anchor with this slugify; the page's ## headings
+    page = (ROOT / "docs" / "operations" / "alerts.md").read_text(encoding="utf-8")
+    anchors = {slugify(heading, "-") for heading in re.findall(r"^## (.+)$", page, re.M)}
+    for rule in rules():
+        url = str(rule["annotations"]["runbook_url"])  # type: ignore[index]
+        assert url.partition("#")[2] in anchors, f"{rule['alert']}: no section for {url}"
+
+
+def test_the_docs_url_is_configured_once_and_rewrites_every_runbook() -> None:
+    outputs = prometheusrule.outputs("https://wiki.internal.example/ssc")
+    for text in outputs.values():
+        urls = re.findall(r"runbook_url: \"?([^\"\n]+)", text)
+        assert urls
+        assert all(u.startswith("https://wiki.internal.example/ssc/operations/alerts/#") for u in urls)
+
+
+def test_promtool_lints_the_service_metrics_clean() -> None:
+    # promtool's linter: counters end in _total, base units, no type in the name, help text
+    exposition = generate_latest(REGISTRY).decode()
+    command = [str(tool("promtool")), "check", "metrics"]
+    result = subprocess.run(
+        command, input=exposition, capture_output=True, text=True, timeout=60, check=False
+    )
+    problems = [line for line in (result.stdout + result.stderr).splitlines() if "ssc_" in line]
+    assert problems == []

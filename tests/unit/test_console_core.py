@@ -23,18 +23,18 @@ def exposition() -> str:
     events.labels("PERMANENT", "bad_request").inc(2)
     events.labels("PERMANENT", "schema_violation").inc(1)
     Counter("ssc_dlq_writes_total", "", ["reason"], registry=registry).labels("bad_request").inc(2)
-    lag = Gauge("ssc_partition_lag", "", ["topic", "partition"], registry=registry)
+    lag = Gauge("ssc_partition_lag_records", "", ["topic", "partition"], registry=registry)
     lag.labels("orders", "10").set(5)
     lag.labels("orders", "2").set(3)
-    Gauge("ssc_partition_uncommitted", "", ["topic", "partition"], registry=registry).labels(
+    Gauge("ssc_partition_uncommitted_records", "", ["topic", "partition"], registry=registry).labels(
         "orders", "2"
     ).set(4)
-    Gauge("ssc_oldest_incomplete_seconds", "", ["topic", "partition"], registry=registry).labels(
-        "new", "0"
-    ).set(1.5)
-    Gauge("ssc_in_flight_sends", "", registry=registry).set(6)
+    Gauge(
+        "ssc_partition_oldest_incomplete_age_seconds", "", ["topic", "partition"], registry=registry
+    ).labels("new", "0").set(1.5)
+    Gauge("ssc_hubspot_requests_in_flight", "", registry=registry).set(6)
     Gauge("ssc_breaker_open", "", ["breaker"], registry=registry).labels("mass_dlq_breaker").set(1)
-    Gauge("ssc_rate_limiter_budget", "", registry=registry).set(100)
+    Gauge("ssc_rate_limiter_budget_requests", "", registry=registry).set(100)
     return generate_latest(registry).decode()
 
 

@@ -147,7 +147,9 @@ def test_every_exported_metric_is_in_the_metrics_reference(metric: metrics_ref.M
 
 def test_every_metric_the_docs_name_is_exported() -> None:
     named = set(re.findall(r"\bssc_[a-z0-9_]+\b", site_text()))
-    assert named - metrics_ref.series_names() == set()
+    # the upgrade page's table of renamed metrics names the old names on purpose
+    renamed = set(re.findall(r"^\| `(ssc_\w+)` \| `ssc_\w+` \|$", page("deploying/upgrading.md"), re.M))
+    assert named - metrics_ref.series_names() - renamed == set()
 
 
 # ---------------------------------------------------------------------------------------- alerts
