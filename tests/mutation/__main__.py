@@ -79,6 +79,11 @@ def run_module(module: str, max_children: int, show: bool) -> Score:
 
 
 def changed_modules(ref: str) -> list[str]:
+    """The core modules that differ from ``ref``; all of them when ``ref`` is not in this clone."""
+    known = subprocess.run(["git", "cat-file", "-e", f"{ref}^{{commit}}"], cwd=ROOT, check=False)
+    if known.returncode != 0:
+        print(f"mutation: {ref} is not in this clone: checking every module")
+        return list(CORE)
     names = subprocess.run(
         ["git", "diff", "--name-only", ref, "--"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
@@ -92,8 +97,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--changed-since", metavar="REF", help="only the core modules changed since REF")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the scores as JSON")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="the ratchet (CI): only the modules FILE lists that changed since its commit; each must keep "
+        "its recorded score or reach its target",
+    )
     args = parser.parse_args(argv)
     modules = args.modules or list(CORE)
+    floors: dict[str, float] = {}
+    if args.baseline:
+        recorded = json.loads(args.baseline.read_text(encoding="utf-8"))
+        floors = {m: float(v) for m, v in recorded["modules"].items()}
+        args.changed_since = recorded["commit"]
+        modules = [m for m in modules if m in floors]
     unknown = [m for m in modules if m not in CORE]
     if unknown:
         parser.error(f"not a core module: {', '.join(unknown)} (one of {', '.join(CORE)})")
@@ -113,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     for s in scores:
         for name in s.survivors:
             print(f"survived: {name}")
-    return 0 if all(s.passed for s in scores) else 1
+    failed = [s.module for s in scores if not (s.passed or s.ratio >= floors.get(s.module, 2.0))]
+    for module in failed:
+        print(f"mutation: {module} is below its target and its recorded score")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

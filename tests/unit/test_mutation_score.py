@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,12 @@ def test_every_core_module_and_its_tests_exist(module: str) -> None:
     assert (root / module).is_file()
     assert all((root / t).is_file() for t in tests)
     assert 0.9 <= target <= 1.0
+
+
+def test_the_baseline_names_core_modules_with_scores_and_a_commit_of_this_history() -> None:
+    root = Path(__file__).resolve().parents[2]
+    baseline = json.loads((root / "tests" / "mutation" / "baseline.json").read_text(encoding="utf-8"))
+    assert set(baseline["modules"]) <= set(CORE)
+    assert all(0.0 <= v <= 1.0 for v in baseline["modules"].values())
+    known = subprocess.run(["git", "cat-file", "-e", baseline["commit"] + "^{commit}"], cwd=root, check=False)
+    assert known.returncode == 0
