@@ -92,3 +92,39 @@ def test_key_mode_completes_every_key_in_offset_order(keys: list[bytes | None], 
     for key in (b"a", b"b", b"c"):
         offsets = [r.offset for r in finished if r.key == key]
         assert offsets == sorted(offsets)
+
+
+def test_queued_counts_every_record_submitted_and_not_completed() -> None:
+    s = Scheduler(Ordering.KEY)
+    for off, key in [(0, b"a"), (1, b"a"), (2, b"b")]:
+        s.submit(rec(off, key))
+    assert s.queued == 3
+    s.complete(rec(0, b"a"))
+    assert s.queued == 2
+    s.complete(rec(1, b"a"))
+    s.complete(rec(2, b"b"))
+    assert s.queued == 0  # drained: the worker may stop
+
+
+def test_a_late_completion_of_a_revoked_record_leaves_the_new_lane_alone() -> None:
+    s = Scheduler(Ordering.KEY)
+    s.submit(rec(5, b"a"))
+    assert drain_ready(s) == [5]  # in flight when the partition is revoked
+    assert s.drop_partitions({TopicPartition("t", 0)}) == 1
+    s.submit(rec(7, b"a"))  # reassigned: fetched again from the committed offset, new head
+    s.submit(rec(8, b"a"))
+    assert drain_ready(s) == [7]
+    s.complete(rec(5, b"a"))  # the old task finishes late
+    assert (s.queued, drain_ready(s)) == (2, [])  # 7 is still the head: 8 waits for it
+    s.complete(rec(7, b"a"))
+    assert drain_ready(s) == [8]
+
+
+def test_dropping_a_partition_counts_the_records_of_all_its_lanes() -> None:
+    s = Scheduler(Ordering.KEY)
+    for off, key in [(0, b"a"), (1, b"a"), (2, b"b")]:
+        s.submit(rec(off, key))
+    s.submit(rec(0, b"a", partition=1))
+    assert s.drop_partitions({TopicPartition("t", 0)}) == 3
+    assert s.queued == 1
+    assert drain_ready(s) == [0]  # only partition 1's record is still ready
