@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from consumer.errors import ConfigError
 from consumer.hubspot.simulator import RecipientRule, SimulatorConfig, Template, start_simulator
 from consumer.ops.events import Options
-from consumer.ops.publish import prepare_input, publish_records
+from consumer.ops.publish import prepare_input, publish
 from consumer.redact import mask_email
 from consumer.route import Router, load_routing
 from consumer.service import Service
@@ -89,7 +89,7 @@ async def publish_samples(settings: KafkaSettings, topic: str, path: Path) -> in
         await admin.close()
     data = await asyncio.to_thread(path.read_bytes)
     records = prepare_input(data, Options(), allow_invalid=True)
-    summary = await publish_records(settings, topic, records, mode="structured")
+    summary = await publish(settings, topic, records, mode="structured")
     return summary.published
 
 

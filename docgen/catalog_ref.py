@@ -128,6 +128,10 @@ def render() -> str:
             f"Model `{model.__module__}.{model.__name__}`; JSON Schema "
             f"`schemas/jsonschema/{event_type}.json`. {' '.join((model.__doc__ or '').split())}",
             "",
+            f"Kafka key, `subject` and `partitionkey`: `data.{model.KEY_FIELD}`. Event `id` derived from "
+            f"the type and {', '.join(f'`data.{name}`' for name in model.IDENTITY_FIELDS)} "
+            "([why](publishing.md#ids-that-make-retries-safe)).",
+            "",
             "Fields of `data`:",
             "",
             table(["field", "type", "required", "rules"], list(fields(data, defs))),

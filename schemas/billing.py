@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Annotated, ClassVar
 
 from annotated_types import Ge, Le
+from pydantic import Field
 
 from schemas.types import Customer, EventData, HttpsUrl, Identifier, Line, Money, Plan, Timestamp
 
@@ -14,6 +15,8 @@ class InvoicePaidV1(EventData):
     """An invoice was paid. Sends: the receipt (and, for large amounts, a note to finance)."""
 
     EVENT_TYPE: ClassVar[str] = "com.example.billing.invoice_paid.v1"
+    KEY_FIELD: ClassVar[str] = "invoice_id"
+    IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ("invoice_id",)
 
     invoice_id: Identifier
     invoice_number: Line
@@ -36,7 +39,12 @@ class SubscriptionPaymentFailedV1(EventData):
     """A renewal charge failed. Sends: the dunning e-mail to the customer and a note to billing."""
 
     EVENT_TYPE: ClassVar[str] = "com.example.billing.subscription_payment_failed.v1"
+    KEY_FIELD: ClassVar[str] = "subscription_id"
+    IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ("invoice_id", "attempt")
 
+    invoice_id: Identifier | None = Field(
+        default=None, description="The renewal invoice charged; with attempt, the event id derives from it."
+    )
     subscription_id: Identifier
     customer: Customer
     plan: Plan

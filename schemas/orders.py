@@ -54,6 +54,8 @@ class OrderConfirmedV1(EventData):
     """An order was placed and paid. Sends: the order confirmation."""
 
     EVENT_TYPE: ClassVar[str] = "com.example.order.confirmed.v1"
+    KEY_FIELD: ClassVar[str] = "order_id"
+    IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ("order_id",)
 
     order_id: Identifier
     order_number: Line
@@ -69,6 +71,11 @@ class OrderShippedV1(EventData):
     """A parcel left the warehouse. Sends: the shipping notice with the tracking link."""
 
     EVENT_TYPE: ClassVar[str] = "com.example.order.shipped.v1"
+    KEY_FIELD: ClassVar[str] = "order_id"
+    IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = (
+        "order_id",
+        "tracking_number",
+    )
 
     order_id: Identifier
     order_number: Line

@@ -144,9 +144,17 @@ class Contract(BaseModel):
 
 
 class EventData(Contract):
-    """The ``data`` of one CloudEvents type; ``EVENT_TYPE`` is the ``type`` attribute it answers to."""
+    """The ``data`` of one CloudEvents type; ``EVENT_TYPE`` is the ``type`` attribute it answers to.
+
+    ``KEY_FIELD`` names the field holding the business entity the event is about (user, order,
+    invoice, subscription): it becomes the ``subject``, the ``partitionkey`` and so the Kafka key.
+    ``IDENTITY_FIELDS`` name the fields that, with the type, identify the business fact: the event
+    id is derived from them (:func:`schemas.envelope.event_id`), so a re-published fact keeps its id.
+    """
 
     EVENT_TYPE: ClassVar[str]
+    KEY_FIELD: ClassVar[str]
+    IDENTITY_FIELDS: ClassVar[tuple[str, ...]]
 
 
 class Money(Contract):

@@ -122,11 +122,15 @@ def publish_command(  # noqa: PLR0917 - one parameter per CLI flag
         typer.Option(
             "--key",
             metavar="FIELD",
-            help="Field path of the record key (subject, data.user_id). Default: subject, else id.",
+            help="Field path of the record key (data.user_id). Default: partitionkey, else subject, else id.",
         ),
     ] = None,
     fill_id: Annotated[
-        bool, typer.Option("--fill-id", help="Give events without an id a random UUID.")
+        bool,
+        typer.Option(
+            "--fill-id",
+            help="Give events without an id the id derived from their business fact (as the builder does).",
+        ),
     ] = False,
     fill_time: Annotated[
         bool, typer.Option("--fill-time", help="Give events without a time the current time.")
@@ -168,7 +172,7 @@ def publish_command(  # noqa: PLR0917 - one parameter per CLI flag
         target = topic or settings.kafka.topics[0]
         with out.progress(len(records), f"publishing to {target}") as advance:
             summary = asyncio.run(
-                publish.publish_records(
+                publish.publish(
                     settings.kafka, target, records, mode=options.mode, progress=advance, timeout_s=timeout
                 )
             )

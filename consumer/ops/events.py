@@ -17,12 +17,9 @@ parsing unless the caller says not to: they never occur in real events, and the 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import json
 import re
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,26 +31,29 @@ from consumer.decode import decode, validate
 from consumer.errors import ConsumerError, InputError
 from consumer.records import Record
 from consumer.settings import DecodeSettings
+from schemas.catalog import model_for
+from schemas.envelope import (
+    EnvelopeError,
+    encode_binary,
+    encode_structured,
+    event_id,
+    record_key,
+    structured_headers,
+)
 from schemas.samples import expand_time_placeholders, format_time
 
 Mode = Literal["structured", "binary"]
 MODES: tuple[Mode, ...] = ("structured", "binary")
-STRUCTURED_CONTENT_TYPE = b"application/cloudevents+json; charset=UTF-8"
-DEFAULT_DATA_CONTENT_TYPE = "application/json"
 _KEY_PATH = re.compile(r"^[A-Za-z0-9_]{1,64}(?:\.[A-Za-z0-9_]{1,64}){0,7}$")
-_NOT_HEADERS = ("data", "data_base64", "datacontenttype")
 _decoder = json.JSONDecoder()
 
 
 class InvalidEvents(ConsumerError):
     """Some events would be rejected by the consumer; nothing was published."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], hint: str = " (--allow-invalid publishes them anyway)") -> None:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(
-            f"{problems[0]}{more}; nothing was published (--allow-invalid publishes them anyway)",
-            reason="invalid_events",
-        )
+        super().__init__(f"{problems[0]}{more}; nothing was published{hint}", reason="invalid_events")
         self.problems = problems
 
 
@@ -197,49 +197,68 @@ def prepare(
     options: Options,
     *,
     now: datetime,
-    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    where: str | None = None,
 ) -> Outgoing:
-    """Fill, key, encode and validate one event; a problem is recorded, never raised."""
-    where = f"line {item.line}"
+    """Fill, key, encode and validate one event; a problem is recorded (prefixed by ``where``, by
+    default the input line), never raised."""
+    where = where or f"line {item.line}"
     if item.problem is not None:
-        return Outgoing(item.line, None, item.raw, _structured_headers(), f"{where}: {item.problem}")
+        return Outgoing(item.line, None, item.raw, structured_headers(), f"{where}: {item.problem}")
     if not isinstance(item.value, dict):
         return Outgoing(
-            item.line, None, item.raw, _structured_headers(), f"{where}: an event must be an object"
+            item.line, None, item.raw, structured_headers(), f"{where}: an event must be an object"
         )
     event = dict(item.value)
+    id_problem = None
     if options.fill_id and not event.get("id"):
-        event["id"] = new_id()
+        derived, id_problem = derived_id(event)
+        if derived is not None:
+            event["id"] = derived
+        elif id_problem is None:  # the data is invalid: say how, as validation would
+            invalid = _check(Record("", 0, 0, None, *encode_structured({**event, "id": "-"})), options.decode)
+            id_problem = f"--fill-id: no id derived from invalid data ({invalid})"
     if options.fill_time and not event.get("time"):
         event["time"] = format_time(now)
     key, key_problem = event_key(event, options.key_field)
-    if options.mode == "binary":
-        value, headers = _binary(event)
-    else:
-        value, headers = orjson.dumps(event), _structured_headers()
+    value, headers = encode_binary(event) if options.mode == "binary" else encode_structured(event)
     event_type = event.get("type") if isinstance(event.get("type"), str) else None
     problem = _check(Record("", 0, 0, key, value, headers), options.decode)
     if options.mode == "binary" and problem is None:
         # Header text loses JSON types (an integer extension out of range reads as a string): the
         # event must also be valid in the structured form, where the consumer sees the types.
-        problem = _check(Record("", 0, 0, key, orjson.dumps(event), _structured_headers()), options.decode)
-    problem = problem or key_problem
+        problem = _check(Record("", 0, 0, key, *encode_structured(event)), options.decode)
+    problem = id_problem or problem or key_problem
     return Outgoing(item.line, key, value, headers, f"{where}: {problem}" if problem else None, event_type)
 
 
+def derived_id(event: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``--fill-id``: the id of the fact the event states (:func:`schemas.envelope.event_id`), as the
+    envelope builder derives it, so the same input published twice keeps its ids; or a problem.
+    ``(None, None)`` when the data is invalid (validation says how)."""
+    event_type = event.get("type")
+    model = model_for(event_type) if isinstance(event_type, str) else None
+    if model is None:
+        return None, "--fill-id: no id derived: the event type is not in the catalog"
+    try:
+        data = model.model_validate_json(orjson.dumps(event.get("data")), strict=True)
+    except (ValueError, TypeError):
+        return None, None
+    try:
+        return event_id(data), None
+    except EnvelopeError as exc:
+        return None, f"--fill-id: {exc}"
+
+
 def event_key(event: Mapping[str, Any], key_field: str | None) -> tuple[bytes | None, str | None]:
-    """The record key: ``key_field`` (a dotted path), or ``subject``, else ``id``; and a problem."""
+    """The record key: ``key_field`` (a dotted path), or the builder's rule (``partitionkey``, else
+    ``subject``, else ``id``: :func:`schemas.envelope.record_key`); and a problem."""
     if key_field is not None:
         found = _lookup(event, key_field)
         if isinstance(found, str | int) and not isinstance(found, bool) and str(found):
             return str(found).encode(), None
         fallback, _ = event_key(event, None)
         return fallback, f"key field {key_field} is missing or not a string/integer"
-    for name in ("subject", "id"):
-        found = event.get(name)
-        if isinstance(found, str) and found:
-            return found.encode(), None
-    return None, None
+    return record_key(event), None
 
 
 def _lookup(event: Mapping[str, Any], path: str) -> Any:
@@ -249,39 +268,6 @@ def _lookup(event: Mapping[str, Any], path: str) -> Any:
             return None
         node = node.get(part)
     return node
-
-
-def _structured_headers() -> tuple[tuple[str, bytes], ...]:
-    return (("content-type", STRUCTURED_CONTENT_TYPE),)
-
-
-def _binary(event: Mapping[str, Any]) -> tuple[bytes, tuple[tuple[str, bytes], ...]]:
-    """CloudEvents Kafka binding, binary mode: attributes as ``ce_*`` headers, ``data`` as the value,
-    ``content-type`` = ``datacontenttype`` (JSON when absent)."""
-    headers = [
-        (f"ce_{name}", _header_text(value).encode())
-        for name, value in event.items()
-        if name not in _NOT_HEADERS and value is not None
-    ]
-    content_type = event.get("datacontenttype")
-    ctype = content_type if isinstance(content_type, str) else DEFAULT_DATA_CONTENT_TYPE
-    headers.append(("content-type", ctype.encode()))
-    encoded = event.get("data_base64")
-    if isinstance(encoded, str):
-        try:
-            return base64.b64decode(encoded, validate=True), tuple(headers)
-        except (binascii.Error, ValueError):
-            return encoded.encode(), tuple(headers)
-    data = event.get("data")
-    return (b"" if data is None else orjson.dumps(data)), tuple(headers)
-
-
-def _header_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(value).decode()  # numbers as text; anything else fails validation, as it should
 
 
 def _check(record: Record, settings: DecodeSettings) -> str | None:

@@ -1,26 +1,35 @@
-"""``consumer publish``: events -> a topic through the idempotent, ``acks="all"`` producer.
+"""Publishing: validated CloudEvents -> a topic, through the producer the DLQ writer uses.
 
-Every event is prepared and validated first (:mod:`consumer.ops.events`); one invalid event stops the
-run before anything is sent (:class:`InvalidEvents`) unless invalid events are explicitly allowed
-(for testing the DLQ). Records are sent in chunks and each chunk's acknowledgements are awaited, so
-memory stays bounded and the summary only counts records the broker confirmed.
+There is one way to publish, whoever publishes: every event is encoded in the chosen binding mode and
+run through the consumer's own decoding and validation (:func:`consumer.ops.events.prepare`), one
+invalid event stops the batch before anything is sent (:class:`InvalidEvents`), and :func:`publish`
+sends the records through an idempotent, ``acks="all"``, compressed producer
+(:func:`consumer.kafka.build_producer`), awaiting every acknowledgement, in chunks so memory stays
+bounded and the summary only counts records the broker confirmed.
 
-From Python (the demo)::
+A service publishes events built by :mod:`schemas.envelope`::
 
-    summary = await publish_events(settings.kafka, "events", events, mode="binary")
+    async with Publisher(KafkaSettings(bootstrap_servers="kafka:9092")) as publisher:
+        await publisher.publish("events", build(UserSignedUpV1(...), source="/identity/signup"))
+
+``consumer publish`` and the demo read JSON / NDJSON instead (:func:`prepare_input`) and call the same
+:func:`publish`. A failed publish raises (:class:`KafkaUnavailable`, or :class:`ConsumerError` for a
+missing topic); publishing the same facts again is safe because their ids are derived from the facts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 
-import orjson
+from aiokafka import AIOKafkaProducer
 
 from consumer.errors import ConsumerError
 from consumer.logs import get_logger
@@ -28,6 +37,7 @@ from consumer.ops import connect
 from consumer.ops.events import InvalidEvents, Mode, Options, Outgoing, SourceEvent, prepare, read_events
 from consumer.ops.render import Output
 from consumer.settings import DecodeSettings, KafkaSettings
+from schemas.envelope import Envelope
 
 log = get_logger("consumer.ops.publish")
 
@@ -73,34 +83,66 @@ def prepare_all(
     items: Iterable[SourceEvent], options: Options, *, allow_invalid: bool, now: datetime
 ) -> list[Outgoing]:
     """Prepare every event; :class:`InvalidEvents` (listing all problems) unless ``allow_invalid``."""
-    records = [prepare(item, options, now=now) for item in items]
+    return _checked([prepare(item, options, now=now) for item in items], allow_invalid=allow_invalid)
+
+
+def prepare_input(
+    data: bytes, options: Options, *, allow_invalid: bool = False, expand_time: bool = True
+) -> list[Outgoing]:
+    """Parse ``data`` (JSON / NDJSON, ``consumer publish``'s input), prepare and validate every event."""
+    now = datetime.now(UTC)
+    items = read_events(data, now=now, expand_time=expand_time)
+    return prepare_all(items, options, allow_invalid=allow_invalid, now=now)
+
+
+def prepare_envelopes(events: Iterable[Envelope], options: Options) -> list[Outgoing]:
+    """Encode and validate built events (:mod:`schemas.envelope`); problems name the event's position,
+    type and id (never a value)."""
+    now = datetime.now(UTC)
+    records = []
+    for n, event in enumerate(events, start=1):
+        item = SourceEvent(n, event.to_dict(), b"")
+        records.append(prepare(item, options, now=now, where=f"event {n} ({event.type}, id {event.id})"))
+    return _checked(records, allow_invalid=False, hint="")
+
+
+def _checked(records: list[Outgoing], *, allow_invalid: bool, hint: str | None = None) -> list[Outgoing]:
     problems = [r.problem for r in records if r.problem is not None]
     if problems and not allow_invalid:
-        raise InvalidEvents(problems)
+        raise InvalidEvents(problems) if hint is None else InvalidEvents(problems, hint)
     if not records:
         raise ConsumerError("the input holds no events", reason="bad_input")
     return records
 
 
-async def send_records(
-    producer: RecordProducer,
+async def publish(
+    target: KafkaSettings | RecordProducer,
     topic: str,
     records: Sequence[Outgoing],
     *,
-    mode: str,
+    mode: Mode,
     progress: Progress | None = None,
     timeout_s: float = 30.0,
 ) -> PublishSummary:
-    """Send ``records`` in order and wait for every acknowledgement (chunks of :data:`CHUNK`)."""
+    """Send prepared ``records`` to ``topic`` in order and wait for every acknowledgement.
+
+    ``target`` is a started producer, or Kafka settings: then a producer is started and stopped here,
+    and broker failures leave as :class:`KafkaUnavailable` with a one-line message.
+    """
+    if isinstance(target, KafkaSettings):
+        bootstrap = target.bootstrap_servers
+        async with connect.started(connect.producer(target), bootstrap, timeout_s) as producer:
+            with connect.kafka_errors(bootstrap, f"publishing to {topic}"):
+                return await publish(
+                    producer, topic, records, mode=mode, progress=progress, timeout_s=timeout_s
+                )
     started = time.monotonic()
-    await connect.require_topic(producer, topic, timeout_s)
+    await connect.require_topic(target, topic, timeout_s)
     partitions: Counter[int] = Counter()
     size = 0
     for begin in range(0, len(records), CHUNK):
         chunk = records[begin : begin + CHUNK]
-        futures = [
-            await producer.send(topic, value=r.value, key=r.key, headers=list(r.headers)) for r in chunk
-        ]
+        futures = [await target.send(topic, value=r.value, key=r.key, headers=list(r.headers)) for r in chunk]
         for metadata in await asyncio.gather(*futures):
             partitions[int(metadata.partition)] += 1
         size += sum(r.size for r in chunk)
@@ -119,61 +161,50 @@ async def send_records(
     return summary
 
 
-async def publish_events(
-    target: KafkaSettings | RecordProducer,
-    topic: str,
-    events: Iterable[Mapping[str, Any]],
-    *,
-    mode: Mode = "structured",
-    key_field: str | None = None,
-    fill_id: bool = False,
-    fill_time: bool = False,
-    allow_invalid: bool = False,
-    decode_settings: DecodeSettings | None = None,
-    progress: Progress | None = None,
-    timeout_s: float = 30.0,
-) -> PublishSummary:
-    """Validate and publish ``events`` (CloudEvents as dicts) to ``topic``.
+class Publisher:
+    """Publishes built events for a service: one started producer (idempotent, ``acks="all"``,
+    compressed), every event validated as the consumer will validate it before anything is sent.
 
-    ``target`` is either Kafka settings (a producer is started and stopped here) or a started
-    producer. Raises :class:`InvalidEvents` before sending anything when an event is invalid (unless
-    ``allow_invalid``), :class:`KafkaUnavailable` when the broker cannot be reached.
+    ``publish`` raises :class:`InvalidEvents` (nothing sent), :class:`KafkaUnavailable` (the broker
+    failed or did not acknowledge: publishing the same facts again is safe) or :class:`ConsumerError`
+    (the topic does not exist).
     """
-    now = datetime.now(UTC)
-    items = [SourceEvent(n, dict(ev), orjson.dumps(ev)) for n, ev in enumerate(events, start=1)]
-    options = Options(mode, key_field, fill_id, fill_time, decode_settings or DecodeSettings())
-    records = prepare_all(items, options, allow_invalid=allow_invalid, now=now)
-    if isinstance(target, KafkaSettings):
-        return await publish_records(
-            target, topic, records, mode=mode, progress=progress, timeout_s=timeout_s
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        *,
+        mode: Mode = "structured",
+        decode_settings: DecodeSettings | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self._kafka = kafka
+        self._options = Options(mode=mode, decode=decode_settings or DecodeSettings())
+        self._timeout_s = timeout_s
+        self._producer: AIOKafkaProducer | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> Self:
+        bootstrap = self._kafka.bootstrap_servers
+        self._producer = await self._stack.enter_async_context(
+            connect.started(connect.producer(self._kafka), bootstrap, self._timeout_s)
         )
-    return await send_records(target, topic, records, mode=mode, progress=progress, timeout_s=timeout_s)
+        return self
 
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._producer = None
+        await self._stack.aclose()
 
-def prepare_input(
-    data: bytes, options: Options, *, allow_invalid: bool = False, expand_time: bool = True
-) -> list[Outgoing]:
-    """The command's first half: parse ``data`` (JSON / NDJSON), prepare and validate every event."""
-    now = datetime.now(UTC)
-    items = read_events(data, now=now, expand_time=expand_time)
-    return prepare_all(items, options, allow_invalid=allow_invalid, now=now)
-
-
-async def publish_records(
-    kafka: KafkaSettings,
-    topic: str,
-    records: Sequence[Outgoing],
-    *,
-    mode: str,
-    progress: Progress | None = None,
-    timeout_s: float = 30.0,
-) -> PublishSummary:
-    """The command's second half: start a producer, send, wait for every acknowledgement, stop."""
-    bootstrap = kafka.bootstrap_servers
-    async with connect.started(connect.producer(kafka), bootstrap, timeout_s) as producer:
-        with connect.kafka_errors(bootstrap, f"publishing to {topic}"):
-            return await send_records(
-                producer, topic, records, mode=mode, progress=progress, timeout_s=timeout_s
+    async def publish(self, topic: str, *events: Envelope) -> PublishSummary:
+        """Validate ``events``, send them in order, and return once the broker acknowledged them all."""
+        if self._producer is None:
+            raise ConsumerError("Publisher.publish outside 'async with Publisher(...)'", reason="usage")
+        records = prepare_envelopes(events, self._options)
+        with connect.kafka_errors(self._kafka.bootstrap_servers, f"publishing to {topic}"):
+            return await publish(
+                self._producer, topic, records, mode=self._options.mode, timeout_s=self._timeout_s
             )
 
 

@@ -11,6 +11,8 @@
 #                                      kubernetes-validate wheel on PyPI (no GitHub download)
 #   chromium                           Debian's package, for the web console's browser tests (Playwright
 #                                      drives it; nothing is downloaded at test time). Needs root or sudo.
+#   asyncapi-parser                    the official AsyncAPI parser (npm, `npm ci` of
+#                                      deploy/tools/asyncapi/package-lock.json; needs node and npm)
 # into ${XDG_CACHE_HOME:-~/.cache}/single-send-consumer/tools/<name>-<version>/. tests/deploy/ finds
 # them there and fails (never skips) with a message naming this script when one is missing.
 # A cold install takes about 3-4 minutes on 2 cores (promtool is most of it); later runs are instant.
@@ -96,5 +98,24 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
   "${apt[@]}" install chromium >/dev/null || { "${apt[@]}" update >/dev/null && "${apt[@]}" install chromium >/dev/null; }
 fi
+# The official AsyncAPI parser (npm @asyncapi/parser, pinned with its dependencies by
+# deploy/tools/asyncapi/package-lock.json) for tests/unit/test_asyncapi.py; installed with `npm ci`
+# into a directory named after the lock file's hash, so a changed lock file installs afresh.
+asyncapi_lock="$HERE/asyncapi/package-lock.json"
+asyncapi="$TOOLS/asyncapi-parser-$(sha256sum "$asyncapi_lock" | cut -c1-16)"
+if [ ! -f "$asyncapi/.complete" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    log "npm (Node.js >= 18) is required to install the AsyncAPI parser"
+    exit 1
+  fi
+  log "installing the AsyncAPI parser (npm ci) ..."
+  tmp="$(mktemp -d "$TOOLS/.npm.XXXXXX")"
+  cp "$HERE/asyncapi/package.json" "$asyncapi_lock" "$tmp/"
+  (cd "$tmp" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+  touch "$tmp/.complete"
+  rm -rf "$asyncapi"
+  mv "$tmp" "$asyncapi"
+fi
+ln -sfn "$asyncapi" "$TOOLS/asyncapi-parser"
 
 log "tools ready in $TOOLS"

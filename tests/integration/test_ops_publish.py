@@ -9,9 +9,8 @@ import orjson
 import pytest
 
 from consumer.decode import decode, validate
-from consumer.ops.publish import publish_events
 from consumer.records import Record
-from consumer.settings import DecodeSettings, KafkaSettings
+from consumer.settings import DecodeSettings
 from tests.conftest import CreateTopic
 from tests.integration.harness import ROOT, end_offsets, read_all, signup
 from tests.integration.test_ops_support import invoke, one_line_error
@@ -105,18 +104,6 @@ async def test_the_sample_file_publishes_with_allow_invalid_so_the_dlq_can_be_te
     assert summary["invalid_published"] >= 1
     records = await topic_records(kafka_bootstrap, topic)
     assert b"{{now" not in b"".join(r.value or b"" for r in records)  # placeholders were expanded
-
-
-async def test_publish_events_from_python_returns_what_the_broker_acknowledged(
-    kafka_bootstrap: str, create_topic: CreateTopic
-) -> None:
-    topic = await create_topic(partitions=2)
-    summary = await publish_events(
-        KafkaSettings(bootstrap_servers=kafka_bootstrap), topic, [signup(i) for i in range(5)], mode="binary"
-    )
-    assert (summary.published, summary.mode, sum(summary.partitions.values())) == (5, "binary", 5)
-    assert summary.bytes > 0
-    assert sum((await end_offsets(kafka_bootstrap, topic, 2)).values()) == 5
 
 
 async def test_unreachable_kafka_is_one_line_within_the_timeout(tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ from consumer.errors import ConsumerError
 from consumer.ops.events import Options, Outgoing, SourceEvent, event_key, prepare, read_events
 from consumer.records import Record
 from consumer.settings import DecodeSettings
+from schemas.envelope import event_id
 from schemas.samples import examples
+from schemas.users import UserSignedUpV1
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SIGNED_UP = "com.example.user.signed_up.v1"
@@ -144,6 +146,31 @@ def test_fill_id_and_fill_time_only_when_asked() -> None:
     assert event.time == NOW
 
 
+def test_fill_id_derives_the_id_of_the_fact_as_the_builder_does_so_a_second_run_keeps_it() -> None:
+    bare = signup(id=None)
+    first, again = (prepared(orjson.dumps(bare), fill_id=True)[0] for _ in range(2))
+    derived = event_id(UserSignedUpV1.model_validate(bare["data"]))
+    assert decode(as_record(first), DecodeSettings()).id == derived
+    assert decode(as_record(again), DecodeSettings()).id == derived
+
+
+def test_fill_id_without_the_identity_value_is_a_problem_naming_the_field() -> None:
+    reset = {**signup(id=None), "type": "com.example.user.password_reset_requested.v1"}
+    reset["data"] = {
+        **reset["data"],
+        "reset_url": "https://app.example.com/r",
+        "expires_at": "2026-03-02T13:00:00Z",
+    }
+    (out,) = prepared(orjson.dumps(reset), fill_id=True)
+    assert out.problem == (
+        "line 1: --fill-id: PasswordResetRequestedV1.request_id is needed to derive the event id: set it, "
+        "or give the event a stable id of this fact (never a new random one per attempt)"
+    )
+    (invalid,) = prepared(orjson.dumps(signup(id=None, data={"user_id": "usr_1"})), fill_id=True)
+    assert invalid.problem is not None
+    assert invalid.problem.startswith("line 1: --fill-id: no id derived from invalid data (schema_violation:")
+
+
 def test_fill_never_overwrites_a_present_id_or_time() -> None:
     (out,) = prepared(orjson.dumps(signup()), fill_id=True, fill_time=True)
     event = decode(as_record(out), DecodeSettings())
@@ -153,7 +180,8 @@ def test_fill_never_overwrites_a_present_id_or_time() -> None:
 # --- keys ------------------------------------------------------------------------------------------------
 
 
-def test_key_defaults_to_subject_then_id() -> None:
+def test_key_defaults_to_partitionkey_then_subject_then_id() -> None:
+    assert event_key(signup(partitionkey="ord_7"), None) == (b"ord_7", None)
     assert event_key(signup(), None) == (b"usr_1", None)
     assert event_key(signup(subject=None), None) == (b"evt-1", None)
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import pytest
 
 from consumer.errors import ConsumerError
 from consumer.ops import publish
-from consumer.ops.events import InvalidEvents
+from consumer.ops.events import InvalidEvents, Options, Outgoing, SourceEvent
 from consumer.ops.replay import Pacer, plan, republish
+from consumer.settings import DecodeSettings
+from schemas.envelope import build
+from schemas.users import UserSignedUpV1
 from tests.integration.harness import signup
 from tests.unit.test_ops_deadletters import dead_letter
 
@@ -45,12 +50,17 @@ class FakeProducer:
         return SimpleNamespace(partition=partition)
 
 
+def prepared(events: list[dict[str, Any]], *, allow_invalid: bool = False, **options: Any) -> list[Outgoing]:
+    items = [SourceEvent(n, event, orjson.dumps(event)) for n, event in enumerate(events, start=1)]
+    return publish.prepare_all(items, Options(**options), allow_invalid=allow_invalid, now=datetime.now(UTC))
+
+
 async def test_events_are_published_in_order_with_their_keys_and_summarised() -> None:
     producer = FakeProducer()
     events = [signup(i) for i in range(7)]
     advanced: list[int] = []
-    summary = await publish.publish_events(producer, "events", events, key_field="data.user_id",
-                                           progress=advanced.append)  # fmt: skip
+    records = prepared(events, key_field="data.user_id")
+    summary = await publish.publish(producer, "events", records, mode="structured", progress=advanced.append)
     assert [s["key"] for s in producer.sent] == [f"usr_{i:06d}".encode() for i in range(7)]
     assert summary.published == 7
     assert summary.invalid == 0
@@ -67,7 +77,7 @@ async def test_one_invalid_event_stops_the_run_before_anything_is_sent() -> None
     producer = FakeProducer()
     events = [signup(1), signup(2, email="nobody"), signup(3), {"id": "x"}]
     with pytest.raises(InvalidEvents) as caught:
-        await publish.publish_events(producer, "events", events)
+        await publish.publish(producer, "events", prepared(events), mode="structured")
     assert producer.sent == []
     assert [p.split(":")[0] for p in caught.value.problems] == ["line 2", "line 4"]
     assert "nobody" not in str(caught.value)
@@ -75,28 +85,28 @@ async def test_one_invalid_event_stops_the_run_before_anything_is_sent() -> None
 
 async def test_allow_invalid_publishes_them_and_counts_them() -> None:
     producer = FakeProducer()
-    summary = await publish.publish_events(producer, "events", [signup(1), {"id": "x"}], allow_invalid=True)
+    records = prepared([signup(1), {"id": "x"}], allow_invalid=True)
+    summary = await publish.publish(producer, "events", records, mode="structured")
     assert summary.published == 2
     assert summary.invalid == 1
 
 
 async def test_acknowledgements_are_awaited_chunk_by_chunk() -> None:
     producer = FakeProducer()
-    summary = await publish.publish_events(
-        producer, "events", [signup(i) for i in range(3 * publish.CHUNK + 5)]
-    )
+    records = prepared([signup(i) for i in range(3 * publish.CHUNK + 5)])
+    summary = await publish.publish(producer, "events", records, mode="binary")
     assert summary.published == 3 * publish.CHUNK + 5
     assert producer.max_outstanding == publish.CHUNK
 
 
 async def test_a_missing_topic_is_named() -> None:
     with pytest.raises(ConsumerError, match=r"^topic nope does not exist"):
-        await publish.publish_events(FakeProducer(), "nope", [signup(1)], timeout_s=0.5)
+        await publish.publish(FakeProducer(), "nope", prepared([signup(1)]), mode="structured", timeout_s=0.5)
 
 
 async def test_no_events_is_an_error() -> None:
     with pytest.raises(ConsumerError, match="no events"):
-        await publish.publish_events(FakeProducer(), "events", [])
+        prepared([])
 
 
 async def test_republish_sends_only_what_the_plan_keeps_with_provenance() -> None:
@@ -115,3 +125,14 @@ async def test_republish_sends_only_what_the_plan_keeps_with_provenance() -> Non
     assert dict(sent["headers"])["ssc.replay.dlq-offset"] == b"1"
     assert (summary.replayed, summary.selected, summary.by_topic) == (1, 2, {"events": 1})
     assert summary.skipped == [("0:2", "schema_violation: data.email")]
+
+
+def test_built_events_that_the_consumer_would_refuse_are_named_by_position_type_and_id() -> None:
+    welcome = build(UserSignedUpV1(user_id="usr_1", email="jane.doe@example.com"), "/identity/signup")
+    (record,) = publish.prepare_envelopes([welcome], Options(mode="binary"))
+    assert (record.problem, record.key) == (None, b"usr_1")
+    with pytest.raises(InvalidEvents) as caught:
+        publish.prepare_envelopes([welcome, welcome], Options(decode=DecodeSettings(max_bytes=256)))
+    assert caught.value.problems[1].startswith(
+        f"event 2 (com.example.user.signed_up.v1, id {welcome.id}): oversize:"
+    )

@@ -310,7 +310,7 @@ def test_an_event_type_with_several_routes_gives_one_job_each_with_distinct_send
         "amount": {"amount": "29.00", "currency": "USD"},
         "failure_reason": "card_expired",
         "attempt": 2,
-        "event_id": "sub-evt-55120",
+        "event_id": "32c17c8c-50d1-5b72-8955-820c2f742e8c",
         "source": "/billing/subscriptions",
     }
 
