@@ -3,7 +3,8 @@
 Read top to bottom in the order data flows:
 
 * :mod:`consumer.ops.events`      JSON / NDJSON input -> validated, encoded Kafka records (pure)
-* :mod:`consumer.ops.publish`     records -> a topic through the idempotent, acks=all producer
+* :mod:`consumer.ops.publish`     records -> a topic through the idempotent, acks=all producer; also
+                                  ``Publisher``, the same path for services publishing built events
 * :mod:`consumer.ops.deadletters` DLQ records -> :class:`DeadLetter` values, selections, summaries (pure)
 * :mod:`consumer.ops.reader`      a bounded, group-less read of a topic (to the end offsets seen at start)
 * :mod:`consumer.ops.dlq`         ``dlq inspect``: read, select, render
