@@ -26,6 +26,10 @@ from tests.deploy.conftest import DEPLOY, ROOT
 from tests.deploy.test_lock import pins
 from tests.fixtures_simulator import SIM_TOKEN
 
+# Building the wheels from the lock and installing them takes a minute on a quiet machine, several
+# under load: the module's tests get a longer limit than the suite's default.
+pytestmark = pytest.mark.timeout(900)
+
 DOCKERFILE = DEPLOY / "Dockerfile"
 PRINT_PACKAGE_PATHS = "import consumer, schemas; print(consumer.__file__, schemas.__file__)"
 IMAGE = DEPLOY / "image"
