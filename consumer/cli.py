@@ -1,7 +1,8 @@
 """The ``consumer`` command: parse, build settings, configure logging, call the service.
 
 Each sub-command is a thin wrapper; the work lives in the modules it calls. Errors from this package
-print as one line (``error: <field>: <message>``) with a non-zero exit code, never a traceback.
+print as one line each (``error: <field>: <message>``; invalid settings list every problem) with exit
+status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help is plain text: rich markup would turn "ID:SECRET:TOKEN" into an emoji and "[x]" into style.
+    rich_markup_mode=None,
 )
 
 
@@ -86,10 +89,48 @@ def run(
     asyncio.run(main())
 
 
+# ------------------------------------------------------------------------------------------- config
+
+config_app = typer.Typer(
+    rich_markup_mode=None, help="The settings this deployment runs with.", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.callback()
+def config_root() -> None:
+    """The settings this deployment runs with (environment, config file, defaults)."""
+
+
+@config_app.command("show")
+def config_show(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Print every effective setting, secrets redacted, and where it came from.
+
+    Sources: environment (an SSC_* variable), file (--config / SSC_CONFIG_FILE) or default. Invalid
+    settings print one line per problem, exit status 2.
+    """
+    from consumer.ops.commands import one_line_errors
+    from consumer.ops.render import Output
+    from consumer.settings import effective_settings
+
+    with one_line_errors():
+        entries = effective_settings(config)
+    out = Output("json" if as_json else "human")
+    if not out.human:
+        out.json([{"name": e.name, "key": e.key, "value": e.value, "source": e.source} for e in entries])
+        return
+    out.table(["setting", "value", "from"], [[e.name, e.value, e.source] for e in entries])
+
+
 # ------------------------------------------------------------------------------------------ schemas
 
 schemas_app = typer.Typer(
-    help="Event contracts: the catalog's JSON Schema files and AsyncAPI document.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Event contracts: the catalog's JSON Schema files and AsyncAPI document.",
+    no_args_is_help=True,
 )
 app.add_typer(schemas_app, name="schemas")
 
@@ -236,7 +277,8 @@ def main() -> None:
     try:
         app()
     except ConsumerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

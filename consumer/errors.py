@@ -2,6 +2,7 @@
 
     ConsumerError                  .reason (a Reason code or short slug), .retriable
     ├── ConfigError                settings, routing file, credentials missing: refuse to start
+    │   └── SettingsInvalid        every problem of the settings at once, one line each
     ├── InputError                 one record cannot become a send request: PERMANENT, dead-letter it
     ├── SendError                  a HubSpot answer or transport failure, carrying its Outcome
     │   └── AuthError              a credential could not be obtained (OAuth refresh failed, no token)
@@ -33,6 +34,14 @@ class ConfigError(ConsumerError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(f"{field}: {message}" if field else message, reason="config")
         self.field = field
+
+
+class SettingsInvalid(ConfigError):
+    """The settings cannot be built: one line per problem, each naming its variable or file key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
 
 
 class InputError(ConsumerError):

@@ -7,19 +7,32 @@ hapikey, SASL password) come from the environment or from a mounted file (``*_fi
 config file or argv: a config file that sets one is refused.
 
 ``environment`` (dev / qa / prod) selects the ``emailId`` column of the routing file.
+
+:func:`load_settings` reports every problem at once, one line each naming the variable or file key
+(:mod:`consumer.settings_report`): invalid values, JSON that does not parse inside a variable, a
+``SSC_*`` variable no setting reads (with the closest known name), secrets in the file, secret files
+that cannot be read.
 """
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-from consumer.errors import ConfigError
+from consumer import settings_report
+from consumer.errors import SettingsInvalid
 
 ENV_PREFIX = "SSC_"
 
@@ -197,35 +210,75 @@ _SECRET_KEYS = {
 }
 
 
-class _YamlFileSource(PydanticBaseSettingsSource):
-    """Reads the optional YAML config file; refuses secrets in it."""
+def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The YAML config file as a mapping, and its problems (unreadable, not a mapping, secrets in it)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) else str(exc).replace("\n", " ")
+        return {}, [f"{path}: cannot read the config file: {detail}"]
+    if not isinstance(data, dict):
+        return {}, [f"{path}: the config file must be a mapping of settings"]
+    problems = []
+    for keys in sorted(_SECRET_KEYS):
+        node: Any = data
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is not None:
+            problems.append(
+                f"{path}: {'.'.join(keys)}: secrets are not read from the config file; "
+                "use the environment or a *_file setting"
+            )
+    return data, problems
 
-    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+
+def _secret_file_problems(environ: dict[str, str], data: dict[str, Any]) -> list[str]:
+    """A ``*_file`` secret that is set (environment first, then the file) must be readable and not empty."""
+    upper = {k.upper(): v for k, v in environ.items()}
+    problems = []
+    for *section, name in sorted(_SECRET_KEYS):
+        keys = (*section, f"{name}_file")
+        variable = settings_report.env_name(ENV_PREFIX, keys)
+        node: Any = data
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        value = upper.get(variable, node)
+        if not value or not isinstance(value, str):
+            continue
+        where = variable if variable in upper else ".".join(keys)
+        try:
+            text = Path(value).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            problems.append(f"{where}: cannot read the secret file {value}: {detail}")
+            continue
+        if not text.strip():
+            problems.append(f"{where}: the secret file {value} is empty")
+    return problems
+
+
+class _YamlFileSource(PydanticBaseSettingsSource):
+    """The config file's settings, read and checked by :func:`read_config_file` beforehand."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
         super().__init__(settings_cls)
-        self.path = path
+        self.data = data
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        if self.path is None:
-            return {}
+        return self.data
+
+
+class _EnvSource(EnvSettingsSource):
+    """Environment variables; JSON that does not parse is handed to validation, which names the variable."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
         try:
-            data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read config file {self.path}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"config file {self.path} must be a mapping")
-        for path in _SECRET_KEYS:
-            node: Any = data
-            for key in path:
-                node = node.get(key) if isinstance(node, dict) else None
-            if node is not None:
-                raise ConfigError(
-                    "secrets are not read from the config file; use the environment or a *_file setting",
-                    field=".".join(path),
-                )
-        return data
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError as exc:
+            return settings_report.Undecodable(str(exc))
 
 
 class Settings(BaseSettings):
@@ -238,7 +291,7 @@ class Settings(BaseSettings):
         extra="forbid",
         case_sensitive=False,
     )
-    _config_file: ClassVar[Path | None] = None
+    _config_data: ClassVar[dict[str, Any]] = {}
 
     environment: Environment = Environment.DEV
     routing_file: Path = Path("deploy/local/routing.yaml")
@@ -268,17 +321,36 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, _YamlFileSource(settings_cls, cls._config_file)
+        return init_settings, _EnvSource(settings_cls), _YamlFileSource(settings_cls, cls._config_data)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings from env + optional file; a validation error becomes a ConfigError naming the field."""
-    Settings._config_file = config_file
+    """Build settings from env + optional file; every problem at once as :class:`SettingsInvalid`."""
+    data, problems = read_config_file(config_file) if config_file is not None else ({}, [])
+    environ = dict(os.environ)
+    problems += settings_report.unknown_variables(Settings, ENV_PREFIX, environ)
+    problems += _secret_file_problems(environ, data)
+    Settings._config_data = data
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "__".join(str(p) for p in first["loc"]).upper()
-        raise ConfigError(first["msg"], field=f"{ENV_PREFIX}{field}" if field else None) from exc
+        problems += settings_report.validation_problems(
+            exc,
+            model=Settings,
+            prefix=ENV_PREFIX,
+            environ=environ,
+            file_data=data,
+            file_name=str(config_file) if config_file is not None else None,
+        )
     finally:
-        Settings._config_file = None
+        Settings._config_data = {}
+    if problems:
+        raise SettingsInvalid(problems)
+    return settings
+
+
+def effective_settings(config_file: Path | None = None) -> list[settings_report.Entry]:
+    """The effective settings, secrets redacted, each with its source (``consumer config show``)."""
+    settings = load_settings(config_file)
+    data = read_config_file(config_file)[0] if config_file is not None else {}
+    return settings_report.effective(settings, prefix=ENV_PREFIX, environ=dict(os.environ), file_data=data)

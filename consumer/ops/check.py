@@ -28,7 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
-from consumer.errors import ConsumerError
+from consumer.errors import ConsumerError, SettingsInvalid
 from consumer.hubspot.auth import AuthProvider, OAuthAuth, build_auth
 from consumer.hubspot.client import HubSpotClient
 from consumer.kafka import security_kwargs
@@ -40,6 +40,7 @@ from consumer.route import Router, load_routing
 from consumer.settings import AuthMode, KafkaSettings, Settings
 
 AUTO_CREATE = "auto.create.topics.enable"
+SETTINGS = "settings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,10 @@ class CheckReport:
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
+    @property
+    def settings_invalid(self) -> bool:
+        return any(c.name == SETTINGS and not c.ok for c in self.checks)
+
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "checks": [c.to_json() for c in self.checks]}
 
@@ -77,6 +82,10 @@ class _Checks:
         try:
             async with asyncio.timeout(self.timeout_s):
                 detail, ok = await check(), True
+        except SettingsInvalid as exc:  # every problem on its own line, each naming its variable
+            seconds = time.monotonic() - started
+            self.results.extend(CheckResult(name, False, p, seconds) for p in exc.problems)
+            return False
         except ConsumerError as exc:
             detail, ok = str(exc), False
         except TimeoutError:
@@ -105,7 +114,7 @@ async def run_checks(load: Callable[[], Settings], *, timeout_s: float = 10.0) -
             f"HubSpot {h.base_url} ({h.api_version}, auth {h.auth.mode.value})"
         )
 
-    if not await first.run("settings", settings_check):
+    if not await first.run(SETTINGS, settings_check):
         return CheckReport(tuple(first.results))
     settings = holder[0]
 
@@ -147,7 +156,8 @@ async def _kafka_checks(checks: _Checks, settings: Settings) -> None:
             await checks.run(f"topic {topic}", functools.partial(_topic, visible, topic))
         readable = {t: visible[t] for t in sources if visible.get(t)}
         if readable:
-            await checks.run(f"group {k.group_id}", functools.partial(_group_offsets, consumer, readable))
+            group_check = functools.partial(_group_offsets, consumer, readable, k.auto_offset_reset)
+            await checks.run(f"group {k.group_id}", group_check)
         for dlq in sorted({settings.dlq.topic_for(t) for t in sources}):
             await checks.run(f"dlq {dlq}", functools.partial(_dlq_topic, visible, k, dlq))
         await checks.run("dlq producer", functools.partial(_producer_init, k))
@@ -176,15 +186,25 @@ async def _topic(visible: Mapping[str, frozenset[int]], topic: str) -> str:
     return f"exists ({plural(len(found), 'partition')})"
 
 
-async def _group_offsets(consumer: Any, partitions: Mapping[str, frozenset[int]]) -> str:
+async def _group_offsets(consumer: Any, partitions: Mapping[str, frozenset[int]], reset: str) -> str:
+    """Lag of the group; a partition it never committed starts where ``auto_offset_reset`` says."""
     tps = [KafkaTP(t, p) for t, ps in sorted(partitions.items()) for p in sorted(ps)]
     committed = {tp: await consumer.committed(tp) for tp in tps}
     ends = await consumer.end_offsets(tps)
+    starts = await consumer.beginning_offsets(tps)
     done = {tp: off for tp, off in committed.items() if off is not None}
     lag = sum(max(0, ends[tp] - off) for tp, off in done.items())
-    return (
-        f"committed offsets readable without joining: {len(done)}/{len(tps)} partitions committed, lag {lag}"
+    fresh = [tp for tp in tps if tp not in done]
+    backlog = sum(ends[tp] - starts[tp] for tp in fresh) if reset == "earliest" else 0
+    detail = f"committed offsets readable without joining: {len(done)}/{len(tps)} partitions committed"
+    if not fresh:
+        return f"{detail}, lag {lag}"
+    where = (
+        f"{plural(len(fresh), 'partition')} without a commit start at the {reset} offset (auto_offset_reset)"
     )
+    if reset != "earliest":
+        where += f"; the {sum(ends[tp] - starts[tp] for tp in fresh)} records there now are never read"
+    return f"{detail}, lag {lag + backlog}: {where}"
 
 
 async def _dlq_topic(visible: Mapping[str, frozenset[int]], k: KafkaSettings, topic: str) -> str:

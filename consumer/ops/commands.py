@@ -73,7 +73,8 @@ def one_line_errors() -> Iterator[None]:
         )
         raise typer.Exit(2) from None
     except ConsumerError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        for line in str(exc).splitlines():
+            typer.echo(f"error: {line}", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
@@ -202,8 +203,9 @@ def check_command(
 ) -> None:
     """Check settings, routing, Kafka (topics, group, DLQ) and the HubSpot credential; writes nothing.
 
-    One line per check, OK or FAIL with the reason. Exit status: 0 when everything is usable (use it
-    as a Kubernetes start-up probe), 1 when a check failed.
+    One line per check, OK or FAIL with the reason (invalid settings: one line per problem). Exit
+    status: 0 when everything is usable (use it as a Kubernetes start-up probe), 1 when a check
+    failed, 2 when the settings are invalid.
     """
     from consumer.ops import check
     from consumer.ops.render import Output, configure_logging
@@ -213,4 +215,4 @@ def check_command(
     report = asyncio.run(check.run_checks(lambda: settings_for(config, bootstrap), timeout_s=timeout))
     check.render_report(out, report)
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(2 if report.settings_invalid else 1)

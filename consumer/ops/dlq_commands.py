@@ -27,7 +27,9 @@ from consumer.ops.commands import (
 if TYPE_CHECKING:
     from consumer.ops.deadletters import Selection
 
-dlq_app = typer.Typer(help="Dead letters: inspect them, replay them.", no_args_is_help=True)
+dlq_app = typer.Typer(
+    rich_markup_mode=None, help="Dead letters: inspect them, replay them.", no_args_is_help=True
+)
 
 TopicOption = Annotated[
     str | None,

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 import yaml
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer.hubspot.simulator import OAuthClient
@@ -55,6 +56,30 @@ async def test_a_usable_deployment_passes_every_check_and_joins_no_group(
     # A group someone joined and left is "Empty"; one only asked for its offsets does not exist ("Dead").
     assert group.groups[0][2] == "Dead"
     assert f"{topic}.dlq" not in await _topics(kafka_bootstrap)  # the check created no topic
+
+
+@pytest.mark.parametrize(("reset", "lag"), [("earliest", 70), ("latest", 0)])
+async def test_the_lag_of_a_group_without_commits_is_the_backlog_its_reset_policy_reads(
+    kafka_bootstrap: str, create_topic: CreateTopic, reset: str, lag: int
+) -> None:
+    topic = await create_topic(partitions=2)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for i in range(70):
+            await producer.send(topic, b"{}", partition=i % 2)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    env = {**service_env(kafka_bootstrap, topic), "SSC_KAFKA__AUTO_OFFSET_RESET": reset}
+
+    result = await invoke("check", "--json", env=env)
+
+    detail = checks(result.stdout)[f"group g.{topic}"]["detail"]
+    assert (
+        f"0/2 partitions committed, lag {lag}: 2 partitions without a commit start at the {reset} offset"
+        in detail
+    )
 
 
 async def _topics(bootstrap: str) -> set[str]:
@@ -129,13 +154,13 @@ async def test_an_unreachable_broker_fails_fast_and_the_hubspot_checks_still_run
 async def test_invalid_settings_are_the_one_failed_check_naming_the_variable(kafka_bootstrap: str) -> None:
     env = {**service_env(kafka_bootstrap, "events"), "SSC_KAFKA__SESSION_TIMEOUT_MS": "5"}
     result = await invoke("check", "--json", env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     (only,) = orjson.loads(result.stdout)["checks"]
     assert only["name"] == "settings"
     assert only["detail"].startswith("SSC_KAFKA__SESSION_TIMEOUT_MS:")
 
 
-async def test_a_routing_file_without_ids_for_the_environment_and_an_unreadable_token_file_fail(
+async def test_a_routing_file_without_ids_for_the_environment_fails_and_the_other_checks_run(
     kafka_bootstrap: str, create_topic: CreateTopic, tmp_path: Path
 ) -> None:
     topic = await create_topic()
@@ -143,8 +168,7 @@ async def test_a_routing_file_without_ids_for_the_environment_and_an_unreadable_
     del config["routes"][0]["email_id"]["prod"]
     routing = tmp_path / "routing.yaml"
     routing.write_text(yaml.safe_dump(config))
-    env = {**service_env(kafka_bootstrap, topic, routing=routing), "SSC_ENVIRONMENT": "prod",
-           "SSC_HUBSPOT__AUTH__TOKEN_FILE": str(tmp_path / "missing-token")}  # fmt: skip
+    env = {**service_env(kafka_bootstrap, topic, routing=routing), "SSC_ENVIRONMENT": "prod"}
 
     result = await invoke("check", "--json", env=env)
 
@@ -154,10 +178,20 @@ async def test_a_routing_file_without_ids_for_the_environment_and_an_unreadable_
         found["routing"]["detail"]
         == "SSC_ROUTING_FILE: no email_id for environment 'prod' in route(s) 'welcome'"
     )
-    assert found["hubspot credential"]["detail"].startswith(
-        "SSC_HUBSPOT__AUTH__TOKEN_FILE: cannot read secret file"
-    )
     assert found["kafka"]["ok"]
+    assert "hubspot credential" in found
+
+
+async def test_an_unreadable_token_file_is_a_settings_problem(kafka_bootstrap: str, tmp_path: Path) -> None:
+    env = {
+        **service_env(kafka_bootstrap, "events"),
+        "SSC_HUBSPOT__AUTH__TOKEN_FILE": str(tmp_path / "missing"),
+    }
+    result = await invoke("check", "--json", env=env)
+    assert result.exit_code == 2
+    (only,) = orjson.loads(result.stdout)["checks"]
+    assert (only["name"], only["ok"]) == ("settings", False)
+    assert only["detail"].startswith("SSC_HUBSPOT__AUTH__TOKEN_FILE: cannot read the secret file ")
 
 
 async def test_check_as_a_startup_probe_exits_0_then_1_as_a_real_process(

@@ -77,3 +77,48 @@ async def test_invalid_settings_are_one_line_naming_the_variable() -> None:
     assert code == 2
     (line,) = err.strip().splitlines()
     assert line.startswith("error: SSC_KAFKA__MAX_POLL_RECORDS: ")
+
+
+BAD_SETTINGS = {"SSC_KAFKA__TOPICS": "a,b", "SSC_ENVIROMENT": "prod", "SSC_ENGINE__MAX_IN_FLIGHT": "0"}
+BAD_SETTINGS_LINES = [
+    "SSC_ENVIROMENT: unknown setting; did you mean SSC_ENVIRONMENT?",
+    "SSC_KAFKA__TOPICS: not valid JSON (",
+    "SSC_ENGINE__MAX_IN_FLIGHT: Input should be greater than or equal to 1",
+]
+
+
+@pytest.mark.parametrize(
+    "args", [("run",), ("config", "show"), ("publish", "-"), ("dlq", "inspect", "-t", "x.dlq")], ids=" ".join
+)
+async def test_every_settings_problem_is_one_line_and_exit_2_for_every_command(args: tuple[str, ...]) -> None:
+    code, out, err = await run_process(*args, env=BAD_SETTINGS)
+    assert code == 2, err
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == len(BAD_SETTINGS_LINES)
+    for expected in BAD_SETTINGS_LINES:
+        assert any(line.startswith("error: " + expected) for line in lines), (expected, lines)
+
+
+async def test_check_lists_every_settings_problem_and_exits_2() -> None:
+    code, out, _ = await run_process("check", "--json", env=BAD_SETTINGS)
+    assert code == 2
+    report = orjson.loads(out)
+    assert [c["name"] for c in report["checks"]] == ["settings"] * len(BAD_SETTINGS_LINES)
+    details = [c["detail"] for c in report["checks"]]
+    for expected in BAD_SETTINGS_LINES:
+        assert any(d.startswith(expected) for d in details), (expected, details)
+
+
+async def test_config_show_prints_each_value_with_its_source_and_no_secret(tmp_path: Path) -> None:
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("kafka:\n  group_id: from-file\n")
+    env = {"SSC_HUBSPOT__AUTH__TOKEN": "pat-na1-show-me-not", "SSC_ENVIRONMENT": "qa"}
+    code, out, err = await run_process("config", "show", "--config", str(cfg), "--json", env=env)
+    assert code == 0, err
+    shown = {e["name"]: (e["value"], e["source"]) for e in orjson.loads(out)}
+    assert shown["SSC_ENVIRONMENT"] == ("qa", "environment")
+    assert shown["SSC_KAFKA__GROUP_ID"] == ("from-file", "file")
+    assert shown["SSC_ENGINE__MAX_IN_FLIGHT"] == ("64", "default")
+    assert shown["SSC_HUBSPOT__AUTH__TOKEN"] == ("**********", "environment")
+    assert "pat-na1-show-me-not" not in out + err

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from consumer.errors import ConfigError
-from consumer.settings import Environment, Ordering, load_settings
+from consumer.errors import ConfigError, SettingsInvalid
+from consumer.settings import Environment, Ordering, effective_settings, load_settings
 
 
 def test_env_vars_with_the_prefix_and_double_underscore_nesting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,3 +60,150 @@ def test_the_revoke_wait_must_stay_below_the_rebalance_timeout(monkeypatch: pyte
     monkeypatch.setenv("SSC_ENGINE__REVOKE_WAIT_S", "12")
     with pytest.raises(ConfigError, match="rebalance timeout"):
         load_settings()
+
+
+# --- every problem at once, each naming its variable or file key ------------------------------------
+
+
+def config_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.yaml"
+    path.write_text(text)
+    return path
+
+
+def problems(**env: str) -> tuple[str, ...]:
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        with pytest.raises(SettingsInvalid) as err:
+            load_settings()
+    return err.value.problems
+
+
+def test_a_list_variable_that_is_not_json_names_the_variable_and_says_how_to_write_it() -> None:
+    (line,) = problems(SSC_KAFKA__TOPICS="a,b")
+    assert line.startswith("SSC_KAFKA__TOPICS: not valid JSON (")
+    assert """'["a","b"]'""" in line
+
+
+def test_a_section_variable_that_is_not_json_names_the_variable() -> None:
+    (line,) = problems(SSC_KAFKA="{topics: a}")
+    assert line.startswith("SSC_KAFKA: not valid JSON (")
+
+
+def test_every_problem_is_reported_at_once_one_line_each() -> None:
+    lines = problems(
+        SSC_KAFKA__TOPICS="a,b",
+        SSC_ENGINE__MAX_IN_FLIGHT="0",
+        SSC_KAFKA__SESSION_TIMEOUT_MS="5",
+        SSC_ENVIROMENT="prod",
+    )
+    assert sorted(line.split(":")[0] for line in lines) == [
+        "SSC_ENGINE__MAX_IN_FLIGHT",
+        "SSC_ENVIROMENT",
+        "SSC_KAFKA__SESSION_TIMEOUT_MS",
+        "SSC_KAFKA__TOPICS",
+    ]
+    assert all("\n" not in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("SSC_ENVIROMENT", "SSC_ENVIRONMENT"),
+        ("SSC_KAFKA_TOPICS", "SSC_KAFKA__TOPICS"),
+        ("SSC_KAFKA__GROUPID", "SSC_KAFKA__GROUP_ID"),
+        ("SSC_HUBSPOT__AUTH__TOKENFILE", "SSC_HUBSPOT__AUTH__TOKEN_FILE"),
+        ("ssc_engine__max_inflight", "SSC_ENGINE__MAX_IN_FLIGHT"),
+    ],
+)
+def test_an_unknown_variable_stops_the_start_with_the_closest_known_name(typo: str, meant: str) -> None:
+    (line,) = problems(**{typo: "prod"})
+    assert line == f"{typo.upper()}: unknown setting; did you mean {meant}?"
+
+
+def test_the_local_tool_variables_and_the_config_file_variable_are_not_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSC_KAFKA_STATE_DIR", "/tmp/x")
+    monkeypatch.setenv("SSC_KAFKA_HEAP", "1g")
+    monkeypatch.setenv("SSC_CONFIG_FILE", "/nonexistent.yaml")  # read by the CLI, not by the model
+    assert load_settings().environment is Environment.DEV
+
+
+def test_config_file_problems_name_the_file_and_key_and_come_with_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = config_file(
+        tmp_path,
+        "kafka:\n  group_idd: x\n  session_timeout_ms: 5\nhubspot:\n  auth:\n    token: pat-in-file\n",
+    )
+    monkeypatch.setenv("SSC_ENGINE__MAX_IN_FLIGHT", "0")
+    with pytest.raises(SettingsInvalid) as err:
+        load_settings(cfg)
+    assert sorted(err.value.problems) == sorted([
+        f"{cfg}: hubspot.auth.token: secrets are not read from the config file; "
+        "use the environment or a *_file setting",
+        f"{cfg}: kafka.group_idd: unknown setting; did you mean kafka.group_id?",
+        f"{cfg}: kafka.session_timeout_ms: Input should be greater than or equal to 6000",
+        "SSC_ENGINE__MAX_IN_FLIGHT: Input should be greater than or equal to 1",
+    ])  # fmt: skip
+    assert "pat-in-file" not in str(err.value)
+
+
+def test_a_config_file_that_is_not_yaml_is_one_line(tmp_path: Path) -> None:
+    cfg = config_file(tmp_path, "kafka: [unclosed\n")
+    with pytest.raises(SettingsInvalid) as err:
+        load_settings(cfg)
+    (line,) = err.value.problems
+    assert line.startswith(f"{cfg}: cannot read the config file: ")
+
+
+def test_an_unreadable_or_empty_secret_file_is_a_settings_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    monkeypatch.setenv("SSC_HUBSPOT__AUTH__TOKEN_FILE", str(tmp_path / "missing"))
+    monkeypatch.setenv("SSC_KAFKA__SECURITY__SASL_PASSWORD_FILE", str(empty))
+    monkeypatch.setenv("SSC_ENGINE__MAX_IN_FLIGHT", "0")
+    with pytest.raises(SettingsInvalid) as err:
+        load_settings()
+    assert sorted(err.value.problems) == [
+        "SSC_ENGINE__MAX_IN_FLIGHT: Input should be greater than or equal to 1",
+        f"SSC_HUBSPOT__AUTH__TOKEN_FILE: cannot read the secret file {tmp_path / 'missing'}: "
+        "No such file or directory",
+        f"SSC_KAFKA__SECURITY__SASL_PASSWORD_FILE: the secret file {empty} is empty",
+    ]
+
+
+def test_a_value_is_never_echoed_in_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSC_HUBSPOT__AUTH__TOKN", "pat-typo-secret")
+    monkeypatch.setenv("SSC_KAFKA__TOPICS", "pat-in-a-list")
+    with pytest.raises(SettingsInvalid) as err:
+        load_settings()
+    assert "pat-" not in str(err.value)
+
+
+# --- where each value came from -------------------------------------------------------------------
+
+
+def test_the_effective_settings_name_their_source_and_redact_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = config_file(tmp_path, "kafka:\n  group_id: from-file\n  client_id: from-file\n")
+    monkeypatch.setenv("SSC_KAFKA__CLIENT_ID", "from-env")
+    monkeypatch.setenv("SSC_HUBSPOT__AUTH__TOKEN", "pat-show-secret")
+    entries = {e.name: e for e in effective_settings(cfg)}
+    assert (entries["SSC_KAFKA__GROUP_ID"].value, entries["SSC_KAFKA__GROUP_ID"].source) == (
+        "from-file",
+        "file",
+    )
+    assert (entries["SSC_KAFKA__CLIENT_ID"].value, entries["SSC_KAFKA__CLIENT_ID"].source) == (
+        "from-env",
+        "environment",
+    )
+    assert (entries["SSC_ENVIRONMENT"].value, entries["SSC_ENVIRONMENT"].source) == ("dev", "default")
+    assert entries["SSC_HUBSPOT__AUTH__TOKEN"].source == "environment"
+    assert "pat-show-secret" not in repr(list(entries.values()))
+    assert entries["SSC_KAFKA__TOPICS"].value == '["events"]'
