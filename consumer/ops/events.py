@@ -155,13 +155,26 @@ def _stream(text: str, line_of: Callable[[int], int]) -> Iterator[SourceEvent]:
         if item is None:
             eol = text.find("\n", pos)
             eol = len(text) if eol < 0 else eol
-            column = end - (text.rfind("\n", 0, end) + 1) + 1
-            at = f"column {column}" if line_of(end) == line else f"line {line_of(end)}, column {column}"
-            yield SourceEvent(line, None, text[pos:eol].encode(), f"not valid JSON (at {at})")
+            yield SourceEvent(
+                line, None, text[pos:eol].encode(), f"not valid JSON ({_where(text, pos, end, line_of)})"
+            )
             end = eol
         else:
             yield item
         pos = _skip_space(text, end)
+
+
+def _where(text: str, start: int, error: int, line_of: Callable[[int], int]) -> str:
+    """Where the value starting at ``start`` stops parsing. A value cut short (a truncated line) only
+    fails at the first character after it, maybe on a later line: it is reported where its text ends."""
+    line = line_of(start)
+    cut_short = error > start and not text[text.rfind("\n", 0, error) + 1 : error].strip()
+    at = len(text[:error].rstrip()) if cut_short else error
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    if cut_short:
+        end = "the line" if line_of(at) == line else f"line {line_of(at)}"
+        return f"incomplete at the end of {end}, column {column}"
+    return f"at column {column}" if line_of(at) == line else f"at line {line_of(at)}, column {column}"
 
 
 def _array(text: str, pos: int, line_of: Callable[[int], int]) -> Iterator[SourceEvent]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from consumer.cli import app
 from tests.integration.harness import signup
@@ -25,6 +28,26 @@ def test_every_option_of_every_operator_command_has_help(path: tuple[str, ...]) 
     undocumented = [p.name for p in params if not (getattr(p, "help", None) or "").strip()]
     assert undocumented == []
     assert (command.help or "").strip()
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_help_prints_every_option_text_as_written() -> None:
+    """No markup: ``ID:SECRET:TOKEN`` must not become an emoji, ``[x]`` must not become a style."""
+    runner = CliRunner()
+    for path, command in _commands(typer.main.get_command(app)):
+        result = runner.invoke(app, [*path, "--help"], terminal_width=100)
+        assert result.exit_code == 0, path
+        shown = " ".join(result.stdout.split())
+        for param in command.params:
+            text = " ".join((getattr(param, "help", None) or "").split())
+            assert text in shown, (path, param.name)
+    simulator = runner.invoke(app, ["simulator", "--help"]).stdout
+    assert "CLIENT_ID:SECRET:REFRESH_TOKEN" in simulator
 
 
 async def test_publish_of_a_malformed_file_exits_2_with_one_line_per_problem_and_no_traceback(

@@ -69,6 +69,27 @@ def test_a_malformed_ndjson_line_is_reported_on_its_line_and_reading_resumes() -
     assert items[2].value["id"] == "c"
 
 
+def test_a_truncated_line_is_reported_on_its_own_line_where_its_text_ends() -> None:
+    whole = orjson.dumps(signup(id="c"))
+    data = ndjson(signup(id="a"), b'{"id": "b", "type": "x"', whole)
+    items = read_events(data, now=NOW)
+    assert [(i.line, i.problem) for i in items] == [
+        (1, None),
+        (2, "not valid JSON (incomplete at the end of the line, column 24)"),
+        (3, None),
+    ]
+
+
+def test_a_truncated_last_line_is_reported_on_its_own_line() -> None:
+    (item,) = read_events(b'{"id": "a"\n\n', now=NOW)
+    assert (item.line, item.problem) == (1, "not valid JSON (incomplete at the end of the line, column 11)")
+
+
+def test_a_pretty_printed_object_missing_a_comma_points_at_the_line_that_lacks_it() -> None:
+    (item, *_) = read_events(b'{\n  "a": 1\n  "b": 2\n}\n', now=NOW)
+    assert (item.line, item.problem) == (1, "not valid JSON (incomplete at the end of line 2, column 9)")
+
+
 def test_array_elements_carry_the_line_they_start_on() -> None:
     data = b'[\n  {"id": "a"},\n\n  {"id": "b",\n   "x": 1}\n]\n'
     items = read_events(data, now=NOW)
