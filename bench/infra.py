@@ -32,7 +32,7 @@ from consumer.route import send_id
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_SCRIPT = ROOT / "deploy" / "local" / "kafka.py"
-ROUTING = ROOT / "deploy" / "local" / "routing.yaml"
+ROUTING = ROOT / "consumer" / "samples" / "routing.yaml"
 TOKEN = "bench-token-0001"
 EVENT_TYPE = "com.example.user.signed_up.v1"
 ROUTE = "welcome"  # the route of EVENT_TYPE in ROUTING: part of every sendId

@@ -54,7 +54,9 @@ class Context:
 
     @property
     def routing(self) -> Path:
-        return (self.source or infra.ROOT) / "deploy" / "local" / "routing.yaml"
+        root = self.source or infra.ROOT
+        packaged = root / "consumer" / "samples" / "routing.yaml"
+        return packaged if packaged.exists() else root / "deploy" / "local" / "routing.yaml"  # older commits
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"

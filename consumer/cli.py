@@ -11,7 +11,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -225,6 +225,10 @@ app.command("console")(console_command)
 # --------------------------------------------------------------------------------------------- demo
 
 
+def _existing_file(help_text: str) -> Any:
+    return typer.Option(exists=True, dir_okay=False, help=help_text)
+
+
 @app.command()
 def demo(  # noqa: PLR0917 - one parameter per CLI flag
     bootstrap: Annotated[
@@ -233,11 +237,15 @@ def demo(  # noqa: PLR0917 - one parameter per CLI flag
     ] = None,
     kafka_port: Annotated[int, typer.Option(help="Port of the local Kafka the demo starts.")] = 9092,
     events: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="NDJSON sample events to publish.")
-    ] = Path("deploy/local/sample-events.ndjson"),
+        Path | None,
+        _existing_file("NDJSON sample events to publish. Default: the samples shipped with the package."),
+    ] = None,
     routing: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="Routing file (its dev email ids are used).")
-    ] = Path("deploy/local/routing.yaml"),
+        Path | None,
+        _existing_file(
+            "Routing file (its dev email ids are used). Default: the one shipped with the package."
+        ),
+    ] = None,
     topic: Annotated[
         str, typer.Option(help="Topic the samples are published to (DLQ: <topic>.dlq).")
     ] = "demo.events",
@@ -250,11 +258,18 @@ def demo(  # noqa: PLR0917 - one parameter per CLI flag
     from consumer import logs
     from consumer.demo import run_demo
     from consumer.render import print_demo_summary
+    from consumer.samples import DEMO_ROUTING, SAMPLE_EVENTS
 
     logs.configure("ERROR", "console")
     logs.quiet_kafka_client()  # its start-up chatter (coordinator not yet available) is not news here
     summary = asyncio.run(
-        run_demo(bootstrap=bootstrap, kafka_port=kafka_port, events=events, routing=routing, topic=topic)
+        run_demo(
+            bootstrap=bootstrap,
+            kafka_port=kafka_port,
+            topic=topic,
+            events=events or SAMPLE_EVENTS,
+            routing=routing or DEMO_ROUTING,
+        )
     )
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(summary), indent=2))
@@ -273,12 +288,22 @@ app.command("check")(check_command)
 
 
 def main() -> None:
-    """Console entry point: one-line errors for this package's errors, no tracebacks."""
+    """Console entry point: one line per error (usage errors included), no tracebacks."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors: an unknown option, a missing file, ...
+        message = exc.format_message()
+        ctx = getattr(exc, "ctx", None)
+        if "\n" in message:  # a command group called without a command answers with its help
+            print(message, file=sys.stderr)
+        else:
+            hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+            print(f"error: {message}{hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except ConsumerError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -60,6 +60,7 @@ class DemoSummary:
     committed: dict[str, int]
     seconds: float
     metrics_port: int
+    started_kafka: bool = False  # the demo started the local Kafka (not one given with --bootstrap)
     notes: list[str] = field(default_factory=list)
 
 
@@ -116,6 +117,7 @@ async def run_demo(
     topic: str = TOPIC,
     metrics_port: int = 0,
 ) -> DemoSummary:
+    started_kafka = bootstrap is None
     if bootstrap is None:
         bootstrap = await asyncio.to_thread(start_local_kafka, kafka_port)
     router = Router.build(load_routing(routing), Environment.DEV)
@@ -158,6 +160,7 @@ async def run_demo(
             committed=result.counts.committed,
             seconds=round(result.seconds, 2),
             metrics_port=service.http.port if service.http else 0,
+            started_kafka=started_kafka,
         )
     finally:
         await sim.stop()

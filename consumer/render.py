@@ -44,11 +44,15 @@ def print_demo_summary(s: DemoSummary, console: Console | None = None) -> None:
         commits.add_row(tp, str(off))
     console.print(commits)
 
-    console.print(
-        "\nKafka is still running, so you can look at the dead letters:\n"
-        f"  .venv/bin/consumer dlq inspect --bootstrap {s.bootstrap} --topic {s.topic}.dlq\n"
+    bin_dir = ".venv/bin/" if s.started_kafka else ""  # the demo starts Kafka only from a checkout
+    look = (
+        f"  {bin_dir}consumer dlq inspect --bootstrap {s.bootstrap} --topic {s.topic}.dlq\n"
         "or in the web console (then open http://127.0.0.1:8090/dead-letters):\n"
-        f"  .venv/bin/consumer console --bootstrap {s.bootstrap} --topic {s.topic}.dlq --allow-replay\n"
-        "Stop it with:\n  deploy/local/dev kafka stop\n",
-        soft_wrap=True,
+        f"  {bin_dir}consumer console --bootstrap {s.bootstrap} --topic {s.topic}.dlq --allow-replay\n"
     )
+    if s.started_kafka:
+        advice = f"\nKafka is still running, so you can look at the dead letters:\n{look}"
+        advice += "Stop it with:\n  deploy/local/dev kafka stop\n"
+    else:  # a Kafka given with --bootstrap is not the demo's to stop
+        advice = f"\nLook at the dead letters with:\n{look}"
+    console.print(advice, soft_wrap=True, markup=False)

@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -33,6 +42,7 @@ from pydantic_settings import (
 
 from consumer import settings_report
 from consumer.errors import SettingsInvalid
+from consumer.samples import DEMO_ROUTING
 
 ENV_PREFIX = "SSC_"
 
@@ -294,13 +304,23 @@ class Settings(BaseSettings):
     _config_data: ClassVar[dict[str, Any]] = {}
 
     environment: Environment = Environment.DEV
-    routing_file: Path = Path("deploy/local/routing.yaml")
+    routing_file: Path = Field(default=DEMO_ROUTING, validate_default=True)
     kafka: KafkaSettings = KafkaSettings()
     dlq: DeadLetterSettings = DeadLetterSettings()
     hubspot: HubSpotSettings = HubSpotSettings()
     decode: DecodeSettings = DecodeSettings()
     engine: EngineSettings = EngineSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
+
+    @field_validator("routing_file")
+    @classmethod
+    def _demo_routing_only_in_dev(cls, value: Path, info: ValidationInfo) -> Path:
+        environment = info.data.get("environment", Environment.DEV)
+        if value == DEMO_ROUTING and environment is not Environment.DEV:
+            raise ValueError(
+                f"required for environment {environment.value}: the default is the demo's routing file"
+            )
+        return value
 
     @model_validator(mode="after")
     def _revoke_wait_below_rebalance_timeout(self) -> Settings:
@@ -324,12 +344,18 @@ class Settings(BaseSettings):
         return init_settings, _EnvSource(settings_cls), _YamlFileSource(settings_cls, cls._config_data)
 
 
-def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings from env + optional file; every problem at once as :class:`SettingsInvalid`."""
+def load_settings(
+    config_file: Path | None = None, *, check_secret_files: bool = True, **overrides: Any
+) -> Settings:
+    """Build settings from env + optional file; every problem at once as :class:`SettingsInvalid`.
+
+    ``check_secret_files=False`` skips reading the ``*_file`` secrets (a deployment's settings checked
+    outside the container that mounts them)."""
     data, problems = read_config_file(config_file) if config_file is not None else ({}, [])
     environ = dict(os.environ)
     problems += settings_report.unknown_variables(Settings, ENV_PREFIX, environ)
-    problems += _secret_file_problems(environ, data)
+    if check_secret_files:
+        problems += _secret_file_problems(environ, data)
     Settings._config_data = data
     try:
         settings = Settings(**overrides)

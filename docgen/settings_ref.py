@@ -156,6 +156,8 @@ def describe_default(field: FieldInfo) -> str:
         return "`[" + ", ".join(f'"{v}"' for v in value) + "]`"
     if isinstance(value, float | int):
         return f"`{_number(value)}`"
+    if isinstance(value, Path) and value.is_absolute():  # a file shipped with the package
+        return f"`{value.relative_to(sources.ROOT)}` (installed with the package)"
     return f"`{value}`"
 
 

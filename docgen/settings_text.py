@@ -10,7 +10,10 @@ from __future__ import annotations
 
 TEXT: dict[str, str] = {
     "SSC_ENVIRONMENT": "which `email_id` column of the routing file is used (one HubSpot portal each)",
-    "SSC_ROUTING_FILE": "the routing file: event types → e-mails ([format](../events/routing.md))",
+    "SSC_ROUTING_FILE": (
+        "the routing file: event types → e-mails ([format](../events/routing.md)); the default, the "
+        "demo's, is accepted only for `dev`"
+    ),
     "SSC_CONFIG_FILE": "optional YAML settings file, the same as `--config FILE`",
     "SSC_KAFKA__BOOTSTRAP_SERVERS": "comma-separated `host:port` list",
     "SSC_KAFKA__TOPICS": 'source topics; in a variable a JSON list, e.g. `["a","b"]`',

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import schemas
+from consumer import samples
 from consumer.cli import app as CLI_APP
 from consumer.errors import ConfigError
 from consumer.metrics import REGISTRY as METRICS_REGISTRY
@@ -29,7 +30,10 @@ SETTINGS_MODEL = Settings
 EXAMPLES_DIR = Path(schemas.__file__).resolve().parent / "examples"
 """``schemas/examples/<type>/valid-*.json`` and ``invalid-*.json``."""
 
-DEMO_ROUTING = Path(__file__).resolve().parents[1] / "deploy" / "local" / "routing.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository: paths shipped with the package are shown relative to it."""
+
+DEMO_ROUTING = samples.DEMO_ROUTING
 """The routing file of the demo and the default ``SSC_ROUTING_FILE``."""
 
 CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG_FILE"
@@ -43,6 +47,7 @@ __all__ = [
     "ENV_PREFIX",
     "EXAMPLES_DIR",
     "METRICS_REGISTRY",
+    "ROOT",
     "SETTINGS_MODEL",
     "ConfigError",
     "Environment",

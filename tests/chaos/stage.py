@@ -16,7 +16,7 @@ from tests.chaos.generator import BOUNCE_DOMAIN, Canaries
 from tests.chaos.procs import PIDS, ROOT, cleanup
 from tests.chaos.profiles import Profile
 
-ROUTING = ROOT / "deploy" / "local" / "routing.yaml"
+ROUTING = ROOT / "consumer" / "samples" / "routing.yaml"
 DLQ_PARTITIONS = 3
 RATE_BUDGET = 1_000_000
 DEV_EMAIL_IDS = ("10001:lastname", "10002", "10003", "10004", "10005", "10006", "10007", "10008")

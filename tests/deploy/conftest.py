@@ -193,7 +193,8 @@ def is_setting(name: str) -> bool:
 
 @pytest.fixture
 def settings_from_env(monkeypatch: pytest.MonkeyPatch) -> typing.Callable[[Mapping[str, str]], Settings]:
-    """``build(env)``: the :class:`Settings` the service would build from exactly these variables."""
+    """``build(env)``: the :class:`Settings` the service would build from exactly these variables
+    (the secret files they name are mounted in the container, not here)."""
 
     def build(env: Mapping[str, str]) -> Settings:
         for name in list(os.environ):
@@ -201,6 +202,6 @@ def settings_from_env(monkeypatch: pytest.MonkeyPatch) -> typing.Callable[[Mappi
                 monkeypatch.delenv(name)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        return load_settings(None)
+        return load_settings(None, check_secret_files=False)
 
     return build

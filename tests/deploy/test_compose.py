@@ -81,7 +81,7 @@ def test_consumer_environment_is_real_settings_and_uses_the_demo_files(
     settings = settings_from_env(env)
     mounts = {Path(v["target"]): Path(v["source"]) for v in service["volumes"]}
     routing = mounts[settings.routing_file]
-    assert routing == DEPLOY / "local" / "routing.yaml"
+    assert routing == DEPLOY.parent / "consumer" / "samples" / "routing.yaml"
     assert Router.build(load_routing(routing), settings.environment).email_ids
     assert settings.hubspot.base_url == "http://simulator:8025"
     assert settings.kafka.bootstrap_servers == "kafka:9092"
@@ -111,7 +111,7 @@ def test_topics_service_creates_the_consumers_topics_and_their_dead_letter_topic
 def test_demo_events_publish_the_sample_file_with_a_valid_publish_command(project: dict[str, Any]) -> None:
     service = project["services"]["demo-events"]
     ((source, target),) = [(Path(v["source"]), v["target"]) for v in service["volumes"]]
-    assert source == DEPLOY / "local" / "sample-events.ndjson"
+    assert source == DEPLOY.parent / "consumer" / "samples" / "sample-events.ndjson"
     assert source.exists()
     args = [str(a) for a in service["command"]]
     assert args[0] == "publish"

@@ -260,7 +260,7 @@ async def test_installed_consumer_check_passes_against_the_local_broker_and_simu
 ) -> None:
     topic = await create_topic(partitions=2)
     env = {
-        "SSC_ROUTING_FILE": str(ROOT / "deploy" / "local" / "routing.yaml"),
+        "SSC_ROUTING_FILE": str(ROOT / "consumer" / "samples" / "routing.yaml"),
         "SSC_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
         "SSC_KAFKA__TOPICS": f'["{topic}"]',
         "SSC_HUBSPOT__BASE_URL": simulator.url,

@@ -28,7 +28,7 @@ from consumer.settings import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-ROUTING = ROOT / "deploy" / "local" / "routing.yaml"
+ROUTING = ROOT / "consumer" / "samples" / "routing.yaml"
 TOKEN = "sim-engine-token-0001"
 SIGNUP = "com.example.user.signed_up.v1"
 BOUNCE = "bounce@example.com"

@@ -136,7 +136,11 @@ async def test_check_lists_every_settings_problem_and_exits_2() -> None:
 async def test_config_show_prints_each_value_with_its_source_and_no_secret(tmp_path: Path) -> None:
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("kafka:\n  group_id: from-file\n")
-    env = {"SSC_HUBSPOT__AUTH__TOKEN": "pat-na1-show-me-not", "SSC_ENVIRONMENT": "qa"}
+    env = {
+        "SSC_HUBSPOT__AUTH__TOKEN": "pat-na1-show-me-not",
+        "SSC_ENVIRONMENT": "qa",
+        "SSC_ROUTING_FILE": "r.yaml",
+    }
     code, out, err = await run_process("config", "show", "--config", str(cfg), "--json", env=env)
     assert code == 0, err
     shown = {e["name"]: (e["value"], e["source"]) for e in orjson.loads(out)}

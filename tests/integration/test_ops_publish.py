@@ -17,7 +17,7 @@ from tests.integration.test_ops_support import invoke, one_line_error
 
 pytestmark = pytest.mark.kafka
 
-SAMPLES = ROOT / "deploy" / "local" / "sample-events.ndjson"
+SAMPLES = ROOT / "consumer" / "samples" / "sample-events.ndjson"
 
 
 def decoded(topic: str, records: list[Record]) -> list[tuple[str, str | None, str]]:

@@ -184,7 +184,7 @@ def test_every_reason_code_is_explained(reason: sources.Reason) -> None:
 
 
 def test_every_repository_path_the_docs_name_exists() -> None:
-    # consumer/outcome.py, deploy/local/routing.yaml, tests/chaos/; not bench/results/engine-<UTC>.json
+    # consumer/outcome.py, consumer/samples/routing.yaml, tests/chaos/; not bench/results/engine-<UTC>.json
     path = re.compile(
         r"(?<![\w/.-])((?:consumer|schemas|deploy|tests|bench|docgen|\.ci)/[\w./-]*[\w/])(?![\w./-]*[<*{])"
     )

@@ -23,8 +23,8 @@ from schemas.routing import RoutingConfig
 from schemas.samples import examples, expand_time_placeholders
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_ROUTING = ROOT / "deploy/local/routing.yaml"
-SAMPLES = ROOT / "deploy/local/sample-events.ndjson"
+DEMO_ROUTING = ROOT / "consumer/samples/routing.yaml"
+SAMPLES = ROOT / "consumer/samples/sample-events.ndjson"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SIGNED_UP = "com.example.user.signed_up.v1"
 RESET = "com.example.user.password_reset_requested.v1"

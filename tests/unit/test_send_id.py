@@ -60,7 +60,7 @@ def test_lone_surrogates_do_not_raise() -> None:
 
 
 def test_planning_the_same_record_again_reuses_the_send_ids_whatever_the_offset_or_clock() -> None:
-    router = Router.build(load_routing(ROOT / "deploy/local/routing.yaml"), Environment.DEV)
+    router = Router.build(load_routing(ROOT / "consumer/samples/routing.yaml"), Environment.DEV)
     for example in (e for e in examples() if e.valid):
         raw = example.read_bytes()
         first = validate(decode(Record("events", 0, 1, None, raw), DecodeSettings()))

@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 
 from consumer.errors import ConfigError, SettingsInvalid
+from consumer.samples import DEMO_ROUTING
 from consumer.settings import Environment, Ordering, effective_settings, load_settings
 
 
 def test_env_vars_with_the_prefix_and_double_underscore_nesting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSC_ENVIRONMENT", "prod")
+    monkeypatch.setenv("SSC_ROUTING_FILE", "/etc/single-send-consumer/routing.yaml")
     monkeypatch.setenv("SSC_KAFKA__BOOTSTRAP_SERVERS", "k1:9092,k2:9092")
     monkeypatch.setenv("SSC_ENGINE__ORDERING", "partition")
     monkeypatch.setenv("SSC_HUBSPOT__AUTH__TOKEN", "pat-xyz")
@@ -27,7 +29,9 @@ def test_the_config_file_is_read_and_env_overrides_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("environment: qa\nkafka:\n  topics: [a, b]\n  group_id: from-file\n")
+    cfg.write_text(
+        "environment: qa\nrouting_file: /etc/routing.yaml\nkafka:\n  topics: [a, b]\n  group_id: from-file\n"
+    )
     monkeypatch.setenv("SSC_KAFKA__GROUP_ID", "from-env")
     s = load_settings(cfg)
     assert s.environment is Environment.QA
@@ -207,3 +211,17 @@ def test_the_effective_settings_name_their_source_and_redact_secrets(
     assert entries["SSC_HUBSPOT__AUTH__TOKEN"].source == "environment"
     assert "pat-show-secret" not in repr(list(entries.values()))
     assert entries["SSC_KAFKA__TOPICS"].value == '["events"]'
+
+
+def test_the_default_routing_file_is_the_packaged_demo_one_and_only_for_dev(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # any directory
+    assert load_settings().routing_file == DEMO_ROUTING
+    assert DEMO_ROUTING.is_file()
+    for environment in ("qa", "prod"):
+        (line,) = problems(SSC_ENVIRONMENT=environment)
+        assert line == (
+            f"SSC_ROUTING_FILE: required for environment {environment}: "
+            "the default is the demo's routing file"
+        )
