@@ -279,12 +279,15 @@ def demo(  # noqa: PLR0917 - one parameter per CLI flag
 
 # ----------------------------------------------------------------------- publish, dlq, check (ops)
 # Flags, help and rendering live in consumer/ops/commands.py; the work in consumer/ops/*.
-from consumer.ops.commands import check_command, publish_command  # noqa: E402
+from consumer.ops.commands import check_command, group_leave_command, publish_command  # noqa: E402
 from consumer.ops.dlq_commands import dlq_app  # noqa: E402
 
 app.command("publish")(publish_command)
 app.add_typer(dlq_app, name="dlq")
 app.command("check")(check_command)
+group_app = typer.Typer(rich_markup_mode=None, help="The consumer group's members.", no_args_is_help=True)
+app.add_typer(group_app, name="group")
+group_app.command("leave")(group_leave_command)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from consumer import membership
 from consumer.breaker import MassDeadLetterBreaker
 from consumer.deadletter import DeadLetterWriter
 from consumer.hubspot.auth import build_auth
@@ -128,7 +129,8 @@ class Service:
                     await controller.close()
         finally:
             with contextlib.suppress(Exception):
-                await consumer.stop()  # leaves the group
+                await consumer.stop()  # a dynamic member leaves the group here
+            await membership.leave_after_stop(s.kafka, finished=until_drained)
             with contextlib.suppress(Exception):
                 await producer.stop()
             await self.http.stop()

@@ -83,6 +83,10 @@ class KafkaSettings(_Section):
     )
     group_id: str = "single-send-consumer"
     group_instance_id: str | None = Field(default=None, description="static membership (e.g. the pod name)")
+    leave_group_on_stop: bool = Field(
+        default=False,
+        description="a static member leaves the group on every stop, not only after --until-drained",
+    )
     client_id: str = "single-send-consumer"
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     session_timeout_ms: int = Field(default=30_000, ge=6_000)
