@@ -5,9 +5,10 @@
   THROTTLE answers are not failures: they only slow the limiter.
 - :class:`MassDeadLetterBreaker` opens when PERMANENT outcomes burst (more than ``ratio`` of the last
   ``window`` records, or ``consecutive`` in a row, both in dispatch order): that pattern means a
-  configuration error (unpublished template, wrong environment's ids, a schema not yet deployed),
-  not bad events, so the records must wait rather than be dead-lettered. Malformed records (the
-  decode stage) are never a configuration error and are not counted.
+  configuration error (unpublished template, wrong environment's ids, an event type without a
+  route), not bad events, so the records must wait rather than be dead-lettered. The pipeline
+  decides what counts: HubSpot refusals and missing routes; malformed records, schema violations and
+  expired events are per-event problems and are not counted.
 
 Both are closed again by the caller when a probe succeeds (:meth:`reset`).
 """

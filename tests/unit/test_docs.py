@@ -16,6 +16,7 @@ from docgen.settings_text import TEXT
 from tests.unit.docs_site import (
     DOCS,
     PLANNED_ALERTS,
+    README,
     ROOT,
     alert_names,
     command_lines,
@@ -170,6 +171,26 @@ def test_the_alerts_page_has_a_section_only_for_real_alerts() -> None:
     assert (
         set(re.findall(r"\bSingleSendConsumer[A-Za-z]+", site_text())) <= set(alert_names()) | PLANNED_ALERTS
     )
+
+
+def _alert_section(alert: str) -> str:
+    return page("operations/alerts.md").split(f"\n## {alert}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_mass_dlq_alert_lists_only_causes_the_breaker_counts() -> None:
+    # The pipeline counts HubSpot refusals and missing routes; schema violations never trip it.
+    section = " ".join(_alert_section("SingleSendConsumerMassDeadLetterBreakerOpen").split())
+    causes = section.split("Typical causes:", 1)[1].split(".", 1)[0]
+    assert "schema" not in causes
+    assert "schema violations and expired events never count" in section
+
+
+def test_the_overview_says_an_unpublished_template_is_dead_lettered_not_paused_at_once() -> None:
+    for text in (README.read_text(encoding="utf-8"), page("index.md")):
+        intro = " ".join(text.split("\n\n", 2)[1].split())
+        (clause,) = [c for c in intro.replace(";", ".").split(". ") if "unpublished template" in c]
+        assert "is dead-lettered" in clause
+        assert "pause" not in clause
 
 
 # ---------------------------------------------------------------------------------- reason codes
