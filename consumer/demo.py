@@ -39,7 +39,7 @@ from consumer.settings import (
     KafkaSettings,
     ObservabilitySettings,
     RateLimitSettings,
-    Settings,
+    load_settings,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +132,7 @@ async def run_demo(
     )
     try:
         kafka = KafkaSettings(bootstrap_servers=bootstrap, topics=(topic,), group_id=f"{topic}.consumer")
-        settings = Settings(
+        settings = load_settings(  # the demo's own settings; the environment's SSC_* are checked too
             routing_file=routing,
             kafka=kafka,
             hubspot=HubSpotSettings(
