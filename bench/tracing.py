@@ -34,7 +34,7 @@ from consumer.route import Router, load_routing
 from consumer.settings import DecodeSettings, Environment
 from consumer.tracing import NO_TRACING, Tracing
 
-ROUTING = Path(__file__).resolve().parents[1] / "deploy" / "local" / "routing.yaml"
+ROUTING = Path(__file__).resolve().parents[1] / "consumer" / "samples" / "routing.yaml"
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
