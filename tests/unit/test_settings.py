@@ -131,6 +131,7 @@ def test_the_local_tool_variables_and_the_config_file_variable_are_not_unknown(
 ) -> None:
     monkeypatch.setenv("SSC_KAFKA_STATE_DIR", "/tmp/x")
     monkeypatch.setenv("SSC_KAFKA_HEAP", "1g")
+    monkeypatch.setenv("SSC_KAFKA_PORT", "9093")
     monkeypatch.setenv("SSC_CONFIG_FILE", "/nonexistent.yaml")  # read by the CLI, not by the model
     assert load_settings().environment is Environment.DEV
 
