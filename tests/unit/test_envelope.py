@@ -28,7 +28,7 @@ from tests.unit.test_docs_examples import only_block
 
 MODES: tuple[Mode, ...] = ("structured", "binary")
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-SAMPLES = ROOT / "deploy" / "local" / "sample-events.ndjson"
+SAMPLES = ROOT / "consumer" / "samples" / "sample-events.ndjson"
 # Deliberately broken sample events (the demo shows what the consumer does with them): no model
 # instance can hold their data, so no builder wrote them.
 BROKEN_SAMPLES = {"demo-0014-poison", "demo-0015-bad-address"}

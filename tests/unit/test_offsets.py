@@ -90,6 +90,7 @@ def log_and_schedule(draw: st.DrawFn) -> tuple[list[int], list[tuple[str, int]]]
     return offsets, actions
 
 
+@pytest.mark.timeout(900)  # 10,000 examples: about a minute on a quiet machine, several under load
 @settings(max_examples=10_000, deadline=None)
 @given(log_and_schedule())
 def test_committed_position_never_passes_an_offset_that_is_not_done(
