@@ -5,6 +5,8 @@
 - **Dispatch**: fetched records go to the :class:`~consumer.ordering.Scheduler`; a concurrency slot
   is taken *before* a record's task is created, so tasks in flight never exceed ``max_in_flight``.
   A partition whose uncommitted window is full is paused and resumed when it drains below half.
+  A record whose task crashed (a bug: input failures are outcomes) is not done; it runs again after
+  ``CRASH_RETRY_S``, in a free slot like any other record.
 - **Commit**: explicit ``{tp: position}`` only, every ``commit_every`` completions or
   ``commit_interval_ms``, on revoke and on shutdown. ``CommitFailedError`` (a rebalance raced us) is
   logged and retried at the next tick, never fatal.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +90,7 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._since_commit = 0
         self._last_commit = time.monotonic()
         self._wakeup = asyncio.Event()
+        self._crashed: deque[_InFlight] = deque()  # crashed records due for another run, oldest first
         self.counts = Counts()
         self.joined = False
         self.last_tick = time.monotonic()
@@ -195,9 +199,14 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._consumer.resume(to_kafka_tp(tp))
 
     def _dispatch(self) -> None:
-        """Start ready records while slots are free (never while paused). A partition being revoked or
-        drained has a limit: only records at or below the highest offset already started may start,
-        so that no finished record is left above an unfinished one (which would be re-sent)."""
+        """Start records while slots are free (never while paused): crashed records due for another
+        run first, then ready ones. A partition being revoked or drained has a limit: only records at
+        or below the highest offset already started may start, so that no finished record is left
+        above an unfinished one (which would be re-sent)."""
+        while not self._paused and self._crashed and len(self._tasks) < self._settings.max_in_flight:
+            flight = self._crashed.popleft()
+            if not flight.tracker.fenced and not self._stopping:
+                self._start(flight)
         while not self._paused and len(self._tasks) < self._settings.max_in_flight:
             record = self._scheduler.take()
             if record is None:
@@ -209,12 +218,15 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
             if (self._stopping and limit is None) or (limit is not None and record.offset > limit):
                 continue  # beyond what must finish: the next owner (or restart) starts it
             self._started_high[record.tp] = max(self._started_high.get(record.tp, -1), record.offset)
-            task = asyncio.create_task(
-                self._pipeline.process(record), name=f"record {record.tp}@{record.offset}"
-            )
-            self._tasks[task] = _InFlight(record, tracker)
-            task.add_done_callback(self._finished)
+            self._start(_InFlight(record, tracker))
         IN_FLIGHT.set(len(self._tasks))
+
+    def _start(self, flight: _InFlight) -> None:
+        """Run one record in its own task; the caller has checked that a concurrency slot is free."""
+        record = flight.record
+        task = asyncio.create_task(self._pipeline.process(record), name=f"record {record.tp}@{record.offset}")
+        self._tasks[task] = flight
+        task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         flight = self._tasks.pop(task)
@@ -226,8 +238,7 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
             # not done; retry it later rather than skip it or crash the member.
             log.error("record.crashed", topic=record.topic, partition=record.partition, offset=record.offset,
                       error=repr(exc))  # fmt: skip
-            asyncio.get_running_loop().call_later(CRASH_RETRY_S, self._retry_crashed, record, flight)
-            return
+            asyncio.get_running_loop().call_later(CRASH_RETRY_S, self._retry_crashed, flight)
         elif flight.tracker.done(record.offset):
             cls: OutcomeClass = task.result().cls
             self.counts.done += 1
@@ -239,12 +250,12 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._check_window(flight.tracker, record.tp)
         self._dispatch()
 
-    def _retry_crashed(self, record: Record, flight: _InFlight) -> None:
+    def _retry_crashed(self, flight: _InFlight) -> None:
+        """Queue a crashed record for another run; it starts when a concurrency slot is free."""
         if flight.tracker.fenced or self._stopping:
             return
-        task = asyncio.create_task(self._pipeline.process(record))
-        self._tasks[task] = flight
-        task.add_done_callback(self._finished)
+        self._crashed.append(flight)
+        self._dispatch()
 
     # ------------------------------------------------------------------ commit
 
