@@ -6,7 +6,8 @@
     ├── InputError                 one record cannot become a send request: PERMANENT, dead-letter it
     ├── SendError                  a HubSpot answer or transport failure, carrying its Outcome
     │   └── AuthError              a credential could not be obtained (OAuth refresh failed, no token)
-    └── KafkaUnavailable           the broker could not be reached or refused a request (retriable)
+    ├── KafkaUnavailable           the broker could not be reached or refused a request (retriable)
+    └── DeadLetterUnwritable       a dead letter no retry can write (too large, denied, no topic, invalid)
 
 Third-party exceptions (aiohttp, aiokafka, pydantic) are mapped to these at the edge with
 ``raise ... from exc``. Messages never contain tokens, addresses or raw response bodies: they go into
@@ -76,3 +77,12 @@ class KafkaUnavailable(ConsumerError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, reason="kafka_unavailable")
+
+
+class DeadLetterUnwritable(ConsumerError):
+    """The broker will refuse this dead-letter write however often it is retried; ``error`` says why:
+    ``too_large``, ``unauthorized``, ``unknown_topic`` (auto-creation off) or ``invalid_record``."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(message, reason="dlq_unwritable")
+        self.error = error

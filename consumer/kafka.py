@@ -20,6 +20,9 @@ from consumer.records import Record, TopicPartition
 from consumer.redact import register_secret
 from consumer.settings import KafkaSecurity, KafkaSettings
 
+#: The producer's ``max_request_size`` (aiokafka's default): no record larger than this is sent.
+PRODUCER_MAX_REQUEST_SIZE = 1_048_576
+
 
 def _read_secret_file(path: str, field: str) -> str:
     try:
@@ -89,6 +92,7 @@ def build_producer(settings: KafkaSettings, *, client_id: str | None = None) -> 
         request_timeout_ms=settings.request_timeout_ms,
         linger_ms=5,
         compression_type="lz4",
+        max_request_size=PRODUCER_MAX_REQUEST_SIZE,
         **security_kwargs(settings.security),
     )
 

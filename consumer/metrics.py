@@ -127,3 +127,14 @@ OLDEST_INCOMPLETE_AGE = Gauge(
     registry=REGISTRY,
 )
 ASSIGNED = Gauge("ssc_assigned_partitions", "Partitions assigned to this member", registry=REGISTRY)
+DLQ_UNWRITABLE_TOTAL = Counter(
+    "ssc_dlq_unwritable_total",
+    "Dead-letter writes the broker refused in a way no retry fixes (the pipeline pauses), by error",
+    ["error"],
+    registry=REGISTRY,
+)
+DLQ_TRUNCATED = Counter(
+    "ssc_dlq_truncated_total",
+    "Dead letters written with a prefix of the original value (or none), because the whole did not fit",
+    registry=REGISTRY,
+)

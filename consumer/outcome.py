@@ -76,6 +76,7 @@ class Reason(StrEnum):
     # engine decisions
     MASS_DLQ_BREAKER = "mass_dlq_breaker"
     TRANSIENT_BREAKER = "transient_breaker"
+    DLQ_UNWRITABLE = "dlq_unwritable"  # a dead letter the broker refuses whatever the retries
 
 
 @dataclass(frozen=True, slots=True)

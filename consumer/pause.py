@@ -5,7 +5,9 @@ Causes (any one holds the pipeline):
 - a PAUSE-class answer (401, 403, portal-level ``sendResult``, 429 ``DAILY``, 477) — config errors
   that must never flood the DLQ (docs/concepts/how-it-works.md, "Pausing instead of dead-lettering");
 - the transient breaker (sustained RETRY-class attempts: HubSpot down, network partition);
-- the mass-DLQ breaker (a burst of PERMANENT outcomes).
+- the mass-DLQ breaker (a burst of PERMANENT outcomes);
+- an unwritable dead letter (``dlq_unwritable``: the broker refuses a DLQ write in a way no retry
+  fixes — too large, denied, topic missing with auto-creation off, invalid record).
 
 While held: the rate limiter of the credential is held (no new attempt starts), the worker pauses
 every assigned partition but keeps polling (the member stays in the group), ``/readyz`` reports not
@@ -13,7 +15,9 @@ ready. One task per cause *probes*: it waits (``Retry-After`` or the probe inter
 cap), re-reads credentials (a mounted token file), re-sends its own request — safe because the
 ``sendId`` makes the send idempotent — and releases the cause when HubSpot answers per event again.
 Any per-event answer to an attempt that *started after* the hold also proves health and releases
-PAUSE-class causes and the transient breaker.
+PAUSE-class causes and the transient breaker. The mass-DLQ breaker and ``dlq_unwritable`` are
+released by their own probe only (a DLQ write that is acknowledged, for the latter): HubSpot's health
+says nothing about them.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ from typing import Protocol
 from consumer.breaker import TransientBreaker
 from consumer.logs import get_logger
 from consumer.metrics import BREAKER_OPEN, PAUSED
-from consumer.outcome import Outcome, OutcomeClass
+from consumer.outcome import Outcome, OutcomeClass, Reason
 
 log = get_logger("consumer.pause")
 
 TRANSIENT = "transient_breaker"
 MASS_DLQ = "mass_dlq_breaker"
+DLQ_UNWRITABLE = Reason.DLQ_UNWRITABLE.value
+_OWN_PROBE_ONLY = (MASS_DLQ, DLQ_UNWRITABLE)  # causes no HubSpot answer releases
 Probe = Callable[[], Awaitable[Outcome]]
 _ANSWERED = (OutcomeClass.SENT, OutcomeClass.TERMINAL, OutcomeClass.PERMANENT)
 
@@ -143,7 +149,7 @@ class PauseController:
                 task.add_done_callback(self._background.discard)
         elif outcome.cls in _ANSWERED and started_at is not None:
             for cause, hold in list(self._holds.items()):
-                if cause != MASS_DLQ and started_at >= hold.since:
+                if cause not in _OWN_PROBE_ONLY and started_at >= hold.since:
                     self._release(cause)
 
     async def block(self, cause: str, outcome: Outcome, probe: Probe) -> Outcome | None:
@@ -177,8 +183,8 @@ class PauseController:
                 await self._sleep(wait)
                 if cause not in self._holds:
                     break  # released meanwhile by a healthy answer
-                if self._before_probe is not None:
-                    await self._before_probe()
+                if self._before_probe is not None and cause != DLQ_UNWRITABLE:
+                    await self._before_probe()  # re-reads HubSpot credentials
                 candidates = self._candidates.get(cause) or [probe]
                 self.probes += 1
                 chosen = candidates[self.probes % len(candidates)]

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from consumer import membership
 from consumer.breaker import MassDeadLetterBreaker
 from consumer.deadletter import DeadLetterWriter
+from consumer.deadletter_producer import DeadLetterProducer, build_admin
 from consumer.hubspot.auth import build_auth
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.ratelimit import RateLimiter
-from consumer.kafka import build_consumer, build_producer
+from consumer.kafka import PRODUCER_MAX_REQUEST_SIZE, build_consumer, build_producer
 from consumer.logs import get_logger
 from consumer.observability import Health, HttpServer, stalled
 from consumer.pause import PauseController
@@ -74,6 +75,7 @@ class Service:
         auth = build_auth(s.hubspot.auth, base_url=s.hubspot.base_url)
         consumer = build_consumer(s.kafka)
         producer = build_producer(s.kafka)
+        admin = build_admin(s.kafka)
         self.http = HttpServer(self.health, s.observability.host, s.observability.port)
         await self.http.start()
         log.info(
@@ -83,6 +85,7 @@ class Service:
         )  # fmt: skip
         try:
             await producer.start()
+            await admin.start()
             controller = PauseController(
                 gate=limiter,
                 transient_threshold=s.engine.transient_failures_to_open,
@@ -101,7 +104,12 @@ class Service:
                     router=self.router,
                     sender=client,
                     dead_letters=self.tracing.dead_letters(
-                        DeadLetterWriter(producer.send_and_wait, s.dlq), s.dlq.topic_for
+                        DeadLetterWriter(
+                            DeadLetterProducer(producer, admin, max_request_size=PRODUCER_MAX_REQUEST_SIZE),
+                            s.dlq,
+                            blocker=controller,
+                        ),
+                        s.dlq.topic_for,
                     ),
                     controller=controller,
                     mass_breaker=MassDeadLetterBreaker(
@@ -133,6 +141,8 @@ class Service:
             await membership.leave_after_stop(s.kafka, finished=until_drained)
             with contextlib.suppress(Exception):
                 await producer.stop()
+            with contextlib.suppress(Exception):
+                await admin.close()
             await self.http.stop()
             await asyncio.to_thread(self.tracing.shutdown)  # exports what is buffered; may block
         elapsed = time.monotonic() - started

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from consumer.deadletter import TRUNCATED
 from consumer.decode import decode, validate
 from consumer.errors import ConsumerError, InputError
 from consumer.logs import get_logger
@@ -111,6 +112,8 @@ def plan(
             skip = "source topic unknown (no __connect.errors.topic header): use --to-topic"
         elif target == letter.record.topic:
             skip = "the target is the DLQ topic itself"
+        elif letter.record.header(TRUNCATED) == b"true":
+            skip = f"only a prefix of the value was dead-lettered: the original is at {letter.source}"
         elif revalidator is not None:
             skip = revalidator.problem(letter)
         items.append(ReplayItem(letter, target, skip))

@@ -25,6 +25,7 @@ ISSUE_ALERTS = {  # what the alerting must cover, by the alert that covers it
     "paused (config error)": "SingleSendConsumerPaused",
     "breaker open": "SingleSendConsumerTransientBreakerOpen",
     "mass-DLQ breaker open": "SingleSendConsumerMassDeadLetterBreakerOpen",
+    "dead letters the broker refuses": "SingleSendConsumerDeadLetterUnwritable",
     "DLQ rate": "SingleSendConsumerDeadLetterRateHigh",
     "lag growing": "SingleSendConsumerLagGrowing",
     "oldest incomplete offset age": "SingleSendConsumerOldestIncompleteTooOld",
@@ -52,7 +53,7 @@ def test_promtool_unit_tests_of_the_rules_pass() -> None:
 def test_rule_unit_tests_catch_a_broken_rule(tmp_path: Path) -> None:
     # The paused alert made blind (it now excludes every cause): its unit test must fail.
     broken = RULES.read_text(encoding="utf-8").replace(
-        'cause!~"transient_breaker|mass_dlq_breaker"', 'cause!~".+"'
+        'cause!~"transient_breaker|mass_dlq_breaker|dlq_unwritable"', 'cause!~".+"'
     )
     assert broken != RULES.read_text(encoding="utf-8")
     (tmp_path / RULES.name).write_text(broken, encoding="utf-8")
@@ -95,8 +96,11 @@ def test_label_values_in_the_rules_are_ones_the_code_sets() -> None:
     assert {pause.TRANSIENT, pause.MASS_DLQ} <= {r.value for r in Reason}
     for breaker in re.findall(r'breaker="(\w+)"', exprs):
         assert breaker in {pause.TRANSIENT, pause.MASS_DLQ}
+    own_alerts = {pause.TRANSIENT, pause.MASS_DLQ, pause.DLQ_UNWRITABLE}  # causes with an alert of their own
     for cause in re.findall(r'cause!~"([\w|]+)"', exprs):
-        assert set(cause.split("|")) == {pause.TRANSIENT, pause.MASS_DLQ}
+        assert set(cause.split("|")) == own_alerts
+    for cause in re.findall(r'cause="(\w+)"', exprs):
+        assert cause in own_alerts
     ratelimit = (ROOT / "consumer" / "hubspot" / "ratelimit.py").read_text(encoding="utf-8")
     for window in re.findall(r'window="(\w+)"', exprs):
         assert f'LIMITER_REMAINING.labels(window="{window}")' in ratelimit

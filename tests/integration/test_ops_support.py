@@ -18,11 +18,14 @@ from typing import Any
 import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from typer.testing import CliRunner, Result
 
 from consumer.cli import app
 from consumer.deadletter import DeadLetterWriter, FailureContext, dead_letter_headers
+from consumer.deadletter_producer import DeadLetterProducer
 from consumer.hubspot.simulator import RunningSimulator
+from consumer.kafka import PRODUCER_MAX_REQUEST_SIZE
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record
 from consumer.settings import DeadLetterSettings
@@ -98,15 +101,19 @@ async def write_dead_letters(
 ) -> int:
     """Write each (source record, outcome, context) to ``<source>.dlq`` with :class:`DeadLetterWriter`."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await producer.start()
+    await admin.start()
     try:
-        writer = DeadLetterWriter(producer.send_and_wait, DeadLetterSettings())
+        target = DeadLetterProducer(producer, admin, max_request_size=PRODUCER_MAX_REQUEST_SIZE)
+        writer = DeadLetterWriter(target, DeadLetterSettings())
         n = 0
         for record, outcome, ctx in cases:
             await writer.write(record, outcome, ctx)
             n += 1
         return n
     finally:
+        await admin.close()
         await producer.stop()
 
 

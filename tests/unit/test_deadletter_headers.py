@@ -1,12 +1,21 @@
-"""DLQ records keep the original bytes and headers and add scrubbed, Connect-compatible context."""
+"""DLQ records keep the original bytes (or, when they do not fit, a described prefix) and headers, add
+scrubbed, Connect-compatible context, and pause the pipeline when the broker refuses them for good."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 from typing import Any
 
-from consumer.deadletter import DeadLetterWriter, FailureContext, dead_letter_headers
+import pytest
+
+from consumer.deadletter import DeadLetterWriter, FailureContext, dead_letter_headers, fit
+from consumer.deadletter_producer import DeadLetterProducer
+from consumer.errors import DeadLetterUnwritable, KafkaUnavailable
+from consumer.metrics import REGISTRY
 from consumer.outcome import Outcome, OutcomeClass, Reason
+from consumer.pause import PauseController
 from consumer.records import Record
 from consumer.redact import register_secret
 from consumer.settings import DeadLetterSettings
@@ -54,20 +63,110 @@ def test_context_headers_never_carry_addresses_or_tokens() -> None:
     assert b"j***@example.com" in raw
 
 
+class FakeTarget:
+    """The Kafka edge as the writer sees it: a limit, a size bound, and scripted send failures."""
+
+    def __init__(self, limit: int = 1_048_576, failures: list[Exception] | None = None) -> None:
+        self.max = limit
+        self.failures = failures or []
+        self.sent: list[dict[str, Any]] = []
+        self.forgotten = 0
+
+    async def limit(self, topic: str) -> int:
+        return self.max
+
+    @staticmethod
+    def size(key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> int:
+        return DeadLetterProducer.size(key, value, headers)
+
+    async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append({"topic": topic, "key": key, "value": value, "headers": as_dict(headers)})
+
+    def forget(self, topic: str) -> None:
+        self.forgotten += 1
+
+
+async def no_sleep(_: float) -> None:
+    await asyncio.sleep(0)
+
+
 async def test_the_writer_retries_until_the_broker_acknowledges() -> None:
-    calls: list[dict[str, Any]] = []
-
-    async def send_and_wait(topic: str, **kw: Any) -> None:
-        calls.append({"topic": topic, **kw})
-        if len(calls) < 3:
-            raise ConnectionError("broker down")
-
-    async def no_sleep(_: float) -> None:
-        await asyncio.sleep(0)
-
-    writer = DeadLetterWriter(send_and_wait, DeadLetterSettings(), sleep=no_sleep)
+    target = FakeTarget(failures=[KafkaUnavailable("broker down"), TimeoutError()])
+    writer = DeadLetterWriter(target, DeadLetterSettings(), sleep=no_sleep)
     await writer.write(RECORD, Outcome(OutcomeClass.PERMANENT, Reason.INVALID_JSON), CTX)
-    assert len(calls) == 3
-    assert calls[-1]["topic"] == "events.dlq"
-    assert calls[-1]["value"] == RECORD.value
-    assert calls[-1]["key"] == RECORD.key
+    assert len(target.sent) == 1
+    assert target.forgotten == 2  # the limit (and the topic's existence) is read again after a failure
+    assert target.sent[-1]["topic"] == "events.dlq"
+    assert target.sent[-1]["value"] == RECORD.value
+    assert target.sent[-1]["key"] == RECORD.key
+    assert target.sent[-1]["headers"]["ssc.original.truncated"] == "false"
+    assert target.sent[-1]["headers"]["ssc.original.size"] == str(len(RECORD.value or b""))
+
+
+def test_a_dead_letter_that_fits_keeps_the_whole_value_and_describes_it() -> None:
+    fitted = fit(RECORD, [("h", b"v")], 10_000, DeadLetterProducer.size)
+    h = as_dict(fitted.headers)
+    assert (fitted.value, fitted.truncated, h["ssc.original.truncated"]) == (RECORD.value, False, "false")
+    assert h["ssc.original.sha256"] == hashlib.sha256(RECORD.value or b"").hexdigest()
+
+
+@pytest.mark.parametrize("limit", [1_500, 5_000, 50_000])
+def test_a_dead_letter_too_large_keeps_the_longest_prefix_that_fits_and_says_so(limit: int) -> None:
+    value = bytes(range(256)) * 400  # 102 400 bytes
+    record = dataclasses.replace(RECORD, value=value)
+    headers = dead_letter_headers(record, Outcome(OutcomeClass.PERMANENT, Reason.OVERSIZE), CTX)
+    fitted = fit(record, headers, limit, DeadLetterProducer.size)
+    assert fitted.truncated
+    assert fitted.value is not None
+    assert value.startswith(fitted.value)
+    assert DeadLetterProducer.size(record.key, fitted.value, fitted.headers) <= limit
+    assert limit - DeadLetterProducer.size(record.key, fitted.value, fitted.headers) < 16  # nothing wasted
+    h = as_dict(fitted.headers)
+    assert h["ssc.original.truncated"] == "true"
+    assert h["ssc.original.size"] == str(len(value))
+    assert h["ssc.original.sha256"] == hashlib.sha256(value).hexdigest()
+    where = (h["__connect.errors.topic"], h["__connect.errors.partition"], h["__connect.errors.offset"])
+    assert where == ("events", "3", "42")
+
+
+def test_a_dead_letter_whose_headers_alone_are_too_large_cannot_be_written() -> None:
+    headers = dead_letter_headers(RECORD, Outcome(OutcomeClass.PERMANENT, Reason.OVERSIZE), CTX)
+    with pytest.raises(DeadLetterUnwritable) as caught:
+        fit(RECORD, headers, 300, DeadLetterProducer.size)
+    assert caught.value.error == "too_large"
+
+
+class Gate:
+    def hold(self, cause: str) -> None: ...
+    def release(self, cause: str) -> None: ...
+
+
+async def test_an_unwritable_dead_letter_pauses_the_pipeline_until_a_probe_write_is_acknowledged() -> None:
+    target = FakeTarget(failures=[DeadLetterUnwritable("unauthorized", "denied")] * 3)
+    changes: list[tuple[bool, set[str]]] = []
+    controller = PauseController(
+        gate=Gate(),
+        transient_threshold=3,
+        probe_interval_s=5.0,
+        sleep=no_sleep,
+        on_change=lambda paused: changes.append((paused, set(controller.causes))),
+    )
+    writer = DeadLetterWriter(target, DeadLetterSettings(), blocker=controller, sleep=no_sleep)
+    before = REGISTRY.get_sample_value("ssc_dlq_unwritable_total", {"error": "unauthorized"}) or 0.0
+    task = asyncio.create_task(
+        writer.write(RECORD, Outcome(OutcomeClass.PERMANENT, Reason.INVALID_JSON), CTX)
+    )
+    await asyncio.wait_for(task, 5)
+    # paused once for its own cause, resumed by the probe that was acknowledged
+    assert changes == [(True, {"dlq_unwritable"}), (False, set())]
+    assert len(target.sent) == 1  # written once: by the probe, not again after it
+    after = REGISTRY.get_sample_value("ssc_dlq_unwritable_total", {"error": "unauthorized"})
+    assert after == before + 3
+
+
+async def test_without_a_blocker_an_unwritable_dead_letter_raises() -> None:
+    writer = DeadLetterWriter(FakeTarget(limit=100), DeadLetterSettings(), sleep=no_sleep)
+    with pytest.raises(DeadLetterUnwritable):
+        await writer.write(RECORD, Outcome(OutcomeClass.PERMANENT, Reason.INVALID_JSON), CTX)

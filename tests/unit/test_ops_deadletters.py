@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -253,6 +254,16 @@ def test_plan_targets_the_source_topic_unless_told_otherwise_and_skips_what_it_c
     assert "--to-topic" in item.skip
     (loop,) = plan([good], to_topic="events.dlq")
     assert loop.skip == "the target is the DLQ topic itself"
+
+
+def test_plan_skips_a_dead_letter_that_holds_only_a_prefix_of_its_value() -> None:
+    cut = dead_letter()
+    cut = DeadLetter.from_record(
+        dataclasses.replace(cut.record, headers=(*cut.record.headers, ("ssc.original.truncated", b"true")))
+    )
+    (item,) = plan([cut], to_topic=None)
+    assert item.skip is not None
+    assert "events-" in item.skip
 
 
 def test_revalidation_runs_decode_validate_and_the_current_routing() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from aiokafka import TopicPartition as KafkaTP
@@ -104,6 +103,3 @@ async def test_a_crashed_record_runs_again_only_in_a_free_slot_and_under_its_nam
     assert pipeline.most_running == 1
     assert [name for offset, name in pipeline.runs if offset == 0] == ["record t-0@0", "record t-0@0"]
     assert counts.done == 2
-
-
-def _unused(*_: Any) -> None: ...
