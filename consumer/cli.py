@@ -2,7 +2,9 @@
 
 Each sub-command is a thin wrapper; the work lives in the modules it calls. Errors from this package
 print as one line each (``error: <field>: <message>``; invalid settings list every problem) with exit
-status 2, never a traceback.
+status 2, never a traceback. Once ``consumer run`` has configured logging, any error that ends it is
+one ``service.failed`` log line (JSON by default, scrubbed) and exit code 2 for this package's errors,
+1 for anything else.
 """
 
 from __future__ import annotations
@@ -86,7 +88,13 @@ def run(
         finally:
             uninstall()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except Exception as exc:  # the last line of defence: one scrubbed JSON line, never a traceback
+        logs.get_logger("consumer.service").critical(
+            "service.failed", error=type(exc).__name__, detail=str(exc)
+        )
+        raise typer.Exit(2 if isinstance(exc, ConsumerError) else 1) from None
 
 
 # ------------------------------------------------------------------------------------------- config

@@ -2,6 +2,9 @@
 
 Start-up validates everything that can be validated before the first message (routing file against
 the catalog and the active environment, credentials present) and refuses to start otherwise.
+An unreachable broker is not such an error: the service waits for it (``kafka.waiting`` log lines,
+backoff doubling from 1 s to 30 s) with ``/healthz`` 200 and ``/readyz`` 503, and a SIGTERM meanwhile
+ends the wait at once.
 Shutdown order (SIGTERM / SIGINT): stop intake -> drain in-flight sends until the deadline ->
 cancel the rest -> commit what finished -> leave the group -> close the producer, the HTTP session
 and the health server. A second SIGINT exits at once (the uncommitted records are redelivered).
@@ -16,6 +19,9 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer import membership
 from consumer.breaker import MassDeadLetterBreaker
@@ -36,6 +42,9 @@ from consumer.worker import Counts, Worker
 
 log = get_logger("consumer.service")
 
+CONNECT_RETRY_S = 1.0
+CONNECT_RETRY_MAX_S = 30.0
+
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
@@ -54,10 +63,11 @@ class Service:
         self.http: HttpServer | None = None
         self.worker: Worker | None = None
         self.controller: PauseController | None = None
+        self.waiting_for: str | None = None  # what start-up waits for ("kafka"), while it does
 
     def health(self) -> Health:
         w, c = self.worker, self.controller
-        alive = w is not None and not stalled(w.last_tick)
+        alive = not stalled(w.last_tick) if w is not None else not self.stop_event.is_set()  # starting
         paused = c is not None and c.paused
         ready = alive and w is not None and w.joined and not paused and not self.stop_event.is_set()
         detail: dict[str, object] = {
@@ -66,6 +76,8 @@ class Service:
             "paused": sorted(c.causes) if c else [],
             "stopping": self.stop_event.is_set(),
         }
+        if self.waiting_for is not None:
+            detail["waiting_for"] = self.waiting_for
         return Health(alive=alive, ready=ready, detail=detail)
 
     async def run(self, *, until_drained: bool = False) -> RunResult:
@@ -73,9 +85,6 @@ class Service:
         started = time.monotonic()
         limiter = RateLimiter(s.hubspot.rate_limit)
         auth = build_auth(s.hubspot.auth, base_url=s.hubspot.base_url)
-        consumer = build_consumer(s.kafka)
-        producer = build_producer(s.kafka)
-        admin = build_admin(s.kafka)
         self.http = HttpServer(self.health, s.observability.host, s.observability.port)
         await self.http.start()
         log.info(
@@ -84,8 +93,17 @@ class Service:
             http_port=self.http.port, api_version=s.hubspot.api_version,
         )  # fmt: skip
         try:
-            await producer.start()
-            await admin.start()
+            clients = await self._connect_kafka()
+        except BaseException:
+            await self._stop_endpoints()
+            raise
+        if clients is None:  # asked to stop while the broker was unreachable
+            await self._stop_endpoints()
+            log.info("service.stopped", fetched=0, done=0, seconds=round(time.monotonic() - started, 2))
+            return RunResult(Counts(), time.monotonic() - started)
+        producer, admin = clients
+        consumer = build_consumer(s.kafka)
+        try:
             controller = PauseController(
                 gate=limiter,
                 transient_threshold=s.engine.transient_failures_to_open,
@@ -143,8 +161,7 @@ class Service:
                 await producer.stop()
             with contextlib.suppress(Exception):
                 await admin.close()
-            await self.http.stop()
-            await asyncio.to_thread(self.tracing.shutdown)  # exports what is buffered; may block
+            await self._stop_endpoints()
         elapsed = time.monotonic() - started
         log.info(
             "service.stopped", fetched=counts.fetched, done=counts.done, cancelled=counts.cancelled,
@@ -152,6 +169,54 @@ class Service:
             committed=counts.committed, seconds=round(elapsed, 2),
         )  # fmt: skip
         return RunResult(counts, elapsed)
+
+    async def _stop_endpoints(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
+        await asyncio.to_thread(self.tracing.shutdown)  # exports what is buffered; may block
+
+    async def _connect_kafka(self) -> tuple[AIOKafkaProducer, AIOKafkaAdminClient] | None:
+        """Start the DLQ producer and the admin client, which proves the broker is reachable. While it is
+        not, try again with capped backoff; None when a stop is asked meanwhile (at once, even during an
+        attempt). Errors other than an unreachable broker are raised."""
+        k = self.settings.kafka
+        delay, attempt = CONNECT_RETRY_S, 0
+        while True:
+            attempt += 1
+            producer, admin = build_producer(k), build_admin(k)
+            starting = asyncio.create_task(self._start_clients(producer, admin))
+            stopping = asyncio.create_task(self.stop_event.wait())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if starting.done() and not starting.cancelled() and starting.exception() is None:
+                self.waiting_for = None
+                return producer, admin
+            starting.cancel()
+            [error] = await asyncio.gather(starting, return_exceptions=True)
+            await _close_quietly(producer, admin)
+            if self.stop_event.is_set():
+                return None
+            if error is not None and not _unreachable(error):
+                raise error
+            self.waiting_for = "kafka"
+            log.warning(
+                "kafka.waiting",
+                waiting_for="kafka broker",
+                bootstrap_servers=k.bootstrap_servers,
+                attempt=attempt,
+                error=type(error).__name__,
+                detail=str(error),
+                retry_in_s=delay,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), delay)
+                return None
+            delay = min(delay * 2, CONNECT_RETRY_MAX_S)
+
+    @staticmethod
+    async def _start_clients(producer: AIOKafkaProducer, admin: AIOKafkaAdminClient) -> None:
+        await admin.start()
+        await producer.start()
 
     def _pipeline_paused(self, paused: bool) -> None:
         if self.worker is not None:
@@ -185,3 +250,15 @@ class Service:
                 loop.remove_signal_handler(sig)
 
         return uninstall
+
+
+def _unreachable(error: BaseException) -> bool:
+    """True for the errors of a broker that is not (yet) reachable: worth waiting for."""
+    return isinstance(error, (OSError, TimeoutError)) or bool(getattr(error, "retriable", False))
+
+
+async def _close_quietly(producer: AIOKafkaProducer, admin: AIOKafkaAdminClient) -> None:
+    with contextlib.suppress(Exception):
+        await producer.stop()
+    with contextlib.suppress(Exception):
+        await admin.close()

@@ -10,6 +10,7 @@ consumer could know, which makes the commit-safety check free of false alarms.
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,12 +175,29 @@ def i3_one_send_id(f: Facts) -> Verdict:
     )
 
 
+def holds_original(d: DlqEntry, original: bytes) -> bool:
+    """The dead letter carries the original value: whole, or (marked truncated) a prefix of it whose
+    headers name the whole value's size and SHA-256."""
+    if d.headers.get("ssc.original.truncated") != "true":
+        return d.value == original
+    return (
+        original.startswith(d.value)
+        and d.headers.get("ssc.original.size") == str(len(original))
+        and d.headers.get("ssc.original.sha256") == hashlib.sha256(original).hexdigest()
+    )
+
+
 def i4_dlq_is_poison(f: Facts) -> Verdict:
     poison = {e.index for e in f.ev.events if e.kind.poison}
     dead = set(f.dlq_by_index)
     missing, extra = sorted(poison - dead), sorted(dead - poison)
     events = {e.index: e for e in f.ev.events}
-    altered = sum(1 for d in f.ev.dlq if (idx := f.source_of(d)) is not None and d.value != events[idx].value)
+    altered = sum(
+        1
+        for d in f.ev.dlq
+        if (idx := f.source_of(d)) is not None and not holds_original(d, events[idx].value)
+    )
+    truncated = sum(1 for d in f.ev.dlq if d.headers.get("ssc.original.truncated") == "true")
     dups = sum(len(v) - 1 for v in f.dlq_by_index.values())
     return Verdict(
         "I4",
@@ -193,6 +211,7 @@ def i4_dlq_is_poison(f: Facts) -> Verdict:
             "valid_dead_lettered_first": extra[:10],
             "unmapped": f.dlq_unmapped,
             "value_altered": altered,
+            "truncated": truncated,
             "redelivered_duplicates": dups,
         },
     )

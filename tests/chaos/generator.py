@@ -8,7 +8,9 @@ also picks which events are:
 - ``poison_400``: schema-valid but without ``last_name``; the welcome template requires ``lastname``
   and the simulator answers HTTP 400 — a PERMANENT outcome, dead-lettered after one request;
 - ``poison_malformed``: bytes that never become a request (bad JSON, too deep, oversize, invalid UTF-8,
-  CR/LF in an attribute, unknown type, schema violations, ...), dead-lettered by the decoder.
+  CR/LF in an attribute, unknown type, schema violations, ...), dead-lettered by the decoder. One kind
+  is larger than a dead letter may be (over 1 MiB, published zstd-compressed so the source topic
+  accepts it): its dead letter can only hold a prefix of the value.
 
 Every address carries the run's canary marker (``Canaries.marker``): the consumer may log addresses
 only masked (``c***@example.com``) or hashed, so the marker must never appear in its logs, metrics
@@ -28,7 +30,8 @@ from consumer.route import send_id
 SIGNUP = "com.example.user.signed_up.v1"
 ROUTE = "welcome"
 BOUNCE_DOMAIN = "bounce.example.com"
-MALFORMED_KINDS = 12
+MALFORMED_KINDS = 13
+HUGE_BYTES = 1_100_000  # above the DLQ producer's 1 MiB request limit
 
 
 class Kind(StrEnum):
@@ -143,6 +146,10 @@ def malformed(seed: int, index: int, email: str) -> bytes:
         return b"\x00\x01\x02 binary garbage " + tag.encode()
     if kind == 10:
         return orjson.dumps(f"just a string {tag}")  # not an object
+    if kind == 12:
+        return orjson.dumps(
+            {**base, "data": {**data, "pad": "x" * HUGE_BYTES}}
+        )  # dead letter cannot be whole
     return orjson.dumps({**base, "data": {**data, "user_id": None}})  # schema: null where a string is due
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 
 import orjson
@@ -84,6 +85,24 @@ def test_a_dead_letter_that_is_a_redelivered_copy_is_not_a_violation() -> None:
     verdict = i4_dlq_is_poison(Facts(ev))
     assert verdict.count == 0
     assert verdict.detail["redelivered_duplicates"] == 1
+
+
+def test_a_dead_letter_cut_to_a_described_prefix_holds_the_original_and_a_wrong_one_does_not() -> None:
+    poison = first(Kind.POISON_MALFORMED)
+    about = {
+        "ssc.original.truncated": "true",
+        "ssc.original.size": str(len(poison.value)),
+        "ssc.original.sha256": hashlib.sha256(poison.value).hexdigest(),
+    }
+    ev = clean()
+    rest = [d for d in ev.dlq if d.offset != poison.index]
+    cut = dead_letter(poison, T0 + 26)
+    ev.dlq = [*rest, dataclasses.replace(cut, value=poison.value[:5], headers={**cut.headers, **about})]
+    verdict = i4_dlq_is_poison(Facts(ev))
+    assert (verdict.count, verdict.detail["truncated"]) == (0, 1)
+    wrong = {**about, "ssc.original.sha256": "0" * 64}
+    ev.dlq = [*rest, dataclasses.replace(cut, value=poison.value[:5], headers={**cut.headers, **wrong})]
+    assert i4_dlq_is_poison(Facts(ev)).detail["value_altered"] == 1
 
 
 def test_a_commit_past_an_offset_answered_later_is_commit_ahead() -> None:
