@@ -157,17 +157,31 @@ class PauseController:
         wait until the pipeline resumes and get ``None`` (they re-send themselves).
 
         Every blocked caller offers its request as a probe candidate and the prober takes them in
-        turn, so one request that is bad on its own cannot keep the pipeline paused."""
+        turn, so one request that is bad on its own cannot keep the pipeline paused. A prober that is
+        cancelled (its partition revoked, shutdown) hands probing to a task with the remaining
+        candidates, or releases the cause when none remain: no cause is held without a probe."""
         self._hold(cause, outcome)
         candidates = self._candidates.setdefault(cause, [])
         candidates.append(probe)
+        prober = cause not in self._probing
         try:
-            if cause in self._probing:
+            if not prober:
                 await self.wait_resumed()
                 return None
             return await self._probe_until_healthy(cause, outcome, probe)
         finally:
             candidates.remove(probe)
+            if prober and cause in self._holds and cause not in self._probing:
+                self._orphaned(cause, outcome, candidates)
+
+    def _orphaned(self, cause: str, outcome: Outcome, candidates: list[Probe]) -> None:
+        if not candidates:
+            self._release(cause)
+            return
+        self._probing.add(cause)  # at once: a caller blocking meanwhile must not probe as well
+        task = asyncio.create_task(self._probe_task(cause, outcome, candidates[0]))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # ------------------------------------------------------------------ probing
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from consumer.outcome import Outcome, OutcomeClass, Reason
-from consumer.pause import MASS_DLQ, TRANSIENT, PauseController, Probe
+from consumer.pause import DLQ_UNWRITABLE, MASS_DLQ, TRANSIENT, PauseController, Probe
 
 UNAUTHORIZED = Outcome(OutcomeClass.PAUSE, Reason.UNAUTHORIZED, http_status=401)
 MIGRATING = Outcome(OutcomeClass.PAUSE, Reason.MIGRATING, http_status=477, retry_after_s=120.0)
@@ -175,3 +175,64 @@ async def test_the_prober_takes_every_blocked_request_in_turn() -> None:
     assert "good" in tried  # the bad record alone could never have resumed the pipeline
     assert results[0] is None  # the prober never takes another record's answer as its own
     assert not pc.paused
+
+
+UNWRITABLE = Outcome(OutcomeClass.PAUSE, Reason.DLQ_UNWRITABLE, "too_large")
+
+
+async def test_a_cancelled_prober_hands_probing_to_the_remaining_blocked_callers() -> None:
+    gate, clock, changes = FakeGate(), Clock(), []
+    pc = controller(gate, clock, changes)
+    healthy = asyncio.Event()
+    calls: list[str] = []
+
+    def probe(name: str) -> Probe:
+        async def run() -> Outcome:
+            calls.append(name)
+            return BAD if healthy.is_set() else UNWRITABLE
+
+        return run
+
+    first = asyncio.create_task(pc.block(DLQ_UNWRITABLE, UNWRITABLE, probe("first")))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(pc.block(DLQ_UNWRITABLE, UNWRITABLE, probe("second")))
+    await asyncio.sleep(0)
+    first.cancel()  # its partition was revoked
+    await asyncio.gather(first, return_exceptions=True)
+    assert pc.paused
+    healthy.set()
+    assert await asyncio.wait_for(second, 5) is None  # resumed by the probe that took over
+    assert not pc.paused
+    assert "second" in calls
+
+
+async def test_a_cancelled_prober_with_no_one_left_to_probe_releases_its_cause() -> None:
+    gate, clock, changes = FakeGate(), Clock(), []
+    pc = controller(gate, clock, changes)
+
+    async def never_healthy() -> Outcome:
+        return UNWRITABLE
+
+    only = asyncio.create_task(pc.block(DLQ_UNWRITABLE, UNWRITABLE, never_healthy))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert pc.causes.keys() == {DLQ_UNWRITABLE}
+    only.cancel()
+    await asyncio.gather(only, return_exceptions=True)
+    assert not pc.paused
+    assert changes == [True, False]
+
+
+async def test_no_hubspot_answer_releases_an_unwritable_dead_letter() -> None:
+    gate, clock, changes = FakeGate(), Clock(), []
+    pc = controller(gate, clock, changes)
+
+    async def never_healthy() -> Outcome:
+        return UNWRITABLE
+
+    blocked = asyncio.create_task(pc.block(DLQ_UNWRITABLE, UNWRITABLE, never_healthy))
+    await asyncio.sleep(0)
+    pc.observe(OK, started_at=clock() + 1)  # a send that started after the hold was answered
+    assert pc.causes.keys() == {DLQ_UNWRITABLE}
+    blocked.cancel()
+    await asyncio.gather(blocked, return_exceptions=True)
