@@ -46,6 +46,7 @@ BROKER_LIMIT = "message.max.bytes"
 AUTO_CREATE = "auto.create.topics.enable"
 _UNKNOWN_TOPIC = UnknownTopicOrPartitionError.errno
 _TOPIC_DENIED = TopicAuthorizationFailedError.errno
+_INVALID_TOPIC = InvalidTopicError.errno
 _REFUSALS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError), "too_large"),
     (
@@ -102,6 +103,8 @@ class DeadLetterProducer:
                 return min(self._max_request_size, await self._auto_created_limit(topic))
         except KafkaError as exc:
             raise KafkaUnavailable(f"cannot read the configuration of {topic}: {type(exc).__name__}") from exc
+        if error == _INVALID_TOPIC:
+            raise DeadLetterUnwritable("invalid_record", f"{topic!r} is not a valid topic name")
         if error == _TOPIC_DENIED or (error == 0 and value is None):
             if topic not in self._undescribable:
                 self._undescribable.add(topic)

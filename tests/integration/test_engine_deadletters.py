@@ -163,3 +163,31 @@ async def test_a_dead_letter_the_topic_cannot_hold_pauses_the_pipeline_until_the
     assert await committed(kafka_bootstrap, settings.kafka.group_id, topic, 1) == await end_offsets(
         kafka_bootstrap, topic, 1
     )
+
+
+@pytest.mark.timeout(120)
+async def test_a_dlq_topic_the_broker_refuses_by_name_pauses_instead_of_retrying_in_silence(
+    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+) -> None:
+    topic = await create_topic(partitions=1)
+    sim = await start_sim(sim_config())
+    await publish(kafka_bootstrap, topic, [(b"k", b"not json at all"), (b"v", orjson.dumps(signup(1)))])
+    settings = settings_for(kafka_bootstrap, topic, sim)
+    settings = settings.model_copy(update={"dlq": settings.dlq.model_copy(update={"topic": "dead letters!"})})
+    service = Service(settings)
+    run = asyncio.create_task(service.run())
+    try:
+        async with asyncio.timeout(60):
+            while not (service.controller and "dlq_unwritable" in service.controller.causes):
+                await asyncio.sleep(0.05)
+        health = service.health()
+        assert (health.ready, health.detail["paused"]) == (False, ["dlq_unwritable"])
+        assert "invalid_record" in service.controller.causes["dlq_unwritable"].detail
+        stop_asked = asyncio.get_running_loop().time()
+        service.stop_event.set()
+        await asyncio.wait_for(run, 30)
+        assert asyncio.get_running_loop().time() - stop_asked < 10  # paused: no drain deadline to sit out
+    finally:
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
+    assert await committed(kafka_bootstrap, settings.kafka.group_id, topic, 1) in ({0: None}, {0: 0})

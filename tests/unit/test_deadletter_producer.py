@@ -77,6 +77,12 @@ async def test_a_topic_whose_configuration_may_not_be_read_takes_the_producers_l
     assert await producer(FakeAdmin({"acl.dlq": (DENIED, None)}, BROKER)).limit("acl.dlq") == 1_048_576
 
 
+async def test_an_invalid_topic_name_is_unwritable() -> None:
+    with pytest.raises(DeadLetterUnwritable) as caught:
+        await producer(FakeAdmin({"bad topic!": (17, None)}, BROKER)).limit("bad topic!")
+    assert caught.value.error == "invalid_record"
+
+
 async def test_other_describe_errors_are_retriable() -> None:
     with pytest.raises(KafkaUnavailable):
         await producer(FakeAdmin({"x.dlq": (7, None)}, BROKER)).limit("x.dlq")
