@@ -13,8 +13,8 @@
 - **Revoke**: queued records of the revoked partitions are dropped, in-flight ones get up to
   ``revoke_wait_s``, the done position is committed, then the tracker is fenced and leftovers are
   cancelled (their completions are ignored; the new owner re-sends with the same ``sendId``).
-- **Stop**: intake stops, in-flight records drain until the deadline, the rest are cancelled, the
-  final positions are committed.
+- **Stop**: intake stops, in-flight records drain until the deadline (also while the pipeline is
+  paused: a healthy probe resumes them), the rest are cancelled, the final positions are committed.
 """
 
 from __future__ import annotations
@@ -316,7 +316,10 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _drain(self) -> None:
         self._stopping = True
         self._consumer.pause(*[to_kafka_tp(tp) for tp in self._trackers])
-        deadline = 0.0 if self._paused else self._settings.drain_deadline_s  # paused: nothing can finish
+        # Paused or not, in-flight records get the whole deadline: the pause controller keeps probing
+        # while the worker drains and a healthy probe resumes them. Cancelling them at once would leave
+        # every finished record above them uncommitted, to be sent again after the restart.
+        deadline = self._settings.drain_deadline_s
         log.info("shutdown.draining", in_flight=len(self._tasks), deadline_s=deadline)
         await self._finish_started(set(self._trackers), deadline)
         leftovers = [t for t in self._tasks if not t.done()]
