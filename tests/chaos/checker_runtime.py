@@ -119,7 +119,9 @@ def i10_no_stuck_consumer(f: Facts) -> Verdict:
 
 def resent_after_clean_stop(f: Facts, rec: FaultRecord, until: float) -> set[str]:
     """sendIds the member restarted after a clean stop sent although the stopped member had finished
-    them (a 200 answer while it lived) or had committed past their offset."""
+    them (a 200 answer, while it lived, to a request it sent) or had committed past their offset. A
+    request sent by an earlier, killed incarnation and answered late (accept-then-hang) is not the
+    stopped member's: that record is a redelivery of the kill, which the stopped member need not reach."""
     born, exited, restart = rec.detail.get("member_started", rec.at), rec.detail["exited"], rec.healed_at
     committed = {int(p): o for p, o in (rec.detail.get("committed_at_stop") or {}).items()}
     out: set[str] = set()
@@ -127,7 +129,8 @@ def resent_after_clean_stop(f: Facts, rec: FaultRecord, until: float) -> set[str
         if not (restart <= r.t_in <= until and r.send_id) or r.send_id in out:
             continue
         finished = any(
-            a.status == 200 and born <= a.t_out <= exited for a in f.requests_by_sid.get(r.send_id, [])
+            a.status == 200 and born <= a.t_in and a.t_out <= exited
+            for a in f.requests_by_sid.get(r.send_id, [])
         )
         event = f.by_sid.get(r.send_id)
         places = f.ev.placed.get(event.index, []) if event else []

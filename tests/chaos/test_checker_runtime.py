@@ -89,6 +89,19 @@ def test_a_member_restarted_after_a_clean_stop_resending_a_finished_event_fails_
     assert verdict.detail["resent_after_sigterm"] == 1
 
 
+def test_a_late_answer_to_the_killed_predecessors_request_is_not_a_resend_after_a_clean_stop() -> None:
+    valid = first(Kind.VALID)
+    lived = {"member_started": T0 + 10, "exited": T0 + 22, "committed_at_stop": {}, "stop_s": 2.0}
+    stop = FaultRecord(FaultKind.CONSUMER_TERM, T0 + 20, T0 + 24, 16.0, None, lived)
+    ev = clean(faults=[stop])
+    ev.requests = [r for r in ev.requests if r.send_id != valid.send_id] + [
+        Request(T0 + 9, T0 + 12, 200, valid.send_id, valid.address, None, None),  # hung past the kill
+        Request(T0 + 25, T0 + 25.01, 200, valid.send_id, valid.address, "IDEMPOTENT_IGNORE", None),
+    ]
+    ev.requests.sort(key=lambda r: r.t_in)
+    assert i11_clean_stop(Facts(ev)).detail["resent_after_sigterm"] == 0
+
+
 def test_a_member_killed_by_sigterm_before_its_service_started_is_not_a_failed_stop() -> None:
     early = {"member": "m0.1", "stop_s": 0.05, "returncode": -15, "forced": False, "running": False}
     assert i11_clean_stop(Facts(clean(stops=[early]))).count == 0
