@@ -62,7 +62,9 @@ class Reason(StrEnum):
     SEND_REJECTED = "send_rejected"  # a PERMANENT sendResult (refined by Outcome.send_result)
     UNAUTHORIZED = "unauthorized"  # 401
     FORBIDDEN = "forbidden"  # 403
-    ENDPOINT_NOT_FOUND = "endpoint_not_found"  # 404 / 405: wrong base URL or API version
+    OBJECT_NOT_FOUND = "object_not_found"  # 404 with HubSpot's error body: about this request
+    ENDPOINT_NOT_FOUND = "endpoint_not_found"  # 404 not from HubSpot / 405: wrong base URL or proxy
+    REDIRECTED = "redirected"  # 3xx: never followed, a proxy or a wrong base URL
     PORTAL_UNAVAILABLE = "portal_unavailable"  # PAUSE-class sendResults
     DAILY_LIMIT = "daily_limit"  # 429 DAILY
     MIGRATING = "portal_migrating"  # 477
@@ -71,7 +73,7 @@ class Reason(StrEnum):
     LOCKED = "locked"  # 423
     TIMEOUT = "timeout"
     CONNECTION = "connection_error"
-    AMBIGUOUS = "ambiguous_response"  # 2xx that does not parse, unexpected 1xx/3xx
+    AMBIGUOUS = "ambiguous_response"  # 2xx that does not parse, unexpected 1xx
     RETRIES_EXHAUSTED = "retries_exhausted"
     # engine decisions
     MASS_DLQ_BREAKER = "mass_dlq_breaker"

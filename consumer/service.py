@@ -84,7 +84,7 @@ class Service:
         s = self.settings
         started = time.monotonic()
         limiter = RateLimiter(s.hubspot.rate_limit)
-        auth = build_auth(s.hubspot.auth, base_url=s.hubspot.base_url)
+        auth = build_auth(s.hubspot.auth, base_url=s.hubspot.base_url, trust_env=s.hubspot.trust_env_proxy)
         self.http = HttpServer(self.health, s.observability.host, s.observability.port)
         await self.http.start()
         log.info(

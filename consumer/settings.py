@@ -16,10 +16,13 @@ that cannot be read.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import urllib.parse
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -123,7 +126,7 @@ class AuthSettings(_Section):
     oauth_client_secret_file: Path | None = None
     oauth_refresh_token: SecretStr | None = None
     oauth_refresh_token_file: Path | None = None
-    oauth_token_path: str = "/oauth/v1/token"
+    oauth_token_path: str = "/oauth/v3/token"
     oauth_refresh_margin_s: float = Field(default=300.0, ge=0)
     hapikey: SecretStr | None = None
     hapikey_file: Path | None = None
@@ -162,14 +165,90 @@ class RateLimitSettings(_Section):
     )
 
 
+KNOWN_API_VERSIONS = ("v3", "2026-03", "2026-09")
+"""The Single Send path versions HubSpot publishes: ``v3`` (retired in September 2027) and the dated
+versions (one each March and September since 2026-03). A version HubSpot does not serve would
+answer every send with a 404, so an unknown one is refused at start."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(url: str, *, allow_http: bool, what: str) -> None:
+    """``url`` is https, or http to a loopback host, or http anywhere when ``allow_http``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{what} must be an http(s) URL with a host, got {url!r}")
+    if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+        raise ValueError(
+            f"{what} {url!r} is plain http to a host that is not loopback: the credential would cross "
+            "the network unencrypted; use https, or set SSC_HUBSPOT__ALLOW_INSECURE_HTTP=true "
+            "(a simulator in a private network)"
+        )
+
+
 class HubSpotSettings(_Section):
     base_url: str = "https://api.hubapi.com"
-    api_version: str = Field(default="v3", pattern=r"^(v3|\d{4}-\d{2})$")
+    api_version: str = "v3"
     auth: AuthSettings = AuthSettings()
     connect_timeout_s: float = Field(default=5.0, gt=0)
     read_timeout_s: float = Field(default=15.0, gt=0)
+    attempt_timeout_s: float = Field(
+        default=30.0, gt=0, description="deadline of one attempt: DNS, pool wait, connect, send, whole answer"
+    )
+    use_env_proxy: bool = Field(
+        default=True, description="route through HTTPS_PROXY / HTTP_PROXY, except NO_PROXY hosts"
+    )
+    allow_insecure_http: bool = Field(
+        default=False, description="allow an http:// base or token URL to a host that is not loopback"
+    )
+    portal_timezone: str = Field(
+        default="UTC",
+        description="the portal's IANA time zone: HubSpot resets the DAILY limit at its midnight",
+    )
     retry: RetrySettings = RetrySettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+
+    @property
+    def trust_env_proxy(self) -> bool:
+        """Whether HTTP(S)_PROXY / NO_PROXY apply: ``use_env_proxy``, and never for a loopback base
+        URL (a local simulator is not reached through a corporate proxy)."""
+        host = urllib.parse.urlsplit(self.base_url).hostname or ""
+        return self.use_env_proxy and not _is_loopback(host)
+
+    @field_validator("api_version")
+    @classmethod
+    def _known_api_version(cls, value: str) -> str:
+        if value not in KNOWN_API_VERSIONS:
+            raise ValueError(
+                f"unknown HubSpot API version {value!r}; known versions: {', '.join(KNOWN_API_VERSIONS)}"
+            )
+        return value
+
+    @field_validator("portal_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(f"not an IANA time zone (such as Europe/Berlin): {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _urls_are_safe(self) -> HubSpotSettings:
+        _check_url(self.base_url, allow_http=self.allow_insecure_http, what="SSC_HUBSPOT__BASE_URL")
+        token_path = self.auth.oauth_token_path
+        if "://" in token_path:
+            _check_url(
+                token_path, allow_http=self.allow_insecure_http, what="SSC_HUBSPOT__AUTH__OAUTH_TOKEN_PATH"
+            )
+        return self
 
     @property
     def send_path(self) -> str:

@@ -44,12 +44,21 @@ TEXT: dict[str, str] = {
     "SSC_DLQ__TOPIC": "one fixed dead-letter topic for every source topic; unset: `<source topic><suffix>`",
     "SSC_DLQ__SUFFIX": "dead-letter topic suffix",
     "SSC_DLQ__SEND_TIMEOUT_S": "one dead-letter write attempt; a failed write is retried until acknowledged",
-    "SSC_HUBSPOT__BASE_URL": "HubSpot API base URL; point it at the simulator for local work",
-    "SSC_HUBSPOT__API_VERSION": "`v3` or a dated path version such as `2026-03` "
-    "([upgrading](../deploying/upgrading.md))",
+    "SSC_HUBSPOT__BASE_URL": "HubSpot API base URL; point it at the simulator for local work. `https://`, "
+    "or `http://` to a loopback host (other hosts need `SSC_HUBSPOT__ALLOW_INSECURE_HTTP`)",
+    "SSC_HUBSPOT__API_VERSION": "one of the versions HubSpot publishes: `v3`, `2026-03`, `2026-09`; "
+    "another is refused at start ([upgrading](../deploying/upgrading.md))",
     "SSC_HUBSPOT__CONNECT_TIMEOUT_S": "connect timeout per request",
-    "SSC_HUBSPOT__READ_TIMEOUT_S": "read timeout per request (a send that times out is retried with the same "
-    "`sendId`)",
+    "SSC_HUBSPOT__READ_TIMEOUT_S": "longest silence while reading an answer (a send that times out is "
+    "retried with the same `sendId`)",
+    "SSC_HUBSPOT__ATTEMPT_TIMEOUT_S": "deadline of one attempt as a whole: DNS, the wait for a pooled "
+    "connection, connect, TLS, the request and the complete answer",
+    "SSC_HUBSPOT__USE_ENV_PROXY": "send through the proxy of `HTTPS_PROXY` / `HTTP_PROXY`, except hosts in "
+    "`NO_PROXY` ([egress](../hubspot/answers.md#network-and-egress)); never for a loopback base URL",
+    "SSC_HUBSPOT__ALLOW_INSECURE_HTTP": "allow an `http://` base URL or token URL to a host that is not "
+    "loopback (a simulator inside a private network); off, such a URL is refused at start",
+    "SSC_HUBSPOT__PORTAL_TIMEZONE": "the portal's IANA time zone (HubSpot account settings): a `DAILY` "
+    "429 without `Retry-After` pauses until midnight there",
     "SSC_HUBSPOT__AUTH__MODE": "`token` (private-app access token or service key), `oauth`, or the legacy "
     "`hapikey` ([choosing](../hubspot/authentication.md))",
     "SSC_HUBSPOT__AUTH__TOKEN": "bearer token: private-app access token or service key",
@@ -60,8 +69,8 @@ TEXT: dict[str, str] = {
     "SSC_HUBSPOT__AUTH__OAUTH_CLIENT_SECRET_FILE": "file holding the OAuth client secret",
     "SSC_HUBSPOT__AUTH__OAUTH_REFRESH_TOKEN": "OAuth refresh token from the one-time install",
     "SSC_HUBSPOT__AUTH__OAUTH_REFRESH_TOKEN_FILE": "file holding the OAuth refresh token",
-    "SSC_HUBSPOT__AUTH__OAUTH_TOKEN_PATH": "token endpoint: `/oauth/v1/token`, `/oauth/v3/token` or an "
-    "absolute URL",
+    "SSC_HUBSPOT__AUTH__OAUTH_TOKEN_PATH": "token endpoint: `/oauth/v3/token`, the dated "
+    "`/oauth/2026-03/token`, the deprecated `/oauth/v1/token` (until 2027-02-16) or an absolute URL",
     "SSC_HUBSPOT__AUTH__OAUTH_REFRESH_MARGIN_S": "refresh the access token this long before `expires_in` "
     "runs out",
     "SSC_HUBSPOT__AUTH__HAPIKEY": "legacy portal API key (sunset by HubSpot in 2022; warns at start)",

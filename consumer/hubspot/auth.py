@@ -37,6 +37,7 @@ log = get_logger(__name__)
 
 SessionFactory = Callable[[], aiohttp.ClientSession | None]
 _PREFIX = "SSC_HUBSPOT__AUTH__"
+TRANSACTIONAL_EMAIL_SCOPE = "transactional-email"
 # The access token the current task (one send) last applied: after a 401, a task whose token was
 # already replaced by another task's refresh just retries; a 401 storm causes one refresh.
 _applied_access: contextvars.ContextVar[str | None] = contextvars.ContextVar("applied_access", default=None)
@@ -151,6 +152,7 @@ class OAuthAuth:
         session_factory: SessionFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
         timeout_s: float = 15.0,
+        trust_env: bool = True,
     ) -> None:
         self._url = token_url
         self._client_id = client_id
@@ -163,8 +165,12 @@ class OAuthAuth:
         self._session_factory = session_factory
         self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._trust_env = trust_env
         self._access: SecretStr | None = None
         self._expires_at = 0.0
+        # what the last token answer said about the installation (HubSpot sends both since 2025-08)
+        self.hub_id: int | None = None
+        self.scopes: tuple[str, ...] | None = None
         self._lock = asyncio.Lock()
         self.refresh_count = 0
 
@@ -196,12 +202,16 @@ class OAuthAuth:
 
     async def _post(self, form: dict[str, str]) -> tuple[int, bytes]:
         shared = self._session_factory() if self._session_factory else None
+        # Never follow a redirect: the client secret and refresh token must reach the token endpoint
+        # configured, or nowhere (a 3xx is refused like any other non-200 answer).
         if shared is not None:
-            async with shared.post(self._url, data=form, timeout=self._timeout) as resp:
+            async with shared.post(
+                self._url, data=form, timeout=self._timeout, allow_redirects=False
+            ) as resp:
                 return resp.status, await resp.read()
         async with (
-            aiohttp.ClientSession(timeout=self._timeout) as session,
-            session.post(self._url, data=form) as resp,
+            aiohttp.ClientSession(timeout=self._timeout, trust_env=self._trust_env) as session,
+            session.post(self._url, data=form, allow_redirects=False) as resp,
         ):
             return resp.status, await resp.read()
 
@@ -248,9 +258,33 @@ class OAuthAuth:
         if isinstance(rotated, str) and rotated and rotated != self._refresh_token.get_secret_value():
             self._refresh_token = _secret(rotated)
             log.info("auth.refresh_token_rotated")
+        self.hub_id, self.scopes = _installation(data)
         self.refresh_count += 1
         metrics.AUTH_REFRESHES.labels(result="changed").inc()
-        log.info("auth.oauth_refreshed", expires_in_s=lifetime)
+        log.info(
+            "auth.oauth_refreshed",
+            expires_in_s=lifetime,
+            hub_id=self.hub_id,
+            scopes=len(self.scopes) if self.scopes is not None else None,
+        )
+        if self.scopes is not None and TRANSACTIONAL_EMAIL_SCOPE not in self.scopes:
+            log.warning("auth.scope_missing", scope=TRANSACTIONAL_EMAIL_SCOPE, hub_id=self.hub_id)
+
+
+def _installation(data: dict[str, object]) -> tuple[int | None, tuple[str, ...] | None]:
+    """``hub_id`` (the portal the app is installed in) and ``scopes`` of a token answer, if present.
+    ``scopes`` may be a list or a space-separated string (the OAuth 2.0 ``scope`` form)."""
+    hub = data.get("hub_id")
+    hub_id = hub if isinstance(hub, int) and not isinstance(hub, bool) else None
+    if isinstance(hub, str) and hub.isdigit():
+        hub_id = int(hub)
+    raw = data.get("scopes", data.get("scope"))
+    scopes: tuple[str, ...] | None = None
+    if isinstance(raw, list):
+        scopes = tuple(str(v) for v in raw if isinstance(v, str))
+    elif isinstance(raw, str):
+        scopes = tuple(raw.split())
+    return hub_id, scopes
 
 
 def _json_object(body: bytes) -> dict[str, object]:
@@ -274,6 +308,7 @@ def build_auth(
     base_url: str,
     session_factory: SessionFactory | None = None,
     clock: Callable[[], float] = time.monotonic,
+    trust_env: bool = True,
 ) -> AuthProvider:
     """The provider for ``settings.mode``; :class:`ConfigError` naming the setting when a credential
     is missing or unreadable. The hapikey mode logs ``auth.hapikey_deprecated``."""
@@ -302,4 +337,5 @@ def build_auth(
         margin_s=settings.oauth_refresh_margin_s,
         session_factory=session_factory,
         clock=clock,
+        trust_env=trust_env,
     )

@@ -36,6 +36,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from prometheus_client import Counter
@@ -45,7 +46,7 @@ from consumer.errors import SendError
 from consumer.hubspot.auth import AuthProvider, build_auth
 from consumer.hubspot.ratelimit import RateLimiter
 from consumer.hubspot.request import SingleSendRequest
-from consumer.hubspot.responses import parse_error
+from consumer.hubspot.responses import header, parse_error, without_query
 from consumer.hubspot.taxonomy import SEND_RESULT_CLASSES, classify, classify_transport
 from consumer.logs import get_logger
 from consumer.outcome import Outcome, OutcomeClass, Reason
@@ -65,12 +66,14 @@ def _send_counter(status: int, send_result: str) -> Counter:
     return metrics.SENDS.labels(status=str(status), send_result=send_result)
 
 
-def seconds_to_utc_midnight(now: datetime | None = None) -> float:
-    """HubSpot resets DAILY at midnight in the portal's time zone, which the API does not tell us; UTC
-    midnight is the earliest candidate (a too-early probe just pauses again)."""
-    now = now or datetime.now(UTC)
-    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (tomorrow - now).total_seconds()
+def seconds_to_midnight(zone: str = "UTC", now: datetime | None = None) -> float:
+    """Seconds until the next midnight in ``zone``. HubSpot resets DAILY at midnight in the portal's
+    time zone, which the API does not tell us: ``SSC_HUBSPOT__PORTAL_TIMEZONE`` does (a probe that
+    comes too early just pauses again)."""
+    tz = ZoneInfo(zone)
+    local = (now or datetime.now(UTC)).astimezone(tz)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return (midnight.astimezone(UTC) - local.astimezone(UTC)).total_seconds()
 
 
 class HubSpotClient:
@@ -104,7 +107,11 @@ class HubSpotClient:
             settings.rate_limit, sleep=sleep, clock=clock, max_pause_s=settings.retry.max_retry_after_s
         )
         self.auth: AuthProvider = auth or build_auth(
-            settings.auth, base_url=settings.base_url, session_factory=lambda: self._session, clock=clock
+            settings.auth,
+            base_url=settings.base_url,
+            session_factory=lambda: self._session,
+            clock=clock,
+            trust_env=settings.trust_env_proxy,
         )
         base = settings.base_url.rstrip("/")
         self.send_url = base + settings.send_path
@@ -115,8 +122,12 @@ class HubSpotClient:
 
     async def __aenter__(self) -> HubSpotClient:
         connector = aiohttp.TCPConnector(limit=self._max_in_flight, limit_per_host=self._max_in_flight)
+        # ``total`` bounds the whole attempt (DNS, the wait for a pooled connection, connect, TLS, the
+        # request and the complete answer), so a server that trickles bytes cannot hold a send forever.
         timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.settings.connect_timeout_s, sock_read=self.settings.read_timeout_s
+            total=self.settings.attempt_timeout_s,
+            sock_connect=self.settings.connect_timeout_s,
+            sock_read=self.settings.read_timeout_s,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -124,6 +135,7 @@ class HubSpotClient:
             headers={"User-Agent": f"single-send-consumer/{__version__}", "Accept": "application/json"},
             raise_for_status=False,
             trace_configs=self._trace_configs or None,
+            trust_env=self.settings.trust_env_proxy,  # HTTPS_PROXY / HTTP_PROXY / NO_PROXY
         )
         return self
 
@@ -152,11 +164,15 @@ class HubSpotClient:
             return exc.outcome, sent_at
         started = time.perf_counter()
         try:
+            # Redirects are never followed: a 302 would turn the POST into a GET, and an answer from
+            # wherever it leads is not HubSpot's. The taxonomy pauses on any 3xx.
             if body is None:
-                request = self.session.get(url, headers=headers, params=params)
+                request = self.session.get(url, headers=headers, params=params, allow_redirects=False)
             else:
                 headers["Content-Type"] = "application/json"
-                request = self.session.post(url, data=body, headers=headers, params=params)
+                request = self.session.post(
+                    url, data=body, headers=headers, params=params, allow_redirects=False
+                )
             async with request as resp:
                 raw = await resp.read()
                 status, resp_headers = resp.status, resp.headers
@@ -168,6 +184,9 @@ class HubSpotClient:
         finally:
             metrics.SEND_LATENCY.observe(time.perf_counter() - started)
         self.limiter.observe(resp_headers, sent_at=sent_at)
+        if 300 <= status < 400:
+            location = without_query(header(resp_headers, "location"))
+            log.warning("hubspot.redirect_refused", http_status=status, location=location, url=url)
         if body is None:
             return self._classify_check(status, raw, resp_headers), sent_at
         outcome = classify(status, raw, resp_headers)
@@ -283,7 +302,7 @@ class HubSpotClient:
         if outcome.cls is OutcomeClass.PAUSE and outcome.reason in (Reason.DAILY_LIMIT, Reason.MIGRATING):
             wait = outcome.retry_after_s
             if wait is None and outcome.reason is Reason.DAILY_LIMIT:
-                wait = seconds_to_utc_midnight()
+                wait = seconds_to_midnight(self.settings.portal_timezone)
                 outcome = dataclasses.replace(outcome, retry_after_s=wait)
             if wait is not None:
                 self.limiter.hold_for(outcome.reason.value, wait)
@@ -324,4 +343,4 @@ class HubSpotClient:
         return outcome
 
 
-__all__ = ["HubSpotClient", "seconds_to_utc_midnight"]
+__all__ = ["HubSpotClient", "seconds_to_midnight"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +46,13 @@ class ErrorBody:
     correlation_id: str | None = None
     error_type: str | None = None
     policy_name: str | None = None
+
+    @property
+    def from_hubspot(self) -> bool:
+        """HubSpot's own error: a JSON error body with a ``category`` and a correlation id (in the body
+        or the ``X-HubSpot-Correlation-Id`` header). A proxy, a load balancer or a server at a wrong
+        base URL answers without them."""
+        return self.category is not None and self.correlation_id is not None
 
 
 def _load_object(body: bytes) -> dict[str, Any] | None:
@@ -145,3 +153,14 @@ def response_date(headers: Mapping[str, str]) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def without_query(url: str | None) -> str | None:
+    """``url`` without its user info, query string and fragment (they may carry tokens): safe to log."""
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url.strip())
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))[:200]

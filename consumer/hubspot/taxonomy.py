@@ -9,11 +9,13 @@ HTTP statuses:
 |----------------------------|-----------|--------------------|---------------------------------------------|
 | 2xx + EmailSendStatusView  | by ``sendResult`` (table below); absent: SENT (accepted, PENDING)        |
 | 2xx that does not parse    | RETRY     | ambiguous_response | maybe accepted: retry, the sendId dedups    |
-| 1xx, 3xx, unknown          | RETRY     | ambiguous_response | ditto                                       |
+| 1xx, unknown               | RETRY     | ambiguous_response | ditto                                       |
+| 3xx (never followed)       | PAUSE     | redirected         | a proxy / portal / wrong base URL redirects |
 | 400, 422, other 4xx        | PERMANENT | bad_request        | this request can never succeed              |
 | 401                        | PAUSE     | unauthorized       | credential problem, not the event's         |
 | 403                        | PAUSE     | forbidden          | missing scope / add-on                      |
-| 404, 405                   | PAUSE     | endpoint_not_found | wrong base URL / version: all sends fail    |
+| 404 with HubSpot's body    | PERMANENT | object_not_found   | HubSpot: what this request names is missing |
+| 404 not HubSpot's, 405     | PAUSE     | endpoint_not_found | wrong base URL / proxy: all sends fail      |
 | 408                        | RETRY     | timeout            |                                             |
 | 423                        | RETRY     | locked             | HubSpot: wait at least 2 s                  |
 | 429 ``DAILY``              | PAUSE     | daily_limit        | nothing succeeds until the daily reset      |
@@ -34,6 +36,7 @@ from consumer.hubspot.responses import (
     parse_retry_after,
     parse_send_status,
     response_date,
+    without_query,
 )
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.redact import scrub
@@ -198,6 +201,8 @@ def classify(status: int, body: bytes, headers: Mapping[str, str]) -> Outcome:
         return out(_PA, Reason.UNAUTHORIZED, retry_after)
     if status == 403:
         return out(_PA, Reason.FORBIDDEN, retry_after)
+    if status == 404 and err.from_hubspot:
+        return out(_P, Reason.OBJECT_NOT_FOUND)
     if status in (404, 405):
         return out(_PA, Reason.ENDPOINT_NOT_FOUND, retry_after)
     if status == 408:
@@ -214,7 +219,22 @@ def classify(status: int, body: bytes, headers: Mapping[str, str]) -> Outcome:
         return out(_P, Reason.BAD_REQUEST)
     if 500 <= status < 600:
         return out(_R, Reason.SERVER_ERROR, retry_after)
+    if 300 <= status < 400:
+        return _redirected(status, headers, err)
     return out(_R, Reason.AMBIGUOUS, retry_after)
+
+
+def _redirected(status: int, headers: Mapping[str, str], err: ErrorBody) -> Outcome:
+    """A redirect is never followed on an API call (a 302 would turn the POST into a GET, and whatever
+    answers at the far end is not HubSpot): it is a configuration problem, so every send pauses."""
+    location = without_query(header(headers, "location")) or "nowhere"
+    return Outcome(
+        _PA,
+        Reason.REDIRECTED,
+        f"HTTP {status} redirect to {location} (not followed)",
+        http_status=status,
+        correlation_id=err.correlation_id,
+    )
 
 
 def _is_aiohttp_error(exc: BaseException) -> bool:

@@ -256,7 +256,7 @@ async def _hubspot_checks(checks: _Checks, settings: Settings) -> None:
     providers: list[AuthProvider] = []
 
     async def credential() -> str:
-        providers.append(build_auth(h.auth, base_url=h.base_url))
+        providers.append(build_auth(h.auth, base_url=h.base_url, trust_env=h.trust_env_proxy))
         a = h.auth
         if a.mode is AuthMode.TOKEN:
             return "token from " + (f"file {a.token_file}" if a.token_file else "SSC_HUBSPOT__AUTH__TOKEN")

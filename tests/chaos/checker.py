@@ -33,6 +33,7 @@ TRANSIENT_REASONS = frozenset(
         "daily_limit",
         "portal_migrating",
         "endpoint_not_found",
+        "redirected",
         "transient_breaker",
         "mass_dlq_breaker",
         "portal_unavailable",

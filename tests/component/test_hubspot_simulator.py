@@ -269,9 +269,18 @@ async def test_oauth_expiry_refreshes_and_succeeds_with_rotated_refresh_tokens(s
     assert sim.state.stats_json()["by_status"]["401"] == 1
 
 
-async def test_hapikey_auth_works_against_the_simulator(simulator: RunningSimulator) -> None:
+async def test_hapikey_is_refused_unless_the_simulator_allows_it(start_sim: StartSim) -> None:
     auth = AuthSettings(mode=AuthMode.HAPIKEY, hapikey=SecretStr(SIM_TOKEN))
-    async with client(simulator, auth=auth) as c:
+    refusing, allowing = await start_sim(), await start_sim(allow_hapikey=True)
+    async with client(refusing, auth=auth) as c:
+        outcome = await c.send(request())
+    assert (outcome.cls, outcome.reason, outcome.http_status) == (
+        OutcomeClass.PAUSE,
+        Reason.UNAUTHORIZED,
+        401,
+    )
+    assert refusing.state.sends == {}
+    async with client(allowing, auth=auth) as c:
         assert (await c.send(request())).cls is OutcomeClass.SENT
 
 

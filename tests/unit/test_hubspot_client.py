@@ -30,7 +30,7 @@ from consumer.settings import AuthMode, AuthSettings, HubSpotSettings, RateLimit
 BASE = "https://api.test.hubapi"
 SEND_URL = BASE + "/marketing/v3/transactional/single-email/send"
 SEND_RE = re.compile(re.escape(SEND_URL) + r"(\?.*)?$")
-TOKEN_URL = BASE + "/oauth/v1/token"
+TOKEN_URL = BASE + "/oauth/v3/token"
 PENDING = {"statusId": "st-1", "status": "PENDING", "requestedAt": "2026-11-27T10:00:00Z"}
 
 
@@ -260,6 +260,35 @@ async def test_oauth_refreshes_ahead_of_expiry(fake_time: FakeTime, mocked: aior
         await c.send(request("b"))
         assert isinstance(c.auth, OAuthAuth)
         assert c.auth.refresh_count == 2
+
+
+async def test_oauth_uses_the_v3_token_endpoint_and_keeps_the_portal_and_scopes_of_the_answer(
+    fake_time: FakeTime, mocked: aioresponses
+) -> None:
+    grant = {
+        "access_token": "access-a-zzzzzz",
+        "refresh_token": "refresh-token-0",
+        "expires_in": 1800,
+        "token_type": "bearer",
+        "hub_id": 4242,
+        "scopes": ["oauth", "transactional-email"],
+    }
+    mocked.post(BASE + "/oauth/v3/token", payload=grant)
+    mocked.post(SEND_URL, payload=PENDING)
+    async with client(fake_time, oauth_settings()) as c:
+        assert (await c.send(request())).cls is OutcomeClass.SENT
+        assert isinstance(c.auth, OAuthAuth)
+        assert (c.auth.hub_id, c.auth.scopes) == (4242, ("oauth", "transactional-email"))
+
+
+async def test_the_dated_oauth_token_endpoint_is_accepted(fake_time: FakeTime, mocked: aioresponses) -> None:
+    dated = BASE + "/oauth/2026-03/token"
+    mocked.post(dated, payload={"access_token": "access-d-zzzzzz", "expires_in": 1800, "hub_id": 7})
+    mocked.post(SEND_URL, payload=PENDING)
+    async with client(fake_time, oauth_settings(oauth_token_path="/oauth/2026-03/token")) as c:
+        assert (await c.send(request())).cls is OutcomeClass.SENT
+        assert isinstance(c.auth, OAuthAuth)
+        assert (c.auth.hub_id, c.auth.scopes) == (7, None)
 
 
 async def test_a_401_under_oauth_refreshes_once_and_retries(

@@ -103,7 +103,7 @@ async def test_no_secret_leaks_anywhere(
         "refresh_token": CANARIES["rotated_refresh"],
         "expires_in": 1800,
     }
-    mocked.post(BASE + "/oauth/v1/token", payload=grant)
+    mocked.post(BASE + "/oauth/v3/token", payload=grant)
     mocked.post(SEND_URL, status=500, payload={"message": f"boom {CANARIES['access']}"}, repeat=True)
     oauth = AuthSettings(
         mode=AuthMode.OAUTH, oauth_client_id="app", oauth_client_secret=SecretStr(CANARIES["client_secret"]),
@@ -125,7 +125,7 @@ async def test_no_secret_leaks_anywhere(
     # 4. a refused OAuth refresh and a missing credential
     mocked.clear()
     refusal = {"status": "BAD_REFRESH_TOKEN", "message": CANARIES["refresh"]}
-    mocked.post(BASE + "/oauth/v1/token", status=400, payload=refusal)
+    mocked.post(BASE + "/oauth/v3/token", status=400, payload=refusal)
     async with HubSpotClient(settings(oauth), max_in_flight=2, sleep=no_sleep) as client:
         outcomes.append(await client.send(request()))
     errors = []

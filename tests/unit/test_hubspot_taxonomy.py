@@ -143,7 +143,7 @@ def _expected_http(status: int) -> tuple[OutcomeClass, Reason]:
     special = {
         401: (PA, Reason.UNAUTHORIZED),
         403: (PA, Reason.FORBIDDEN),
-        404: (PA, Reason.ENDPOINT_NOT_FOUND),
+        404: (P, Reason.OBJECT_NOT_FOUND),  # the body below is HubSpot's
         405: (PA, Reason.ENDPOINT_NOT_FOUND),
         408: (R, Reason.TIMEOUT),
         423: (R, Reason.LOCKED),
@@ -156,6 +156,8 @@ def _expected_http(status: int) -> tuple[OutcomeClass, Reason]:
         return P, Reason.BAD_REQUEST
     if 500 <= status < 600:
         return R, Reason.SERVER_ERROR
+    if 300 <= status < 400:
+        return PA, Reason.REDIRECTED
     return R, Reason.AMBIGUOUS
 
 
@@ -166,6 +168,50 @@ def test_every_non_2xx_http_status_has_one_class(status: int) -> None:
     assert (outcome.cls, outcome.reason) == _expected_http(status)
     assert outcome.http_status == status
     assert outcome.correlation_id == "c-1"
+
+
+def test_a_hubspot_404_is_about_this_request_and_is_dead_lettered_with_its_message() -> None:
+    body = orjson.dumps(
+        {
+            "status": "error",
+            "message": "Email 123 not found",
+            "correlationId": "c-9",
+            "category": "OBJECT_NOT_FOUND",
+        }
+    )
+    outcome = classify(404, body, {"Content-Type": "application/json"})
+    assert (outcome.cls, outcome.reason) == (P, Reason.OBJECT_NOT_FOUND)
+    assert "Email 123 not found" in outcome.detail
+    assert outcome.correlation_id == "c-9"
+    # the correlation id may come in the header only
+    header_only = orjson.dumps({"status": "error", "message": "gone", "category": "OBJECT_NOT_FOUND"})
+    assert classify(404, header_only, {"X-HubSpot-Correlation-Id": "c-h"}).cls is P
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (b"", {}),  # a load balancer or a wrong base URL
+        (b"<html><body>Not Found</body></html>", {"Content-Type": "text/html"}),  # a proxy
+        (b"404: Not Found", {"X-HubSpot-Correlation-Id": "c-1"}),  # not HubSpot's error body
+        (orjson.dumps({"message": "not found", "category": "OBJECT_NOT_FOUND"}), {}),  # no correlation id
+        (orjson.dumps({"error": "not found", "correlationId": "c-1"}), {}),  # no category
+    ],
+)
+def test_a_404_that_is_not_hubspots_pauses_as_a_routing_problem(body: bytes, headers: dict[str, str]) -> None:
+    outcome = classify(404, body, headers)
+    assert (outcome.cls, outcome.reason) == (PA, Reason.ENDPOINT_NOT_FOUND)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_pauses_and_names_the_location_without_its_query(status: int) -> None:
+    location = "https://user:pw@login.example.com:8443/portal/login?token=s3cret&next=/x#frag"
+    outcome = classify(status, b"<html>moved</html>", {"Location": location})
+    assert (outcome.cls, outcome.reason) == (PA, Reason.REDIRECTED)
+    assert "https://login.example.com:8443/portal/login" in outcome.detail
+    for secret in ("s3cret", "pw", "frag"):
+        assert secret not in outcome.detail
+    assert classify(status, b"", {}).reason is Reason.REDIRECTED
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 521, 522, 523, 524])

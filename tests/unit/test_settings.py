@@ -226,3 +226,51 @@ def test_the_default_routing_file_is_the_packaged_demo_one_and_only_for_dev(
             f"SSC_ROUTING_FILE: required for environment {environment}: "
             "the default is the demo's routing file"
         )
+
+
+@pytest.mark.parametrize("version", ["v3", "2026-03", "2026-09"])
+def test_the_api_versions_hubspot_publishes_are_accepted(version: str) -> None:
+    assert load_settings(hubspot={"api_version": version}).hubspot.api_version == version
+
+
+@pytest.mark.parametrize("version", ["9999-99", "2025-10", "2026-04", "v4", "v1"])
+def test_an_api_version_hubspot_does_not_publish_is_refused_listing_the_known_ones(
+    version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSC_HUBSPOT__API_VERSION", version)
+    with pytest.raises(ConfigError, match="SSC_HUBSPOT__API_VERSION") as err:
+        load_settings()
+    assert "v3, 2026-03, 2026-09" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://api.hubapi.com", "http://127.0.0.1:8025", "http://localhost:8025", "http://[::1]:8025"]
+)
+def test_https_or_loopback_http_base_urls_are_accepted(url: str) -> None:
+    assert load_settings(hubspot={"base_url": url}).hubspot.base_url == url
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("base_url", "http://hubspot-simulator:8025"), ("base_url", "http://10.0.0.7")],
+)
+def test_plain_http_to_a_host_that_is_not_loopback_is_refused_unless_allowed(
+    setting: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"SSC_HUBSPOT__BASE_URL.*ALLOW_INSECURE_HTTP"):
+        load_settings(hubspot={setting: value})
+    allowed = load_settings(hubspot={setting: value, "allow_insecure_http": True}).hubspot
+    assert allowed.base_url == value
+
+
+def test_an_absolute_http_token_url_to_a_remote_host_is_refused_unless_allowed() -> None:
+    auth = {"mode": "oauth", "oauth_token_path": "http://auth.example.com/oauth/v3/token"}
+    with pytest.raises(ConfigError, match="SSC_HUBSPOT__AUTH__OAUTH_TOKEN_PATH"):
+        load_settings(hubspot={"auth": auth})
+    assert load_settings(hubspot={"auth": auth, "allow_insecure_http": True}).hubspot.auth.oauth_token_path
+    local = {**auth, "oauth_token_path": "http://127.0.0.1:9/oauth/v3/token"}
+    assert load_settings(hubspot={"auth": local}).hubspot.auth.oauth_token_path.startswith("http://127")
+
+
+def test_the_oauth_token_endpoint_defaults_to_v3() -> None:
+    assert load_settings().hubspot.auth.oauth_token_path == "/oauth/v3/token"

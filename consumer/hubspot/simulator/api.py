@@ -10,9 +10,11 @@ template properties → accept (ledger) → optional hang (accept-then-hang: ans
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import hashlib
+from datetime import UTC, datetime, timedelta, tzinfo
 from fnmatch import fnmatchcase
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from aiohttp import web
@@ -23,6 +25,8 @@ from consumer.hubspot.simulator.validation import validate_send
 JSON = "application/json"
 CORRELATION = "X-HubSpot-Correlation-Id"
 _WINDOW_CATEGORY = {401: "INVALID_AUTHENTICATION", 503: "SERVICE_UNAVAILABLE", 477: "PORTAL_MIGRATING"}
+SCOPES_LINK = "https://developers.hubspot.com/scopes"
+OAUTH_SCOPES = ("oauth", "transactional-email")
 
 
 class HubSpotApi:
@@ -33,6 +37,7 @@ class HubSpotApi:
         cfg = state.config
         self._rules = [(r.pattern.lower(), r.send_result) for r in cfg.rules]
         self._interval_s = cfg.rate_interval_ms / 1000
+        self._zone: tzinfo = ZoneInfo(cfg.portal_timezone)
 
     # -- helpers ---------------------------------------------------------------------------------
     @staticmethod
@@ -89,16 +94,26 @@ class HubSpotApi:
         credential = auth[7:].strip() if auth[:7].lower() == "bearer " else request.query.get("hapikey")
         if not credential:
             return None, self.error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found.")
+        if "hapikey" in request.query and not state.config.allow_hapikey:
+            text = "API keys are no longer supported; use a private app or OAuth."
+            return None, self.error(401, "INVALID_AUTHENTICATION", text, outcome="HAPIKEY_REFUSED")
         access = state.access_tokens.get(credential)
         if access is not None:
             if access.expires_at <= now:
                 return None, self.error(401, "EXPIRED_AUTHENTICATION", "The OAuth token used has expired.")
             return credential, None
         if credential in state.tokens_without_scope:
+            text = (
+                "This app hasn't been granted all required scopes to make this call. "
+                f"Read more about required scopes here: {SCOPES_LINK}."
+            )
+            detail = {
+                "message": "One or more of the following scopes are required.",
+                "context": {"requiredScopes": ["transactional-email"]},
+            }
             return None, self.error(
-                403, "MISSING_SCOPES", "This app hasn't been granted all required scopes to make this call.",
-                context={"requiredGranularScopes": ["transactional-email"]},
-            )  # fmt: skip
+                403, "MISSING_SCOPES", text, errors=[detail], links={"scopes": SCOPES_LINK}
+            )
         if credential in state.tokens or state.open_auth:
             return credential, None
         return None, self.error(401, "INVALID_AUTHENTICATION", "The access token provided is invalid.")
@@ -111,16 +126,17 @@ class HubSpotApi:
         if window is None:
             window = self.state.rate_windows[credential] = RateWindow()
         headers: dict[str, str] = {}
-        if cfg.daily_limit is not None:
-            daily_left = cfg.daily_limit - window.count_today()
+        # HubSpot's daily limit is per private app; calls with an OAuth access token have none
+        if cfg.daily_limit is not None and credential not in self.state.access_tokens:
+            daily_left = cfg.daily_limit - window.count_today(self._zone)
             headers["X-HubSpot-RateLimit-Daily"] = str(cfg.daily_limit)
             headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(max(0, daily_left - 1))
             if daily_left <= 0:
                 headers["X-HubSpot-RateLimit-Daily-Remaining"] = "0"
                 wait = cfg.daily_retry_after_s
-                return headers, self._too_many(
-                    "DAILY", "daily", headers, _seconds_to_midnight() if wait is None else wait
-                )
+                if wait is None:
+                    wait = seconds_to_midnight(self._zone) if cfg.daily_retry_after else None
+                return headers, self._too_many("DAILY", "daily", headers, wait)
         if cfg.rate_limit is not None:
             left = window.remaining(now, cfg.rate_limit, self._interval_s)
             headers["X-HubSpot-RateLimit-Max"] = str(cfg.rate_limit)
@@ -182,12 +198,18 @@ class HubSpotApi:
         """``POST /marketing/v3/transactional/single-email/send`` and the dated versions."""
         state = self.state
         state.requests += 1
+        version = request.match_info.get("version")
+        if version is not None and version not in state.config.api_versions:
+            return self._unknown_path(request)
         now, credential, answer = await self._admit(request)
         if answer is not None or credential is None:
             return answer or self.error(401, "INVALID_AUTHENTICATION", "no credential")
         headers, answer = self._rate_limit(credential, now)
         if answer is not None or (answer := self._injected(headers)) is not None:
             return answer
+        if request.content_type != JSON:
+            text = f"Content-Type {request.content_type!r} is not supported; send application/json"
+            return self.error(415, "UNSUPPORTED_MEDIA_TYPE", text, headers=headers)
         raw = await request.read()
         if state.captured is not None:
             state.captured.append((request.path, raw))
@@ -206,14 +228,9 @@ class HubSpotApi:
         if templates and email_id not in templates:
             return self._invalid("emailId", f"No published transactional email with id {email_id}", headers)
         send_id = message.get("sendId")
+        digest = hashlib.sha256(raw).digest()
         if send_id is not None and (previous := state.sends.get(send_id)) is not None:
-            previous.attempts += 1
-            state.duplicates_prevented += 1
-            payload = {
-                "statusId": previous.status_id, "status": "COMPLETE", "sendResult": "IDEMPOTENT_IGNORE",
-                "requestedAt": now_iso(), "completedAt": now_iso(),
-            }  # fmt: skip
-            return self.respond(200, payload, "IDEMPOTENT_IGNORE", headers)
+            return self._repeated(previous, digest, headers)
         to: str = message["to"]
         if self._rules:
             lowered = to.lower()
@@ -231,7 +248,7 @@ class HubSpotApi:
         record = SendRecord(
             send_id=send_id, email_id=email_id, to=to, contact_properties=contact,
             custom_properties=custom, status_id=state.new_id(), requested_at=now_iso(), accepted_at=now,
-            api_path=request.path,
+            api_path=request.path, digest=digest,
         )  # fmt: skip
         state.accept(record)
         payload = {"statusId": record.status_id, "status": "PENDING", "requestedAt": record.requested_at}
@@ -240,6 +257,24 @@ class HubSpotApi:
             state.hangs += 1
             await asyncio.sleep(faults.hang_s)
         return self.respond(200, payload, "ACCEPTED", headers)
+
+    def _repeated(self, previous: SendRecord, digest: bytes, headers: dict[str, str]) -> web.Response:
+        """A ``sendId`` already accepted: nothing is sent again. With ``idempotent_fail``, a different
+        body under the same ``sendId`` is a conflict (``IDEMPOTENT_FAIL``)."""
+        state = self.state
+        previous.attempts += 1
+        state.duplicates_prevented += 1
+        result = "IDEMPOTENT_IGNORE"
+        if state.config.idempotent_fail and digest != previous.digest:
+            result = "IDEMPOTENT_FAIL"
+        payload = {
+            "statusId": previous.status_id,
+            "status": "COMPLETE",
+            "sendResult": result,
+            "requestedAt": now_iso(),
+            "completedAt": now_iso(),
+        }
+        return self.respond(200, payload, result, headers)
 
     def _invalid(self, field: str, text: str, headers: dict[str, str]) -> web.Response:
         return self.error(
@@ -281,8 +316,16 @@ class HubSpotApi:
             payload["status"] = "PENDING"
         return self.respond(200, payload, "STATUS_" + payload["status"])
 
+    def _unknown_path(self, request: web.Request) -> web.Response:
+        """What HubSpot answers for a path it does not serve (such as an unknown API version): 404 with
+        its JSON error body (unverified; ``unknown_version_body=False`` answers an empty 404)."""
+        if not self.state.config.unknown_version_body:
+            self.state.count(404, "UNKNOWN_PATH")
+            return web.Response(status=404, headers={CORRELATION: self.state.new_id()})
+        return self.error(404, "OBJECT_NOT_FOUND", f"No API at {request.path}", outcome="UNKNOWN_PATH")
+
     async def oauth_token(self, request: web.Request) -> web.Response:
-        """``POST /oauth/v1/token`` and ``/oauth/v3/token``: the refresh-token grant."""
+        """``POST /oauth/v1/token``, ``/oauth/v3/token`` and the dated ones: the refresh-token grant."""
         state = self.state
         form = await request.post()
         grant = form.get("grant_type")
@@ -310,7 +353,9 @@ class HubSpotApi:
             "token_type": "bearer",
             "access_token": access,
             "refresh_token": refresh,
-            "expires_in": ttl,
+            "expires_in": int(ttl),
+            "hub_id": state.config.portal_id,
+            "scopes": list(OAUTH_SCOPES),
         }
         return self.respond(200, payload, "OAUTH_REFRESHED")
 
@@ -323,6 +368,8 @@ def _fmt(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:.3f}"
 
 
-def _seconds_to_midnight() -> float:
-    now = datetime.now(UTC)
-    return float(86_400 - (now.hour * 3600 + now.minute * 60 + now.second))
+def seconds_to_midnight(zone: tzinfo) -> float:
+    """Whole seconds until the next midnight in ``zone`` (the portal's time zone)."""
+    now = datetime.now(zone)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return float(int((midnight.astimezone(UTC) - now.astimezone(UTC)).total_seconds()))

@@ -6,6 +6,7 @@ import asyncio
 import signal
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
@@ -51,6 +52,12 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
     strict_dated: bool = False,
     ledger: Path | None = None,
     seed: int | None = None,
+    daily_no_retry_after: bool = False,
+    portal_timezone: str = "UTC",
+    portal_id: int = 62_515_001,
+    unknown_version_empty: bool = False,
+    allow_hapikey: bool = False,
+    idempotent_fail: bool = False,
 ) -> SimulatorConfig:
     rules = [RecipientRule(p, "PREVIOUSLY_BOUNCED") for p in bounce or ()]
     rules += [RecipientRule(p, "INVALID_TO_ADDRESS") for p in invalid or ()]
@@ -68,6 +75,12 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
     )  # fmt: skip
     if missing_properties_status not in (200, 400):
         raise ValueError("--missing-properties-status: 200 or 400")
+    try:
+        ZoneInfo(portal_timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError(
+            f"--portal-timezone: an IANA time zone such as Europe/Berlin, got {portal_timezone!r}"
+        ) from None
     return SimulatorConfig(
         tokens=tuple(token or ()),
         tokens_without_scope=tuple(token_without_scope or ()),
@@ -87,6 +100,12 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
         faults=faults,
         ledger=ledger,
         seed=seed,
+        daily_retry_after=not daily_no_retry_after,
+        portal_timezone=portal_timezone,
+        portal_id=portal_id,
+        unknown_version_body=not unknown_version_empty,
+        allow_hapikey=allow_hapikey,
+        idempotent_fail=idempotent_fail,
     )
 
 
@@ -154,7 +173,8 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
         int | None, typer.Option(help="Requests per credential per day: 429 DAILY.")
     ] = None,
     daily_retry_after: Annotated[
-        float | None, typer.Option(help="Retry-After (s) on DAILY 429s; default: seconds to UTC midnight.")
+        float | None,
+        typer.Option(help="Retry-After (s) on DAILY 429s; default: seconds to the portal's midnight."),
     ] = None,
     latency_ms: Annotated[float, typer.Option(help="Base latency of every API answer, ms.")] = 0.0,
     latency_jitter_ms: Annotated[
@@ -190,6 +210,24 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
     seed: Annotated[
         int | None, typer.Option(help="Seed for faults, latency and ids (deterministic runs).")
     ] = None,
+    daily_no_retry_after: Annotated[
+        bool, typer.Option(help="DAILY 429s carry no Retry-After (HubSpot's header is unverified).")
+    ] = False,
+    portal_timezone: Annotated[
+        str, typer.Option(help="IANA time zone of the portal: the DAILY budget resets at its midnight.")
+    ] = "UTC",
+    portal_id: Annotated[
+        int, typer.Option(help="The portal's hub id (named in OAuth token answers).")
+    ] = 62_515_001,
+    unknown_version_empty: Annotated[
+        bool, typer.Option(help="Answer an unknown API version with an empty 404 instead of HubSpot's JSON.")
+    ] = False,
+    allow_hapikey: Annotated[
+        bool, typer.Option(help="Accept ?hapikey= (HubSpot sunset API keys; refused with 401 by default).")
+    ] = False,
+    idempotent_fail: Annotated[
+        bool, typer.Option(help="A sendId repeated with a different body answers IDEMPOTENT_FAIL.")
+    ] = False,
 ) -> None:
     """Serve a faithful HubSpot Single Send API simulator (control API under /_simulator/)."""
     try:
@@ -203,7 +241,9 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
             error_retry_after=error_retry_after, rate_429=rate_429, retry_after_429=retry_after_429,
             hang_rate=hang_rate, hang_s=hang_s, complete_after_ms=complete_after_ms,
             missing_properties_status=missing_properties_status, strict_dated=strict_dated, ledger=ledger,
-            seed=seed,
+            seed=seed, daily_no_retry_after=daily_no_retry_after, portal_timezone=portal_timezone,
+            portal_id=portal_id, unknown_version_empty=unknown_version_empty, allow_hapikey=allow_hapikey,
+            idempotent_fail=idempotent_fail,
         )  # fmt: skip
     except (ValueError, TypeError) as exc:
         typer.echo(f"error: {exc}", err=True)

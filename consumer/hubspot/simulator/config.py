@@ -13,7 +13,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from consumer.settings import KNOWN_API_VERSIONS
+
 DEFAULT_ERROR_STATUSES = (500, 502, 503, 504)
+DATED_API_VERSIONS = tuple(v for v in KNOWN_API_VERSIONS if v != "v3")
+"""The dated Single Send versions HubSpot publishes (the ``v3`` path is served beside them)."""
 WINDOW_STATUSES = (401, 503, 477)
 
 
@@ -149,7 +153,14 @@ class SimulatorConfig:
     rate_interval_ms: int = 10_000
     rate_limit_retry_after_s: float | None = None  # Retry-After on the limiter's 429 (unverified)
     daily_limit: int | None = None
-    daily_retry_after_s: float | None = None  # Retry-After on DAILY 429s; None: until UTC midnight
+    daily_retry_after_s: float | None = None  # Retry-After on DAILY 429s; None: until the portal's midnight
+    daily_retry_after: bool = True  # False: DAILY 429s carry no Retry-After (HubSpot's is unverified)
+    portal_timezone: str = "UTC"  # the DAILY budget resets at midnight in this IANA time zone
+    portal_id: int = 62_515_001  # the hub id OAuth token answers name
+    api_versions: tuple[str, ...] = DATED_API_VERSIONS  # dated path versions served
+    unknown_version_body: bool = True  # an unknown version: 404 with HubSpot's JSON body, else empty
+    allow_hapikey: bool = False  # ?hapikey= is refused (401) unless set: HubSpot sunset API keys
+    idempotent_fail: bool = False  # a sendId repeated with a different body: IDEMPOTENT_FAIL
     complete_after_ms: float = 0.0  # send-statuses says COMPLETE this long after acceptance
     missing_properties_status: int = 200  # 200: sendResult MISSING_TEMPLATE_PROPERTIES; 400: error
     strict_dated_required: bool = False  # dated paths require every field their spec marks required

@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from consumer.hubspot.simulator.api import JSON, HubSpotApi
 from consumer.hubspot.simulator.config import SimulatorConfig
@@ -125,17 +126,42 @@ class Control:
         return await self.get_templates(request)
 
 
+_HTTP_CATEGORY = {
+    404: "OBJECT_NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "REQUEST_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def _hubspot_errors(api: HubSpotApi) -> Middleware:
+    """aiohttp's own 404/405/413/415 (plain text) become HubSpot-shaped JSON errors on the API paths."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            category = _HTTP_CATEGORY.get(exc.status)
+            if category is None or request.path.startswith("/_simulator/"):
+                raise
+            return api.error(exc.status, category, exc.reason, outcome=f"HTTP_{exc.status}")
+
+    return middleware
+
+
 def create_app(config: SimulatorConfig, state: SimState | None = None) -> web.Application:
     """The simulator as an aiohttp application (HubSpot endpoints + ``/_simulator/`` control API)."""
     state = state or SimState(config)
-    app = web.Application(client_max_size=1024**2)
-    app[STATE_KEY] = state
     api, control = HubSpotApi(state), Control(state)
+    app = web.Application(client_max_size=1024**2, middlewares=[_hubspot_errors(api)])
+    app[STATE_KEY] = state
     app.router.add_post("/marketing/v3/transactional/single-email/send", api.send)
     app.router.add_post(r"/marketing/transactional/{version:\d{4}-\d{2}}/single-email/send", api.send)
     app.router.add_get("/marketing/v3/email/send-statuses/{status_id}", api.send_status)
     app.router.add_post("/oauth/v1/token", api.oauth_token)
     app.router.add_post("/oauth/v3/token", api.oauth_token)
+    app.router.add_post(r"/oauth/{version:\d{4}-\d{2}}/token", api.oauth_token)
     app.router.add_get("/_simulator/health", control.health)
     app.router.add_get("/_simulator/sends", control.sends)
     app.router.add_get("/_simulator/stats", control.stats)

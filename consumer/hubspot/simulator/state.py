@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
 
 import orjson
@@ -40,6 +40,7 @@ class SendRecord:
     accepted_at: float  # loop time, for the send-status delay
     attempts: int = 1
     api_path: str = ""
+    digest: bytes = b""  # of the request body: a repeat with another body is IDEMPOTENT_FAIL (opt-in)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,10 +68,10 @@ class RateWindow:
 
     times: deque[float] = field(default_factory=deque)
     day_count: int = 0
-    day: str = ""  # the UTC date day_count belongs to: the DAILY budget resets at UTC midnight
+    day: str = ""  # the portal's date day_count belongs to: the DAILY budget resets at its midnight
 
-    def count_today(self) -> int:
-        today = datetime.now(UTC).date().isoformat()
+    def count_today(self, zone: tzinfo = UTC) -> int:
+        today = datetime.now(zone).date().isoformat()
         if today != self.day:
             self.day, self.day_count = today, 0
         return self.day_count
