@@ -153,6 +153,9 @@ async def test_every_response_the_simulator_gives_conforms_to_both_specs(
         _send(ok, headers={"Authorization": "Bearer wrong-token"}),
         _send(ok, headers={"Authorization": "Bearer no-scope-token"}),
         ("GET", "/marketing/v3/email/send-statuses/does-not-exist", None, AUTH),
+        _send(ok, path="/marketing/transactional/9999-99/single-email/send"),  # unknown version: 404
+        ("GET", SEND, None, AUTH),  # 405
+        _send(ok, headers={**AUTH, "Content-Type": "text/plain"}),  # 415
     ]  # fmt: skip
     answers = await _collect(sim, calls)
     status_id = answers[0][1]["statusId"]
@@ -170,9 +173,9 @@ async def test_every_response_the_simulator_gives_conforms_to_both_specs(
     answers += await _collect(daily, [_send(ok), _send(ok)])  # second: DAILY 429
     answers += await _collect(strict400, [_send({"emailId": 2002, "message": {"to": "a@example.com"}})])
 
-    assert len(answers) == 30
+    assert len(answers) == 33
     statuses = {status for status, _ in answers}
-    assert {200, 400, 401, 403, 404, 429, 477, 503}.issubset(statuses)
+    assert {200, 400, 401, 403, 404, 405, 415, 429, 477, 503}.issubset(statuses)
     policies = {body.get("policyName") for status, body in answers if status == 429}
     assert policies == {"TEN_SECONDLY_ROLLING", "DAILY"}
     for status, body in answers:
