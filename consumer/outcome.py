@@ -65,6 +65,7 @@ class Reason(StrEnum):
     OBJECT_NOT_FOUND = "object_not_found"  # 404 with HubSpot's error body: about this request
     ENDPOINT_NOT_FOUND = "endpoint_not_found"  # 404 not from HubSpot / 405: wrong base URL or proxy
     REDIRECTED = "redirected"  # 3xx: never followed, a proxy or a wrong base URL
+    WRONG_PORTAL = "wrong_portal"  # the credential belongs to another portal than this environment's
     PORTAL_UNAVAILABLE = "portal_unavailable"  # PAUSE-class sendResults
     DAILY_LIMIT = "daily_limit"  # 429 DAILY
     MIGRATING = "portal_migrating"  # 477

@@ -208,6 +208,12 @@ class HubSpotSettings(_Section):
     allow_insecure_http: bool = Field(
         default=False, description="allow an http:// base or token URL to a host that is not loopback"
     )
+    portal_id: int | None = Field(
+        default=None, ge=1, description="the hub id this environment must send from (unset: no portal guard)"
+    )
+    portal_unknown: Literal["pause", "send"] = Field(
+        default="pause", description="when HubSpot cannot tell a credential's portal: pause, or send anyway"
+    )
     portal_timezone: str = Field(
         default="UTC",
         description="the portal's IANA time zone: HubSpot resets the DAILY limit at its midnight",

@@ -57,6 +57,11 @@ TEXT: dict[str, str] = {
     "`NO_PROXY` ([egress](../hubspot/answers.md#network-and-egress)); never for a loopback base URL",
     "SSC_HUBSPOT__ALLOW_INSECURE_HTTP": "allow an `http://` base URL or token URL to a host that is not "
     "loopback (a simulator inside a private network); off, such a URL is refused at start",
+    "SSC_HUBSPOT__PORTAL_ID": "the hub id of the portal this environment must send from: a credential "
+    "of another portal (or without the `transactional-email` scope) pauses instead of sending "
+    "([portal guard](../hubspot/authentication.md#the-portal-guard)); unset: no guard",
+    "SSC_HUBSPOT__PORTAL_UNKNOWN": "`pause` or `send` when HubSpot cannot tell a credential's portal "
+    "(e.g. a service key its access-token information endpoint does not know; unverified)",
     "SSC_HUBSPOT__PORTAL_TIMEZONE": "the portal's IANA time zone (HubSpot account settings): a `DAILY` "
     "429 without `Retry-After` pauses until midnight there",
     "SSC_HUBSPOT__AUTH__MODE": "`token` (private-app access token or service key), `oauth`, or the legacy "

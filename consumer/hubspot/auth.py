@@ -27,6 +27,7 @@ from pydantic import SecretStr
 
 from consumer import metrics
 from consumer.errors import AuthError, ConfigError, SendError
+from consumer.hubspot.portal import TRANSACTIONAL_EMAIL_SCOPE, parse_identity
 from consumer.hubspot.taxonomy import classify_transport
 from consumer.logs import get_logger
 from consumer.outcome import Outcome, OutcomeClass, Reason
@@ -37,7 +38,6 @@ log = get_logger(__name__)
 
 SessionFactory = Callable[[], aiohttp.ClientSession | None]
 _PREFIX = "SSC_HUBSPOT__AUTH__"
-TRANSACTIONAL_EMAIL_SCOPE = "transactional-email"
 # The access token the current task (one send) last applied: after a 401, a task whose token was
 # already replaced by another task's refresh just retries; a 401 storm causes one refresh.
 _applied_access: contextvars.ContextVar[str | None] = contextvars.ContextVar("applied_access", default=None)
@@ -258,7 +258,8 @@ class OAuthAuth:
         if isinstance(rotated, str) and rotated and rotated != self._refresh_token.get_secret_value():
             self._refresh_token = _secret(rotated)
             log.info("auth.refresh_token_rotated")
-        self.hub_id, self.scopes = _installation(data)
+        identity = parse_identity(data)
+        self.hub_id, self.scopes = identity.hub_id, identity.scopes
         self.refresh_count += 1
         metrics.AUTH_REFRESHES.labels(result="changed").inc()
         log.info(
@@ -269,22 +270,6 @@ class OAuthAuth:
         )
         if self.scopes is not None and TRANSACTIONAL_EMAIL_SCOPE not in self.scopes:
             log.warning("auth.scope_missing", scope=TRANSACTIONAL_EMAIL_SCOPE, hub_id=self.hub_id)
-
-
-def _installation(data: dict[str, object]) -> tuple[int | None, tuple[str, ...] | None]:
-    """``hub_id`` (the portal the app is installed in) and ``scopes`` of a token answer, if present.
-    ``scopes`` may be a list or a space-separated string (the OAuth 2.0 ``scope`` form)."""
-    hub = data.get("hub_id")
-    hub_id = hub if isinstance(hub, int) and not isinstance(hub, bool) else None
-    if isinstance(hub, str) and hub.isdigit():
-        hub_id = int(hub)
-    raw = data.get("scopes", data.get("scope"))
-    scopes: tuple[str, ...] | None = None
-    if isinstance(raw, list):
-        scopes = tuple(str(v) for v in raw if isinstance(v, str))
-    elif isinstance(raw, str):
-        scopes = tuple(raw.split())
-    return hub_id, scopes
 
 
 def _json_object(body: bytes) -> dict[str, object]:

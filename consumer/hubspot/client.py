@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import hashlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -43,7 +44,8 @@ from prometheus_client import Counter
 
 from consumer import __version__, metrics
 from consumer.errors import SendError
-from consumer.hubspot.auth import AuthProvider, build_auth
+from consumer.hubspot.auth import AuthProvider, OAuthAuth, build_auth
+from consumer.hubspot.portal import TOKEN_INFO_PATH, PortalIdentity, judge, parse_token_info
 from consumer.hubspot.ratelimit import RateLimiter
 from consumer.hubspot.request import SingleSendRequest
 from consumer.hubspot.responses import header, parse_error, without_query
@@ -100,6 +102,9 @@ class HubSpotClient:
         self._clock = clock
         self._observer = observer
         self._rng = rng or random.Random()
+        # sha256 of a credential -> the portal guard's verdict about it (None: may send)
+        self._portal_verdicts: dict[str, Outcome | None] = {}
+        self.portal: PortalIdentity | None = None  # what HubSpot said about the last credential checked
         # sendId -> the earliest clock time of its next attempt: a Retry-After binds every later
         # attempt of that request (a retry, a probe sent while the retry sleeps, a send after a pause)
         self._not_before: dict[str, float] = {}
@@ -162,6 +167,8 @@ class HubSpotClient:
             await self.auth.apply(headers, params)
         except SendError as exc:  # AuthError → PAUSE; token endpoint down → RETRY (never an HTTP 401)
             return exc.outcome, sent_at
+        if self.settings.portal_id is not None and (refused := await self.guard(headers, params)):
+            return refused, sent_at
         started = time.perf_counter()
         try:
             # Redirects are never followed: a 302 would turn the POST into a GET, and an answer from
@@ -194,6 +201,59 @@ class HubSpotClient:
         label = "none" if result is None else (result if result in SEND_RESULT_CLASSES else "unknown")
         _send_counter(status, label).inc()
         return outcome, sent_at
+
+    # -- the portal guard ---------------------------------------------------------------------------------
+    async def guard(self, headers: Mapping[str, str], params: Mapping[str, str]) -> Outcome | None:
+        """``None`` when the credential in ``headers``/``params`` belongs to ``SSC_HUBSPOT__PORTAL_ID``
+        (learnt once per credential: after a rotation or an OAuth refresh it is learnt again), else
+        the PAUSE outcome (:func:`consumer.hubspot.portal.judge`). Nothing is sent before it passes."""
+        expected = self.settings.portal_id
+        if expected is None:
+            return None
+        credential = headers.get("Authorization") or params.get("hapikey") or ""
+        key = hashlib.sha256(credential.encode()).hexdigest()
+        if key in self._portal_verdicts:
+            return self._portal_verdicts[key]
+        if isinstance(self.auth, OAuthAuth):
+            identity = PortalIdentity(self.auth.hub_id, self.auth.scopes)
+        else:
+            learnt = await self._token_info(credential)
+            if isinstance(learnt, Outcome):
+                return learnt  # HubSpot could not be asked: decide on the next attempt
+            identity = learnt
+        verdict = judge(expected, identity, unknown=self.settings.portal_unknown)
+        self._portal_verdicts[key] = verdict
+        self.portal = identity
+        if verdict is None:
+            log.info("hubspot.portal_verified", hub_id=identity.hub_id)
+        else:
+            log.error(
+                "hubspot.portal_refused",
+                expected=expected,
+                hub_id=identity.hub_id,
+                reason=verdict.reason.value,
+            )
+        return verdict
+
+    async def _token_info(self, credential: str) -> PortalIdentity | Outcome:
+        """HubSpot's access-token information for a bearer token (a hapikey has none)."""
+        if not credential.lower().startswith("bearer "):
+            return PortalIdentity()
+        token = credential[7:].strip()
+        url = self.settings.base_url.rstrip("/") + TOKEN_INFO_PATH
+        try:
+            request = self.session.post(url, json={"tokenKey": token}, allow_redirects=False)
+            async with request as resp:
+                status, raw, resp_headers = resp.status, await resp.read(), resp.headers
+        except asyncio.CancelledError:
+            raise
+        except _TRANSPORT_ERRORS as exc:
+            return classify_transport(exc)
+        if status == 200:
+            return parse_token_info(raw)
+        if status in (401, 403) or status >= 500 or 300 <= status < 400 or status == 429:
+            return classify(status, raw, resp_headers)
+        return PortalIdentity()  # HubSpot does not know this kind of credential here
 
     def _backoff(self, retry_no: int, retry_after: float | None) -> float:
         policy = self.settings.retry

@@ -276,6 +276,21 @@ async def _hubspot_checks(checks: _Checks, settings: Settings) -> None:
         if not await checks.run("hubspot oauth refresh", refresh):
             return
 
+    if h.portal_id is not None:
+
+        async def portal() -> str:
+            headers: dict[str, str] = {}
+            params: dict[str, str] = {}
+            async with HubSpotClient(h, max_in_flight=1, auth=auth) as client:
+                await auth.apply(headers, params)
+                refused = await client.guard(headers, params)
+            if refused is not None:
+                raise ConsumerError(f"{refused.label}: {refused.detail}")
+            return f"the credential belongs to portal {h.portal_id}, this environment's"
+
+        if not await checks.run("hubspot portal", portal):
+            return
+
     async def call() -> str:
         async with HubSpotClient(h, max_in_flight=1, auth=auth) as client:
             outcome = await client.check()

@@ -34,6 +34,7 @@ TRANSIENT_REASONS = frozenset(
         "portal_migrating",
         "endpoint_not_found",
         "redirected",
+        "wrong_portal",
         "transient_breaker",
         "mass_dlq_breaker",
         "portal_unavailable",

@@ -292,3 +292,29 @@ async def test_a_full_partition_window_pauses_that_partition_until_it_drains(lau
     assert max(windows) <= 100 + settings.kafka.max_poll_records  # ... within one fetch of the bound
     assert len(sim.state.sends) == len(events)  # ... and resumed: everything was sent
     assert result.counts.by_outcome == {"SENT": 1_500}
+
+
+@pytest.mark.timeout(120)
+async def test_a_dev_token_mounted_in_prod_sends_nothing_and_pauses_until_the_prod_token_is_mounted(
+    kafka_bootstrap: str, launch: Launch, tmp_path: Path
+) -> None:
+    prod_portal, dev_portal = 3001, 1001
+    token_file = tmp_path / "hubspot-token"
+    token_file.write_text(TOKEN)  # the DEV private app's token, in the PROD deployment
+    sim = sim_config(
+        tokens=(TOKEN, "prod-private-app-token"), portal_id=prod_portal, token_portals=((TOKEN, dev_portal),)
+    )
+    hubspot = {"portal_id": prod_portal, "auth": {"token_file": token_file}}
+    s = await launch(events=200, sim=sim, hubspot=hubspot, probe_interval_s=0.2, max_probe_interval_s=0.5)
+
+    await wait_for(lambda: paused(s.service) == {"wrong_portal"}, 30)
+    assert not s.service.health().ready
+    await asyncio.sleep(1.0)
+    assert s.sim.state.sends == {}  # not a single email
+    assert "ACCEPTED" not in s.sim.state.by_outcome
+    token_file.write_text("prod-private-app-token")
+    result = await asyncio.wait_for(s.run, 60)
+
+    assert len(s.sim.state.sends) == len(s.events)
+    assert await read_all(kafka_bootstrap, f"{s.topic}.dlq", idle_ms=500) == []
+    assert result.counts.by_outcome == {"SENT": 200}

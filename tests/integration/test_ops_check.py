@@ -15,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from consumer.hubspot.simulator import OAuthClient
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
-from tests.integration.harness import ROUTING, sim_config
+from tests.integration.harness import ROUTING, TOKEN, sim_config
 from tests.integration.test_ops_support import invoke, run_process, service_env
 
 pytestmark = pytest.mark.kafka
@@ -107,6 +107,27 @@ async def test_a_missing_topic_and_a_rejected_token_fail_with_readable_reasons(
     assert "HTTP 401" in lines["hubspot api"]
     assert "not-the-token-0001" not in result.stdout
     assert "NOT usable: 2 check(s) failed" in result.stdout
+
+
+async def test_a_credential_of_another_portal_fails_the_check_naming_both_portals(
+    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim
+) -> None:
+    topic = await create_topic()
+    sim = await start_sim(sim_config(portal_id=3001, token_portals=((TOKEN, 1001),)))
+    env = service_env(kafka_bootstrap, topic, sim)
+
+    wrong = await invoke("check", "--json", env={**env, "SSC_HUBSPOT__PORTAL_ID": "3001"})
+    right = await invoke("check", "--json", env={**env, "SSC_HUBSPOT__PORTAL_ID": "1001"})
+
+    assert wrong.exit_code == 1
+    failed = checks(wrong.stdout)["hubspot portal"]
+    assert not failed["ok"]
+    assert "wrong_portal" in failed["detail"]
+    assert "portal 1001" in failed["detail"]
+    assert "portal 3001" in failed["detail"]
+    assert "hubspot api" not in checks(wrong.stdout)
+    assert right.exit_code == 0, right.stdout
+    assert checks(right.stdout)["hubspot portal"]["ok"]
 
 
 async def test_oauth_refresh_is_checked_before_the_authenticated_call(

@@ -359,6 +359,25 @@ class HubSpotApi:
         }
         return self.respond(200, payload, "OAUTH_REFRESHED")
 
+    async def token_info(self, request: web.Request) -> web.Response:
+        """``POST /oauth/v2/private-apps/get/access-token-info`` with ``{"tokenKey": …}``: the portal
+        (``hubId``) and scopes of a private-app token; 401 for a token the portal does not know."""
+        state, cfg = self.state, self.state.config
+        try:
+            data = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            data = None
+        token = data.get("tokenKey") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            return self.error(400, "VALIDATION_ERROR", "tokenKey is required")
+        known = token in state.tokens or token in state.tokens_without_scope or state.open_auth
+        if not known:
+            return self.error(401, "INVALID_AUTHENTICATION", "The access token provided is invalid.")
+        scopes = [] if token in state.tokens_without_scope else ["transactional-email"]
+        hub_id = dict(cfg.token_portals).get(token, cfg.portal_id)
+        payload = {"userId": 1, "hubId": hub_id, "appId": 1, "scopes": scopes}
+        return self.respond(200, payload, "TOKEN_INFO")
+
     def _oauth_error(self, status: str, message: str) -> web.Response:
         body = {"status": status, "message": message, "correlationId": self.state.new_id()}
         return self.respond(400, body, f"OAUTH_{status}")

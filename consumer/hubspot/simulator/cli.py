@@ -19,6 +19,7 @@ from consumer.hubspot.simulator.config import (
     parse_rate_limit,
     parse_rule,
     parse_template,
+    parse_token_portal,
 )
 from consumer.hubspot.simulator.server import start_simulator
 
@@ -58,6 +59,7 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
     unknown_version_empty: bool = False,
     allow_hapikey: bool = False,
     idempotent_fail: bool = False,
+    token_portal: list[str] | None = None,
 ) -> SimulatorConfig:
     rules = [RecipientRule(p, "PREVIOUSLY_BOUNCED") for p in bounce or ()]
     rules += [RecipientRule(p, "INVALID_TO_ADDRESS") for p in invalid or ()]
@@ -106,6 +108,7 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
         unknown_version_body=not unknown_version_empty,
         allow_hapikey=allow_hapikey,
         idempotent_fail=idempotent_fail,
+        token_portals=tuple(parse_token_portal(t) for t in token_portal or ()),
     )
 
 
@@ -228,6 +231,10 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
     idempotent_fail: Annotated[
         bool, typer.Option(help="A sendId repeated with a different body answers IDEMPOTENT_FAIL.")
     ] = False,
+    token_portal: Annotated[
+        list[str] | None,
+        typer.Option(help="An accepted token of another portal: TOKEN=HUB_ID (repeatable; with --token)."),
+    ] = None,
 ) -> None:
     """Serve a faithful HubSpot Single Send API simulator (control API under /_simulator/)."""
     try:
@@ -243,7 +250,7 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
             missing_properties_status=missing_properties_status, strict_dated=strict_dated, ledger=ledger,
             seed=seed, daily_no_retry_after=daily_no_retry_after, portal_timezone=portal_timezone,
             portal_id=portal_id, unknown_version_empty=unknown_version_empty, allow_hapikey=allow_hapikey,
-            idempotent_fail=idempotent_fail,
+            idempotent_fail=idempotent_fail, token_portal=token_portal,
         )  # fmt: skip
     except (ValueError, TypeError) as exc:
         typer.echo(f"error: {exc}", err=True)

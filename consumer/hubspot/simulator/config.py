@@ -156,7 +156,8 @@ class SimulatorConfig:
     daily_retry_after_s: float | None = None  # Retry-After on DAILY 429s; None: until the portal's midnight
     daily_retry_after: bool = True  # False: DAILY 429s carry no Retry-After (HubSpot's is unverified)
     portal_timezone: str = "UTC"  # the DAILY budget resets at midnight in this IANA time zone
-    portal_id: int = 62_515_001  # the hub id OAuth token answers name
+    portal_id: int = 62_515_001  # the hub id of every credential but those in token_portals
+    token_portals: tuple[tuple[str, int], ...] = ()  # (token, hub id): a token of another portal
     api_versions: tuple[str, ...] = DATED_API_VERSIONS  # dated path versions served
     unknown_version_body: bool = True  # an unknown version: 404 with HubSpot's JSON body, else empty
     allow_hapikey: bool = False  # ?hapikey= is refused (401) unless set: HubSpot sunset API keys
@@ -212,3 +213,11 @@ def parse_rate_limit(text: str) -> tuple[int, int]:
     if interval_ms < 1:
         raise ValueError("--rate-limit: interval must be positive")
     return int(match.group(1)), interval_ms
+
+
+def parse_token_portal(text: str) -> tuple[str, int]:
+    """``TOKEN=HUB_ID``: an accepted token that belongs to another portal."""
+    token, sep, hub = text.rpartition("=")
+    if not sep or not token or not hub.isdigit():
+        raise ValueError(f"--token-portal: TOKEN=HUB_ID, got {text!r}")
+    return token, int(hub)
