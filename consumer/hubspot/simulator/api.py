@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
 from datetime import UTC, datetime, timedelta, tzinfo
 from fnmatch import fnmatchcase
 from typing import Any
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from aiohttp import web
+from yarl import URL
 
 from consumer.hubspot.simulator.state import AccessToken, RateWindow, SendRecord, SimState, now_iso
 from consumer.hubspot.simulator.validation import validate_send
@@ -334,17 +336,28 @@ class HubSpotApi:
             form.get("client_secret"),
             form.get("refresh_token"),
         )
-        if grant != "refresh_token":
-            return self._oauth_error("UNSUPPORTED_GRANT_TYPE", "only grant_type=refresh_token is supported")
+        if grant not in ("refresh_token", "authorization_code"):
+            return self._oauth_error(
+                "UNSUPPORTED_GRANT_TYPE", "grant_type: refresh_token or authorization_code"
+            )
         if not isinstance(client_id, str) or state.oauth_clients.get(client_id) != secret:
             return self._oauth_error("BAD_CLIENT_ID", "missing or unknown client id / secret")
+        if grant == "authorization_code":
+            code, redirect_uri = form.get("code"), form.get("redirect_uri")
+            issued = state.auth_codes.pop(code, None) if isinstance(code, str) else None
+            if issued is None or issued != (client_id, redirect_uri):
+                return self._oauth_error(
+                    "BAD_AUTH_CODE", "missing, used or unknown code, or another redirect_uri"
+                )
+            refresh = "sim-rt-" + state.new_id()
+            state.refresh_tokens[refresh] = client_id
         if not isinstance(refresh, str) or state.refresh_tokens.get(refresh) != client_id:
             return self._oauth_error("BAD_REFRESH_TOKEN", "missing or unknown refresh token")
         now = self.now()
         ttl = state.config.access_token_ttl_s
         access = "sim-at-" + state.new_id()
         state.access_tokens[access] = AccessToken(client_id, now + ttl)
-        if state.config.rotate_refresh_tokens:
+        if state.config.rotate_refresh_tokens and grant == "refresh_token":
             del state.refresh_tokens[refresh]
             refresh = "sim-rt-" + state.new_id()
             state.refresh_tokens[refresh] = client_id
@@ -358,6 +371,34 @@ class HubSpotApi:
             "scopes": list(OAUTH_SCOPES),
         }
         return self.respond(200, payload, "OAUTH_REFRESHED")
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        """``GET /oauth/authorize``: the consent page a portal user sees when installing the app. Its
+        "Approve" link (``/oauth/authorize/approve``) redirects to ``redirect_uri`` with a ``code``."""
+        query = request.query
+        if query.get("client_id") not in self.state.oauth_clients or not query.get("redirect_uri"):
+            return web.Response(status=400, text="unknown client_id or missing redirect_uri")
+        approve = request.url.with_path("/oauth/authorize/approve").with_query(request.query)
+        scopes = html.escape(query.get("scope", ""))
+        page = (
+            f"<html><body><h1>Install app {html.escape(query['client_id'])}</h1>"
+            f"<p>Portal {self.state.config.portal_id}, scopes: {scopes}</p>"
+            f'<a id="approve" href="{html.escape(str(approve))}">Approve</a></body></html>'
+        )
+        return web.Response(text=page, content_type="text/html")
+
+    async def approve(self, request: web.Request) -> web.Response:
+        """The user approved: redirect to ``redirect_uri`` with a single-use ``code`` (and the ``state``)."""
+        query = request.query
+        client_id, redirect_uri = query.get("client_id", ""), query.get("redirect_uri", "")
+        if client_id not in self.state.oauth_clients or not redirect_uri:
+            return web.Response(status=400, text="unknown client_id or missing redirect_uri")
+        code = "sim-code-" + self.state.new_id()
+        self.state.auth_codes[code] = (client_id, redirect_uri)
+        target = URL(redirect_uri).update_query(
+            {"code": code, **({"state": query["state"]} if "state" in query else {})}
+        )
+        raise web.HTTPFound(str(target))
 
     async def token_info(self, request: web.Request) -> web.Response:
         """``POST /oauth/v2/private-apps/get/access-token-info`` with ``{"tokenKey": …}``: the portal

@@ -163,6 +163,8 @@ def create_app(config: SimulatorConfig, state: SimState | None = None) -> web.Ap
     app.router.add_post("/oauth/v3/token", api.oauth_token)
     app.router.add_post(r"/oauth/{version:\d{4}-\d{2}}/token", api.oauth_token)
     app.router.add_post("/oauth/v2/private-apps/get/access-token-info", api.token_info)
+    app.router.add_get("/oauth/authorize", api.authorize)
+    app.router.add_get("/oauth/authorize/approve", api.approve)
     app.router.add_get("/_simulator/health", control.health)
     app.router.add_get("/_simulator/sends", control.sends)
     app.router.add_get("/_simulator/stats", control.stats)

@@ -115,6 +115,8 @@ class SimState:
         self.templates: dict[int, tuple[str, ...]] = {t.email_id: t.required for t in cfg.templates}
         self.refresh_tokens: dict[str, str] = {c.refresh_token: c.client_id for c in cfg.oauth_clients}
         self.oauth_clients = {c.client_id: c.client_secret for c in cfg.oauth_clients}
+        # authorization codes of the consent page, single use: code -> (client id, redirect URI)
+        self.auth_codes: dict[str, tuple[str, str]] = {}
         self.access_tokens: dict[str, AccessToken] = {}
         self.rate_windows: dict[str, RateWindow] = {}
         self.open_auth = cfg.open_auth
