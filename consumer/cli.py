@@ -299,7 +299,9 @@ group_app.command("leave")(group_leave_command)
 
 
 # ------------------------------------------------------------------------------------------ hubspot
-hubspot_app = typer.Typer(help="HubSpot set-up: install the OAuth app into a portal.", no_args_is_help=True)
+hubspot_app = typer.Typer(
+    rich_markup_mode=None, help="HubSpot set-up: install the OAuth app into a portal.", no_args_is_help=True
+)
 app.add_typer(hubspot_app, name="hubspot")
 
 
