@@ -163,6 +163,16 @@ class RateLimitSettings(_Section):
         ge=0,
         description="full stop after a 429 without Retry-After (0: the sending rate is only capped)",
     )
+    mode: Literal["discover", "fixed"] = Field(
+        default="discover",
+        description=(
+            "without rate-limit headers: discover (start at requests_per_interval, raise the rate while"
+            " HubSpot accepts, back off on pushback) or fixed (requests_per_interval is the cap)"
+        ),
+    )
+    discover_max_per_s: float = Field(
+        default=10_000.0, gt=0, description="highest rate (requests/s) discovery may reach"
+    )
 
 
 KNOWN_API_VERSIONS = ("v3", "2026-03", "2026-09")

@@ -359,6 +359,8 @@ class HubSpotClient:
         self._not_before[send_id] = max(self._not_before.get(send_id, 0.0), now + wait)
 
     def _finish(self, outcome: Outcome, request: SingleSendRequest, attempt: int) -> Outcome:
+        if outcome.send_result == "PORTAL_OVER_LIMIT":
+            self.limiter.throttle(None)  # the email layer's own limit pushes back like THROTTLED
         if outcome.cls is OutcomeClass.PAUSE and outcome.reason in (Reason.DAILY_LIMIT, Reason.MIGRATING):
             wait = outcome.retry_after_s
             if wait is None and outcome.reason is Reason.DAILY_LIMIT:

@@ -28,8 +28,15 @@ its own sends and lets a send through while
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
 
 ``budget = floor(max * replica_share)``: ``replica_share`` (1/replicas) is the static alternative
-when headers are absent or adaptation is off. Waiting uses the injected ``sleep``/``clock``, so tests
-never sleep for real.
+when headers are absent or adaptation is off.
+
+Without rate-limit headers (none seen for three intervals, or adaptation off) the ``mode`` decides:
+``fixed`` keeps the rolling budget above as a hard cap; ``discover`` (default) paces sends at the
+rate :mod:`consumer.hubspot.ratepolicy` discovers from HubSpot's answers, starting at the budget's
+rate: every answer to a send that waited for the pace raises it, every pushback (:meth:`throttle`)
+sets it just under the rate HubSpot accepted over the last interval. The caps :meth:`throttle`
+sets apply in both modes. Waiting uses the injected ``sleep``/``clock``, so tests never sleep for
+real.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 
 from consumer import metrics
+from consumer.hubspot import ratepolicy
 from consumer.hubspot.responses import header
 from consumer.logs import get_logger
 from consumer.settings import RateLimitSettings
@@ -53,6 +61,10 @@ _FRACTION_TTL_INTERVALS = 3
 Clock = Callable[[], float]
 # below this share of the maximum used, an answer does not re-measure our share of the app's usage
 _MIN_SAMPLE_RATIO = 0.2
+# how long rate-limit headers, once seen, keep discovery off (they may be missing on some answers)
+_HEADERS_TTL_INTERVALS = 3
+# the pace lets a send that comes this late after its slot take the slots it missed (a small burst)
+_PACE_CREDIT_S = 0.05
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -97,6 +109,15 @@ class RateLimiter:
         self._timed_holds: dict[str, float] = {}
         self._changed = asyncio.Event()
         self._queue = asyncio.Lock()  # FIFO: one waiter computes and sleeps at a time
+        self._tuning = ratepolicy.Tuning(
+            start_rate=self.budget / self._interval_s,
+            max_rate=settings.discover_max_per_s,
+            settle_s=self._interval_s,
+        )
+        self._discovery = ratepolicy.Discovery.start(self._tuning)
+        self._headers_until = -math.inf  # rate-limit headers seen recently: they rule, not discovery
+        self._next_send_at = -math.inf  # the pace's next slot
+        self._paced_at = -math.inf  # when a send last waited for the pace
         metrics.LIMITER_TOKENS.set(self.budget)
 
     def __repr__(self) -> str:
@@ -107,6 +128,14 @@ class RateLimiter:
     def budget(self) -> int:
         """Sends this replica may make per interval (after adaptation and the static share)."""
         return max(1, math.floor(self._max * self._settings.replica_share))
+
+    @property
+    def discovery(self) -> ratepolicy.Discovery | None:
+        """The discovered pace while it rules (``discover`` mode, no recent rate-limit headers)."""
+        return self._discovery if self._discovering(self._clock()) else None
+
+    def _discovering(self, now: float) -> bool:
+        return self._settings.mode == "discover" and now >= self._headers_until
 
     @property
     def interval_s(self) -> float:
@@ -171,8 +200,12 @@ class RateLimiter:
         if remaining is not None:
             metrics.LIMITER_REMAINING.labels(window="interval").set(remaining)
         if not self._settings.adapt_from_headers:
+            self._discovered(accepted=True)
             return
         new_max = _int_header(headers, "X-HubSpot-RateLimit-Max")
+        if new_max is not None or remaining is not None:
+            self._headers_until = self._clock() + _HEADERS_TTL_INTERVALS * self._interval_s
+        self._discovered(accepted=True)
         interval_ms = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         if (new_max and new_max > 0 and new_max != self._max) or (
             interval_ms and interval_ms > 0 and interval_ms / 1000 != self._interval_s
@@ -225,6 +258,7 @@ class RateLimiter:
         if retry_after_s is None and self._last_remaining is not None and self._last_remaining > 0:
             log.info("ratelimit.throttled", pause_s=0, window_full=False, remaining=self._last_remaining)
             return
+        self._discovered(accepted=False)
         pause = self._settings.no_retry_after_pause_s if retry_after_s is None else retry_after_s
         pause = min(max(0.0, pause), self._max_pause_s)
         self._blocked_until = max(self._blocked_until, now + pause)
@@ -238,7 +272,38 @@ class RateLimiter:
         log.info("ratelimit.throttled", pause_s=round(pause, 3), in_window=len(self._log))
         self._notify()
 
+    def _discovered(self, *, accepted: bool) -> None:
+        """Feed one answer (accepted, or a pushback) to the discovery policy while it rules."""
+        now = self._clock()
+        if not self._discovering(now):
+            return
+        before = self._discovery
+        if accepted:
+            limited = now - self._paced_at <= max(1.0, 2 / before.rate)
+            self._discovery = ratepolicy.accepted(before, self._tuning, now, limited=limited)
+        else:
+            measured = self._count_at(now, self._interval_s) / self._interval_s
+            self._discovery = ratepolicy.pushback(before, self._tuning, now, measured=measured)
+            if self._discovery is not before:
+                log.info("ratelimit.discovered", rate=round(self._discovery.rate, 2), measured=measured)
+        metrics.LIMITER_TOKENS.set(math.floor(self._discovery.rate * self._interval_s))
+
     # -- acquiring --------------------------------------------------------------------------------------
+    def _window_limit(self, now: float, discovering: bool) -> int:
+        """How many of our sends the rolling window may hold now (the pace aside)."""
+        # discovering, only a cap bounds the window: one more than it holds is always allowed
+        limit = len(self._log) + 1 if discovering else self.budget
+        if self._fraction < 1.0 and not discovering:
+            if now < self._fraction_until:
+                limit = max(1, math.floor(limit * self._fraction))
+            else:
+                self._fraction = 1.0
+        if self._cap is not None and now < self._cap_until:
+            limit = min(limit, self._cap)
+        elif self._cap is not None:
+            self._cap = None
+        return limit
+
     def _wait_time(self, now: float, probe: bool) -> float | None:
         """Seconds until a send may go (0: now); ``None``: blocked by a hold with no end."""
         if not probe:
@@ -250,16 +315,11 @@ class RateLimiter:
         if self._blocked_until > now:
             return self._blocked_until - now
         self._prune(now)
-        limit = self.budget
-        if self._fraction < 1.0:
-            if now < self._fraction_until:
-                limit = max(1, math.floor(limit * self._fraction))
-            else:
-                self._fraction = 1.0
-        if self._cap is not None and now < self._cap_until:
-            limit = min(limit, self._cap)
-        elif self._cap is not None:
-            self._cap = None
+        discovering = self._discovering(now)
+        if discovering and self._next_send_at > now:
+            self._paced_at = now
+            return self._next_send_at - now
+        limit = self._window_limit(now, discovering)
         if len(self._log) < limit:
             return 0.0
         # a slot frees when the (len - limit + 1)-th oldest send rolls off, or when the cap ends
@@ -298,6 +358,9 @@ class RateLimiter:
                     await self._wait(wait)
         now = self._clock()
         self._log.append(now)
+        if self._discovering(now):
+            step = 1 / self._discovery.rate
+            self._next_send_at = max(self._next_send_at, now - max(step, _PACE_CREDIT_S)) + step
         if self._first_sent_at is None:
             self._first_sent_at = now
         metrics.LIMITER_WAIT.observe(max(0.0, now - started))

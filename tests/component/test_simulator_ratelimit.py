@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
 import pytest
 
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.request import SingleSendRequest
 from consumer.outcome import Outcome, OutcomeClass
 from consumer.settings import RateLimitSettings
-from tests.fixtures_simulator import SIM_EMAIL_ID, StartSim, hubspot_settings_for
+from tests.fixtures_simulator import SIM_EMAIL_ID, SIM_TOKEN, StartSim, hubspot_settings_for
 
 LIMIT, INTERVAL_MS = 50, 1_000
 
@@ -76,7 +77,12 @@ async def two_replicas(start_sim: StartSim, *, adapt: bool) -> tuple[float, floa
     returns the share of attempts HubSpot refused and the combined steady rate."""
     sim = await start_sim(rate_limit=LIMIT, rate_interval_ms=INTERVAL_MS)
     recorders = [Recorder(), Recorder()]
-    limits = RateLimitSettings(requests_per_interval=LIMIT, interval_ms=INTERVAL_MS, adapt_from_headers=adapt)
+    limits = RateLimitSettings(
+        requests_per_interval=LIMIT,
+        interval_ms=INTERVAL_MS,
+        adapt_from_headers=adapt,
+        mode="discover" if adapt else "fixed",  # the baseline: a fixed cap, blind to the headers
+    )
     cfg = hubspot_settings_for(sim, rate_limit=limits)
     async with (
         HubSpotClient(cfg, max_in_flight=8, observer=recorders[0]) as a,
@@ -113,3 +119,40 @@ async def test_a_static_replica_share_never_exceeds_its_part(start_sim: StartSim
         await run_sends(c, 50, "share", 8)
     assert recorder.throttled == 0
     assert time.monotonic() - started >= 0.9  # 25 in the first window, the rest one interval later
+
+
+@pytest.mark.parametrize(("refusal", "status"), [("429", 429), ("THROTTLED", 200)])
+async def test_a_hidden_limit_sends_no_headers_and_refuses_without_counting(
+    start_sim: StartSim, refusal: str, status: int
+) -> None:
+    sim = await start_sim(rate_limit=3, rate_interval_ms=60_000, rate_limit_hidden=refusal)
+    url = sim.url + "/marketing/v3/transactional/single-email/send"
+    auth = {"Authorization": f"Bearer {SIM_TOKEN}", "Content-Type": "application/json"}
+    answers = []
+    async with aiohttp.ClientSession() as http:
+        for i in range(5):
+            async with http.post(url, data=request(i, "hidden").complete_body, headers=auth) as resp:
+                body = await resp.json()
+                answers.append((resp.status, body.get("sendResult")))
+                assert not [h for h in resp.headers if h.lower().startswith("x-hubspot-ratelimit")]
+    refused = (status, "THROTTLED" if status == 200 else None)
+    assert answers == [(200, None)] * 3 + [refused] * 2
+    assert len(sim.state.sends) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("refusal", ["429", "THROTTLED"])
+async def test_discovery_finds_a_hidden_limit_and_drains_behind_it(start_sim: StartSim, refusal: str) -> None:
+    sim = await start_sim(rate_limit=LIMIT, rate_interval_ms=INTERVAL_MS, rate_limit_hidden=refusal)
+    recorder = Recorder()
+    start = 10  # a fifth of the hidden limit
+    limits = RateLimitSettings(requests_per_interval=start, interval_ms=INTERVAL_MS, mode="discover")
+    async with HubSpotClient(
+        hubspot_settings_for(sim, rate_limit=limits), max_in_flight=16, observer=recorder
+    ) as c:
+        outcomes = await run_sends(c, 300, f"discover-{refusal}")
+        assert c.limiter.discovery is not None
+        assert c.limiter.discovery.ceiling is not None  # it met the limit...
+        assert c.limiter.discovery.rate > 2 * start  # ...well above where it started
+    assert all(o.cls is OutcomeClass.SENT for o in outcomes)
+    assert len(sim.state.sends) == 300

@@ -26,7 +26,12 @@ class FakeTime:
 
 
 def limiter(fake: FakeTime, **fields: object) -> RateLimiter:
-    values: dict[str, object] = {"requests_per_interval": 10, "interval_ms": 1_000, "window_guard_ratio": 0.0}
+    values: dict[str, object] = {
+        "requests_per_interval": 10,
+        "interval_ms": 1_000,
+        "window_guard_ratio": 0.0,
+        "mode": "fixed",
+    }
     values.update(fields)
     return RateLimiter(RateLimitSettings.model_validate(values), sleep=fake.sleep, clock=fake.clock)
 
@@ -291,3 +296,88 @@ async def test_a_refused_send_takes_no_slot_of_the_budget() -> None:
     assert fake.now == stamps[0]
     later = await rl.acquire()  # the window is full again
     assert later == pytest.approx(stamps[0] + 1.0)
+
+
+class HiddenLimit:
+    """HubSpot enforcing a rolling limit it does not publish: once ``limit`` accepted requests fall in
+    the last ``interval_s``, it refuses (and does not count the refusal)."""
+
+    def __init__(self, limit: int, interval_s: float) -> None:
+        self.limit, self.interval_s = limit, interval_s
+        self.accepted: list[float] = []
+
+    def answer(self, now: float) -> bool:
+        in_window = len(self.accepted) - bisect.bisect_right(self.accepted, now - self.interval_s)
+        if in_window >= self.limit:
+            return False
+        self.accepted.append(now)
+        return True
+
+
+async def drain(rl: RateLimiter, fake: FakeTime, hubspot: HiddenLimit, seconds: float) -> list[bool]:
+    """One sender with an endless backlog for ``seconds`` of fake time; every answer, in order."""
+    answers: list[bool] = []
+    end = fake.now + seconds
+    while fake.now < end:
+        stamp = await rl.acquire()
+        fake.now += 0.002  # the request's latency
+        ok = hubspot.answer(stamp)
+        rl.observe({}, sent_at=stamp)  # a hidden limit: no rate-limit headers on any answer
+        if not ok:
+            rl.throttle(None, sent_at=stamp)
+        answers.append(ok)
+    return answers
+
+
+def accepted_rate(hubspot: HiddenLimit, start: float, end: float) -> float:
+    return sum(1 for t in hubspot.accepted if start <= t < end) / (end - start)
+
+
+async def test_without_headers_discovery_raises_the_rate_while_hubspot_accepts() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, mode="discover", requests_per_interval=100, interval_ms=10_000)
+    assert rl.discovery is not None
+    start_rate = rl.discovery.rate
+    await drain(rl, fake, HiddenLimit(100_000, 10.0), 5.0)
+    assert rl.discovery.rate > 2 * start_rate
+
+
+async def test_a_pushback_without_headers_slows_the_discovered_rate() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, mode="discover", requests_per_interval=100, interval_ms=10_000)
+    await drain(rl, fake, HiddenLimit(100_000, 10.0), 5.0)
+    assert rl.discovery is not None
+    before = rl.discovery.rate
+    stamp = await rl.acquire()
+    rl.throttle(None, sent_at=stamp)
+    assert rl.discovery.rate < before
+
+
+async def test_discovery_converges_just_under_a_hidden_limit_in_simulated_time() -> None:
+    fake = FakeTime()
+    started = fake.now
+    rl = limiter(fake, mode="discover", requests_per_interval=100, interval_ms=10_000)
+    hubspot = HiddenLimit(500, 10.0)  # 50 per second, ten times the safe start
+    answers = await drain(rl, fake, hubspot, 300.0)
+    assert accepted_rate(hubspot, started + 20, started + 30) >= 0.9 * 50
+    assert accepted_rate(hubspot, started + 60, started + 300) >= 0.97 * 50
+    assert answers.count(False) <= 0.02 * len(answers)
+
+
+async def test_the_fixed_mode_keeps_the_configured_cap_without_headers() -> None:
+    fake = FakeTime()
+    started = fake.now
+    rl = limiter(fake, mode="fixed", requests_per_interval=100, interval_ms=10_000)
+    hubspot = HiddenLimit(500, 10.0)
+    await drain(rl, fake, hubspot, 60.0)
+    assert rl.discovery is None
+    assert accepted_rate(hubspot, started + 10, started + 60) <= 10
+
+
+async def test_rate_limit_headers_switch_discovery_off() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, mode="discover")
+    assert rl.discovery is not None
+    rl.observe(window(remaining=5, maximum=10))
+    assert rl.discovery is None
+    assert await sends_at_once(rl, fake) == 5  # the header's cap, not the pace

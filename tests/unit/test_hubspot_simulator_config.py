@@ -12,6 +12,7 @@ from consumer.hubspot.simulator.cli import build_config
 from consumer.hubspot.simulator.config import (
     Faults,
     Template,
+    parse_hidden_limit,
     parse_oauth_client,
     parse_rate_limit,
     parse_rule,
@@ -31,6 +32,17 @@ def test_rate_limits_parse(text: str, expected: tuple[int, int]) -> None:
 def test_bad_rate_limits_name_the_flag(text: str) -> None:
     with pytest.raises(ValueError, match="--rate-limit"):
         parse_rate_limit(text)
+
+
+def test_a_hidden_limit_refuses_with_a_429_or_throttled() -> None:
+    assert (parse_hidden_limit(None), parse_hidden_limit("429"), parse_hidden_limit("throttled")) == (
+        None,
+        "429",
+        "THROTTLED",
+    )
+    with pytest.raises(ValueError, match="--hidden-limit"):
+        parse_hidden_limit("503")
+    assert build_config(rate_limit="5/1s", hidden_limit="throttled").rate_limit_hidden == "THROTTLED"
 
 
 def test_templates_rules_and_oauth_clients_parse() -> None:

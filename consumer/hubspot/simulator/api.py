@@ -141,6 +141,12 @@ class HubSpotApi:
                 return headers, self._too_many("DAILY", "daily", headers, wait)
         if cfg.rate_limit is not None:
             left = window.remaining(now, cfg.rate_limit, self._interval_s)
+            if cfg.rate_limit_hidden is not None:
+                if left <= 0:
+                    return headers, self._hidden_refusal(cfg.rate_limit_hidden, headers)
+                window.times.append(now)
+                window.day_count += 1
+                return headers, None
             headers["X-HubSpot-RateLimit-Max"] = str(cfg.rate_limit)
             headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(cfg.rate_interval_ms)
             headers["X-HubSpot-RateLimit-Remaining"] = str(max(0, left - 1))
@@ -163,6 +169,20 @@ class HubSpotApi:
             outcome=f"RATE_LIMIT_{policy}", errorType="RATE_LIMIT", policyName=policy,
             groupName="transactional-email",
         )  # fmt: skip
+
+    def _hidden_refusal(self, refusal: str, headers: dict[str, str]) -> web.Response:
+        """A hidden limit's refusal (not counted in the window): a bare 429 or a 200 ``THROTTLED``."""
+        if refusal == "429":
+            retry_after = self.state.config.rate_limit_retry_after_s
+            return self._too_many("TEN_SECONDLY_ROLLING", "ten_secondly_rolling", headers, retry_after)
+        payload = {
+            "statusId": self.state.new_id(),
+            "status": "COMPLETE",
+            "sendResult": "THROTTLED",
+            "requestedAt": now_iso(),
+            "completedAt": now_iso(),
+        }
+        return self.respond(200, payload, "RATE_LIMIT_THROTTLED", headers)
 
     def _injected(self, headers: dict[str, str]) -> web.Response | None:
         faults, rng = self.state.faults, self.state.rng

@@ -15,6 +15,7 @@ from consumer.hubspot.simulator.config import (
     Faults,
     RecipientRule,
     SimulatorConfig,
+    parse_hidden_limit,
     parse_oauth_client,
     parse_rate_limit,
     parse_rule,
@@ -37,6 +38,7 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
     rotate_refresh_tokens: bool = False,
     rate_limit: str | None = None,
     rate_limit_retry_after: float | None = None,
+    hidden_limit: str | None = None,
     daily_limit: int | None = None,
     daily_retry_after: float | None = None,
     latency_ms: float = 0.0,
@@ -94,6 +96,7 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
         rate_limit=limit,
         rate_interval_ms=interval_ms,
         rate_limit_retry_after_s=rate_limit_retry_after,
+        rate_limit_hidden=parse_hidden_limit(hidden_limit),
         daily_limit=daily_limit,
         daily_retry_after_s=daily_retry_after,
         complete_after_ms=complete_after_ms,
@@ -172,6 +175,13 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
     rate_limit_retry_after: Annotated[
         float | None, typer.Option(help="Retry-After (s) on the limiter's 429; default: no header.")
     ] = None,
+    hidden_limit: Annotated[
+        str | None,
+        typer.Option(
+            help="Hide --rate-limit: no X-HubSpot-RateLimit-* headers; refuse with 429 or throttled "
+            "(a 200 with sendResult THROTTLED)."
+        ),
+    ] = None,
     daily_limit: Annotated[
         int | None, typer.Option(help="Requests per credential per day: 429 DAILY.")
     ] = None,
@@ -242,7 +252,7 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
             token=token, token_without_scope=token_without_scope, template=template, bounce=bounce,
             invalid=invalid, result=result, oauth_client=oauth_client, access_token_ttl=access_token_ttl,
             rotate_refresh_tokens=rotate_refresh_tokens, rate_limit=rate_limit,
-            rate_limit_retry_after=rate_limit_retry_after, daily_limit=daily_limit,
+            rate_limit_retry_after=rate_limit_retry_after, hidden_limit=hidden_limit, daily_limit=daily_limit,
             daily_retry_after=daily_retry_after, latency_ms=latency_ms,
             latency_jitter_ms=latency_jitter_ms, error_rate=error_rate, error_status=error_status,
             error_retry_after=error_retry_after, rate_429=rate_429, retry_after_429=retry_after_429,

@@ -152,6 +152,8 @@ class SimulatorConfig:
     rate_limit: int | None = None  # requests per interval per credential; None: unlimited
     rate_interval_ms: int = 10_000
     rate_limit_retry_after_s: float | None = None  # Retry-After on the limiter's 429 (unverified)
+    # hide the limit: no X-HubSpot-RateLimit-* headers, refuse with "429" or a 200 "THROTTLED" result
+    rate_limit_hidden: str | None = None
     daily_limit: int | None = None
     daily_retry_after_s: float | None = None  # Retry-After on DAILY 429s; None: until the portal's midnight
     daily_retry_after: bool = True  # False: DAILY 429s carry no Retry-After (HubSpot's is unverified)
@@ -201,6 +203,18 @@ def parse_oauth_client(text: str) -> OAuthClient:
 
 
 _RATE = re.compile(r"^(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s)?$")
+
+
+HIDDEN_REFUSALS = ("429", "THROTTLED")
+
+
+def parse_hidden_limit(text: str | None) -> str | None:
+    """``429`` or ``throttled`` (any case): how a hidden rate limit refuses."""
+    if text is None:
+        return None
+    if text.upper() not in HIDDEN_REFUSALS:
+        raise ValueError(f"--hidden-limit: 429 or throttled, got {text!r}")
+    return text.upper()
 
 
 def parse_rate_limit(text: str) -> tuple[int, int]:
