@@ -56,11 +56,7 @@ from consumer.settings import RateLimitSettings
 log = get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-# how long our last measured share of the app's usage shapes the budget without fresh answers
-_FRACTION_TTL_INTERVALS = 3
 Clock = Callable[[], float]
-# below this share of the maximum used, an answer does not re-measure our share of the app's usage
-_MIN_SAMPLE_RATIO = 0.2
 # how long rate-limit headers, once seen, keep discovery off (they may be missing on some answers)
 _HEADERS_TTL_INTERVALS = 3
 # the pace lets a send that comes this late after its slot take the slots it missed (a small burst)
@@ -100,8 +96,7 @@ class RateLimiter:
         self._cap_sent_at = -math.inf
         # our share of what HubSpot counted at the last answer: after the cap ends (a new window),
         # we plan for that share of the budget, not all of it, until answers say otherwise
-        self._fraction = 1.0
-        self._fraction_until = 0.0
+        self._share = ratepolicy.Share()
         self._first_sent_at: float | None = None
         self._blocked_until = 0.0
         self._last_remaining: int | None = None  # X-HubSpot-RateLimit-Remaining of the last answer
@@ -199,13 +194,17 @@ class RateLimiter:
         self._last_remaining = remaining
         if remaining is not None:
             metrics.LIMITER_REMAINING.labels(window="interval").set(remaining)
-        if not self._settings.adapt_from_headers:
-            self._discovered(accepted=True)
-            return
-        new_max = _int_header(headers, "X-HubSpot-RateLimit-Max")
-        if new_max is not None or remaining is not None:
-            self._headers_until = self._clock() + _HEADERS_TTL_INTERVALS * self._interval_s
+        if self._settings.adapt_from_headers:
+            self._follow_window(headers, remaining is not None)
+            if remaining is not None:
+                self._claim(remaining, sent_at)
         self._discovered(accepted=True)
+
+    def _follow_window(self, headers: Mapping[str, str], has_remaining: bool) -> None:
+        """Take HubSpot's maximum and interval from an answer's headers."""
+        new_max = _int_header(headers, "X-HubSpot-RateLimit-Max")
+        if new_max is not None or has_remaining:
+            self._headers_until = self._clock() + _HEADERS_TTL_INTERVALS * self._interval_s
         interval_ms = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         if (new_max and new_max > 0 and new_max != self._max) or (
             interval_ms and interval_ms > 0 and interval_ms / 1000 != self._interval_s
@@ -214,30 +213,24 @@ class RateLimiter:
             self._interval_s = interval_ms / 1000 if interval_ms and interval_ms > 0 else self._interval_s
             metrics.LIMITER_TOKENS.set(self.budget)
             log.info("ratelimit.adapted", budget=self.budget, interval_s=self._interval_s)
-        if remaining is None:
-            return
+
+    def _claim(self, remaining: int, sent_at: float | None) -> None:
+        """Cap our window for one interval at our part of what HubSpot has left (see ratepolicy)."""
         now = self._clock()
         when = now if sent_at is None else sent_at
         if when < self._cap_sent_at:
             return  # an older answer overtaken by a newer one
         self._cap_sent_at = when
-        mine = self._count_at(when)
-        used = max(1, self._max - max(0, remaining))  # what HubSpot counted at that request
-        # Other senders of the app race us for what is left: claim the share of it that matches our
-        # share of what was used (all of it when we are alone). HubSpot's window has no guard, so our
-        # share is counted over the bare interval (the log holds no refused send: see throttle).
-        accepted = self._count_at(when, self._interval_s)
-        # Two answers say little about who uses the app, and keep the share measured before (without
-        # prolonging it): one from a nearly empty window (it just rolled over: a few sends in flight
-        # would decide the ratio, and two replicas would both claim most of the window), and one to a
-        # send made in our first interval (HubSpot's window still holds what others sent before we
-        # started, a replaced pod's sends included: that ratio is not our share).
-        sparse = used < self._max * _MIN_SAMPLE_RATIO and now < self._fraction_until
-        warming = self._first_sent_at is None or when - self._first_sent_at < self._interval_s
-        if not (sparse or warming):
-            self._fraction = min(1.0, max(0, accepted) / used)
-            self._fraction_until = now + _FRACTION_TTL_INTERVALS * self._interval_s
-        self._cap = mine + math.floor(max(0, remaining) * self._fraction)
+        # HubSpot's window has no guard, so our share is counted over the bare interval (the log
+        # holds no refused send: see throttle)
+        answer = ratepolicy.Answer(
+            maximum=self._max,
+            remaining=remaining,
+            accepted=self._count_at(when, self._interval_s),
+            warming=self._first_sent_at is None or when - self._first_sent_at < self._interval_s,
+        )
+        self._share = ratepolicy.measure(self._share, answer, now, self._interval_s)
+        self._cap = ratepolicy.claim(self._count_at(when), remaining, self._share.at(now))
         self._cap_until = now + self._interval_s
         self._notify()
 
@@ -293,11 +286,9 @@ class RateLimiter:
         """How many of our sends the rolling window may hold now (the pace aside)."""
         # discovering, only a cap bounds the window: one more than it holds is always allowed
         limit = len(self._log) + 1 if discovering else self.budget
-        if self._fraction < 1.0 and not discovering:
-            if now < self._fraction_until:
-                limit = max(1, math.floor(limit * self._fraction))
-            else:
-                self._fraction = 1.0
+        fraction = self._share.at(now)
+        if fraction < 1.0 and not discovering:
+            limit = max(1, math.floor(limit * fraction))
         if self._cap is not None and now < self._cap_until:
             limit = min(limit, self._cap)
         elif self._cap is not None:
