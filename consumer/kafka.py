@@ -117,3 +117,10 @@ def to_kafka_tp(tp: TopicPartition) -> KafkaTP:
 
 def from_kafka_tp(tp: KafkaTP) -> TopicPartition:
     return TopicPartition(tp.topic, tp.partition)
+
+
+def ownership(consumer: AIOKafkaConsumer) -> tuple[int, int]:
+    """(partitions assigned to this member, partitions of every topic it subscribes to), from the
+    client's metadata: this member's part of its group's work."""
+    total = sum(len(consumer.partitions_for_topic(t) or ()) for t in consumer.subscription())
+    return len(consumer.assignment()), total

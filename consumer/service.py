@@ -30,7 +30,7 @@ from consumer.deadletter_producer import DeadLetterProducer, build_admin
 from consumer.hubspot.auth import build_auth
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.ratelimit import RateLimiter
-from consumer.kafka import PRODUCER_MAX_REQUEST_SIZE, build_consumer, build_producer
+from consumer.kafka import PRODUCER_MAX_REQUEST_SIZE, build_consumer, build_producer, ownership
 from consumer.logs import get_logger
 from consumer.observability import Health, HttpServer, stalled
 from consumer.pause import PauseController
@@ -147,9 +147,11 @@ class Service:
                     consumer.subscribe(topics=list(s.kafka.topics), listener=worker)
                 await consumer.start()
                 watcher = asyncio.create_task(self._watch_drained(worker)) if until_drained else None
+                sharing = asyncio.create_task(_share_by_partitions(lambda: ownership(consumer), limiter))
                 try:
                     counts = await worker.run(self.stop_event)
                 finally:
+                    sharing.cancel()
                     if watcher is not None:
                         watcher.cancel()
                     await controller.close()
@@ -262,3 +264,12 @@ async def _close_quietly(producer: AIOKafkaProducer, admin: AIOKafkaAdminClient)
         await producer.stop()
     with contextlib.suppress(Exception):
         await admin.close()
+
+
+async def _share_by_partitions(
+    owned: Callable[[], tuple[int, int]], limiter: RateLimiter, poll_s: float = 0.25
+) -> None:
+    """Tell the limiter which part of the group's partitions this replica owns, as it changes."""
+    while True:
+        limiter.share_by_partitions(*owned())
+        await asyncio.sleep(poll_s)

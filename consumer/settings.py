@@ -170,6 +170,13 @@ class RateLimitSettings(_Section):
             " HubSpot accepts, back off on pushback) or fixed (requests_per_interval is the cap)"
         ),
     )
+    share_by_partitions: bool = Field(
+        default=True,
+        description=(
+            "replicas of one group split the app's window by the partitions each owns (replaces"
+            " replica_share once the assignment is known)"
+        ),
+    )
     discover_max_per_s: float = Field(
         default=10_000.0, gt=0, description="highest rate (requests/s) discovery may reach"
     )

@@ -97,6 +97,7 @@ class RateLimiter:
         # our share of what HubSpot counted at the last answer: after the cap ends (a new window),
         # we plan for that share of the budget, not all of it, until answers say otherwise
         self._share = ratepolicy.Share()
+        self._group_share: float | None = None  # our part of the group's partitions, once known
         self._first_sent_at: float | None = None
         self._blocked_until = 0.0
         self._last_remaining: int | None = None  # X-HubSpot-RateLimit-Remaining of the last answer
@@ -122,7 +123,20 @@ class RateLimiter:
     @property
     def budget(self) -> int:
         """Sends this replica may make per interval (after adaptation and the static share)."""
-        return max(1, math.floor(self._max * self._settings.replica_share))
+        share = self._settings.replica_share if self._group_share is None else self._group_share
+        return max(1, math.floor(self._max * share))
+
+    def share_by_partitions(self, owned: int, total: int) -> None:
+        """This replica owns ``owned`` of the ``total`` partitions its group reads: with
+        ``share_by_partitions`` that part of the app's window is its budget, and after each answer
+        that part of what senders outside the group leave (see ``ratepolicy.claim_by_partitions``)."""
+        share = owned / total if self._settings.share_by_partitions and 0 < owned <= total else None
+        if share == self._group_share:
+            return
+        self._group_share = share
+        metrics.LIMITER_TOKENS.set(self.budget)
+        log.info("ratelimit.shared", owned=owned, total=total, budget=self.budget)
+        self._notify()
 
     @property
     def discovery(self) -> ratepolicy.Discovery | None:
@@ -230,7 +244,10 @@ class RateLimiter:
             warming=self._first_sent_at is None or when - self._first_sent_at < self._interval_s,
         )
         self._share = ratepolicy.measure(self._share, answer, now, self._interval_s)
-        self._cap = ratepolicy.claim(self._count_at(when), remaining, self._share.at(now))
+        if self._group_share is None:
+            self._cap = ratepolicy.claim(self._count_at(when), remaining, self._share.at(now))
+        else:
+            self._cap = ratepolicy.claim_by_partitions(answer, self._group_share)
         self._cap_until = now + self._interval_s
         self._notify()
 
@@ -286,7 +303,7 @@ class RateLimiter:
         """How many of our sends the rolling window may hold now (the pace aside)."""
         # discovering, only a cap bounds the window: one more than it holds is always allowed
         limit = len(self._log) + 1 if discovering else self.budget
-        fraction = self._share.at(now)
+        fraction = self._share.at(now) if self._group_share is None else 1.0  # (the budget has it)
         if fraction < 1.0 and not discovering:
             limit = max(1, math.floor(limit * fraction))
         if self._cap is not None and now < self._cap_until:

@@ -89,6 +89,8 @@ def pushback(state: Discovery, tuning: Tuning, now: float, *, measured: float | 
 MIN_SAMPLE_RATIO = 0.2
 # how long our last measured share of the app's usage shapes the budget without fresh answers
 SHARE_TTL_INTERVALS = 3
+# with senders outside the group, the group leaves this much of the window (and of their use) free
+OUTSIDE_MARGIN = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +134,15 @@ def claim(mine: int, remaining: int, fraction: float) -> int:
     """How many of our sends the window may hold until the next answer: ours in it plus our share
     of what HubSpot has left."""
     return mine + math.floor(max(0, remaining) * fraction)
+
+
+def claim_by_partitions(answer: Answer, part: float) -> int:
+    """How many of our sends the window may hold when we own ``part`` of the group's partitions:
+    that part of what the senders outside the group leave. Outside use is what HubSpot counted
+    minus the group's, estimated as ours ÷ ``part`` (every member busy with its share). The members'
+    claims add up to the window, whoever else sends."""
+    used = max(0, answer.maximum - max(0, answer.remaining))
+    outside = max(0.0, used - answer.accepted / part)
+    if outside >= 1:  # a sender outside the group races us for every slot that frees: leave it room
+        outside = min(float(answer.maximum), outside * (1 + OUTSIDE_MARGIN) + answer.maximum * OUTSIDE_MARGIN)
+    return math.floor(part * (answer.maximum - outside))

@@ -381,3 +381,37 @@ async def test_rate_limit_headers_switch_discovery_off() -> None:
     rl.observe(window(remaining=5, maximum=10))
     assert rl.discovery is None
     assert await sends_at_once(rl, fake) == 5  # the header's cap, not the pace
+
+
+async def test_the_groups_partition_share_is_the_budget_and_the_part_claimed_of_what_is_left() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=100, replica_share=0.25)
+    rl.share_by_partitions(2, 6)  # it replaces the static share
+    assert rl.budget == 33
+    await acquire_times(rl, fake, 5)
+    # HubSpot counted 40: ours 5, so about 15 for the group and 25 outside it (28.75 with the margin
+    # left to outside senders); this replica may hold a third of the rest: 23, 18 more than its 5
+    rl.observe(window(remaining=60, maximum=100), sent_at=fake.now)
+    assert await sends_at_once(rl, fake, up_to=40) == 18
+
+
+async def test_a_replica_claims_only_its_partitions_part_even_in_its_first_interval() -> None:
+    # without the group's ownership, an answer in the first interval lets a replica claim all that is
+    # left (it cannot tell its predecessor's sends from the others'): two new replicas would overshoot.
+    # Here the window holds 2 and ours is 1: the group's, so this replica may hold half of 10.
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.share_by_partitions(1, 2)
+    await rl.acquire()
+    rl.observe(window(remaining=8), sent_at=fake.now)
+    assert await sends_at_once(rl, fake) == 4
+
+
+async def test_the_partition_share_can_be_switched_off() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=100, replica_share=0.25, share_by_partitions=False)
+    rl.share_by_partitions(2, 4)
+    assert rl.budget == 25
+    rl = limiter(fake, requests_per_interval=100, replica_share=0.25)
+    rl.share_by_partitions(0, 4)  # owning nothing is no share: the static one stays
+    assert rl.budget == 25

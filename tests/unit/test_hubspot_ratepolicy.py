@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from consumer.hubspot.ratepolicy import Answer, Discovery, Share, Tuning, accepted, claim, measure, pushback
+from consumer.hubspot.ratepolicy import (
+    Answer,
+    Discovery,
+    Share,
+    Tuning,
+    accepted,
+    claim,
+    claim_by_partitions,
+    measure,
+    pushback,
+)
 
 TUNING = Tuning(start_rate=10.0, max_rate=1_000.0, settle_s=10.0)
 
@@ -122,3 +132,20 @@ def test_the_claim_is_ours_in_the_window_plus_our_share_of_what_is_left(
     mine: int, remaining: int, fraction: float, cap: int
 ) -> None:
     assert claim(mine, remaining, fraction) == cap
+
+
+@pytest.mark.parametrize(
+    ("seen", "part", "cap"),
+    [
+        (answer(remaining=50, accepted=50), 1.0, 100),  # alone in the group and the app: everything
+        (answer(remaining=50, accepted=25), 0.5, 50),  # the group used it all: our half of the window
+        # 30 used outside the group, 33.9 with its margin: half of the 66.1 it leaves
+        (answer(remaining=40, accepted=15), 0.5, 33),
+        (answer(remaining=0, accepted=35), 0.5, 33),  # a full window, 30 of it outside: the same
+        (answer(remaining=90, accepted=0), 0.25, 21),  # we have sent nothing yet: the 10 used are outside
+    ],
+)
+def test_a_member_claims_its_partitions_part_of_what_senders_outside_the_group_leave(
+    seen: Answer, part: float, cap: int
+) -> None:
+    assert claim_by_partitions(seen, part) == cap
