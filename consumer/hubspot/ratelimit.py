@@ -23,6 +23,10 @@ its own sends and lets a send through while
   split is proportional, not fair: a replica that was nearly idle while another was busy keeps a
   small share until the busy one slows down; use the static share below when strict fairness
   matters;
+* once the group's partition ownership is known (:meth:`share_by_partitions`, with the setting of
+  that name), that part of ``max`` replaces ``replica_share`` and, after each answer, the cap is that
+  part of what senders outside the group leave (``ratepolicy.claim_by_partitions``) instead of the
+  proportional split above;
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
