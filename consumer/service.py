@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer import membership
@@ -36,7 +36,7 @@ from consumer.observability import Health, HttpServer, stalled
 from consumer.pause import PauseController
 from consumer.pipeline import Pipeline
 from consumer.route import Router, load_routing
-from consumer.settings import Settings
+from consumer.settings import KafkaSettings, Settings
 from consumer.tracing import NO_TRACING, Tracing
 from consumer.worker import Counts, Worker
 
@@ -141,10 +141,7 @@ class Service:
                 )
                 worker = Worker(consumer, pipeline, s.engine)
                 self.worker = worker
-                if s.kafka.topic_pattern:
-                    consumer.subscribe(pattern=s.kafka.topic_pattern, listener=worker)
-                else:
-                    consumer.subscribe(topics=list(s.kafka.topics), listener=worker)
+                _subscribe(consumer, s.kafka, worker)
                 await consumer.start()
                 watcher = asyncio.create_task(self._watch_drained(worker)) if until_drained else None
                 sharing = asyncio.create_task(_share_by_partitions(lambda: ownership(consumer), limiter))
@@ -264,6 +261,13 @@ async def _close_quietly(producer: AIOKafkaProducer, admin: AIOKafkaAdminClient)
         await producer.stop()
     with contextlib.suppress(Exception):
         await admin.close()
+
+
+def _subscribe(consumer: AIOKafkaConsumer, kafka: KafkaSettings, worker: Worker) -> None:
+    if kafka.topic_pattern:
+        consumer.subscribe(pattern=kafka.topic_pattern, listener=worker)
+    else:
+        consumer.subscribe(topics=list(kafka.topics), listener=worker)
 
 
 async def _share_by_partitions(
