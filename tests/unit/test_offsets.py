@@ -1,11 +1,13 @@
-"""The offset tracker never lets a commit pass an offset that is not done (I5)."""
+"""The offset tracker never lets a commit pass an offset that is not done (I5), and a restarted owner
+skips only offsets that were done."""
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from consumer.offset_metadata import DoneOffsets, decode, encode
 from consumer.offsets import PartitionTracker
 
 
@@ -73,7 +75,9 @@ def test_oldest_incomplete_reports_the_fetch_time_of_the_head() -> None:
 
 
 @st.composite
-def log_and_schedule(draw: st.DrawFn) -> tuple[list[int], list[tuple[str, int]]]:
+def log_and_schedule(
+    draw: st.DrawFn, kinds: tuple[str, ...] = ("fetch", "complete", "commit", "revoke"), min_actions: int = 0
+) -> tuple[list[int], list[tuple[str, int]]]:
     """A partition log (increasing offsets with gaps) and a schedule of consumer actions."""
     gaps = draw(st.lists(st.integers(min_value=1, max_value=3), min_size=1, max_size=40))
     offsets: list[int] = []
@@ -83,7 +87,8 @@ def log_and_schedule(draw: st.DrawFn) -> tuple[list[int], list[tuple[str, int]]]
         cur += g
     actions = draw(
         st.lists(
-            st.tuples(st.sampled_from(["fetch", "complete", "commit", "revoke"]), st.integers(0, 1000)),
+            st.tuples(st.sampled_from(kinds), st.integers(0, 1000)),
+            min_size=min_actions,
             max_size=200,
         )
     )
@@ -148,3 +153,113 @@ def test_committed_position_never_passes_an_offset_that_is_not_done(
         check(final)
         committed = max(committed, final)
     assert committed == offsets[-1] + 1
+
+
+def test_done_offsets_above_the_position_join_across_offsets_never_fetched() -> None:
+    t = PartitionTracker(generation=1)
+    for off in (10, 11, 14, 15, 16, 20):
+        t.track(off)
+    for off in (11, 14, 16):
+        t.done(off)
+    assert t.position == 10
+    assert t.done_above().ranges == ((11, 15), (16, 17))  # 12, 13 were never returned by the broker
+
+
+def test_done_above_includes_what_an_earlier_owner_finished_beyond_the_position() -> None:
+    t = PartitionTracker(generation=1)
+    t.restore(DoneOffsets(((3, 5), (12, 14), (40, 41))))
+    for off in (10, 11, 12, 13):
+        t.track(off)
+    t.done(11)
+    assert t.known_done(12)
+    assert not t.known_done(10)
+    assert t.done_above().ranges == ((11, 14), (40, 41))  # (3, 5) is below the position: dropped
+
+
+def test_a_restoring_tracker_commits_nothing() -> None:
+    t = PartitionTracker(generation=1, restoring=True)
+    t.track(0)
+    t.track(1)
+    assert t.commit_due() is None
+    t.restore(DoneOffsets(((1, 2),)))
+    assert t.commit_due() == 0
+
+
+def test_with_done_above_a_commit_is_due_when_more_is_done_above_an_unmoved_position() -> None:
+    t = PartitionTracker(generation=1)
+    for off in range(4):
+        t.track(off)
+    t.done(2)
+    assert t.commit_due(done_above=True) == 0
+    t.committed_at(0, t.marks)
+    assert t.commit_due(done_above=True) is None
+    t.done(3)
+    assert t.commit_due() is None  # the position alone did not move
+    assert t.commit_due(done_above=True) == 0
+
+
+@settings(max_examples=2_000, deadline=None)
+@given(
+    log_and_schedule(
+        kinds=("fetch", "fetch", "complete", "complete", "complete", "commit", "revoke"), min_actions=40
+    ),
+    st.integers(min_value=0, max_value=200),
+)
+def test_a_restarted_owner_skips_only_offsets_that_were_done(
+    case: tuple[list[int], list[tuple[str, int]]], budget: int
+) -> None:
+    """Commits carry the done offsets above the position (in a random budget); after each revocation
+    a new tracker restores them from the committed metadata and skips what they name."""
+    offsets, actions = case
+    done_ever: set[int] = set()
+    stored: tuple[int, str] = (0, "")  # what Kafka holds: (position, metadata)
+    tracker = PartitionTracker(generation=1)
+    fetched: list[int] = []
+    next_fetch = 0
+    skipped = 0
+
+    def commit() -> None:
+        nonlocal stored
+        pos = tracker.commit_due(done_above=True)
+        if pos is not None:
+            assert all(o in done_ever for o in offsets if o < pos)
+            stored = (pos, encode("t", 0, pos, tracker.done_above(), budget))
+            tracker.committed_at(pos, tracker.marks)
+
+    def fetch() -> None:
+        nonlocal next_fetch, skipped
+        o = offsets[next_fetch]
+        next_fetch += 1
+        tracker.track(o)
+        fetched.append(o)
+        if tracker.known_done(o):
+            assert o in done_ever  # the safety property: a skip is always of a done offset
+            tracker.done(o)
+            skipped += 1
+
+    for kind, n in actions:
+        if kind == "fetch" and next_fetch < len(offsets):
+            fetch()
+        elif kind == "complete" and fetched:
+            o = fetched[n % len(fetched)]
+            if tracker.done(o):
+                done_ever.add(o)
+        elif kind == "commit":
+            commit()
+        elif kind == "revoke":
+            commit()
+            tracker.fence()
+            tracker = PartitionTracker(generation=tracker.generation + 1, committed=stored[0], restoring=True)
+            tracker.restore(decode("t", 0, *stored).done)
+            fetched = []
+            next_fetch = next((i for i, o in enumerate(offsets) if o >= stored[0]), len(offsets))
+
+    while next_fetch < len(offsets):
+        fetch()
+    for o in reversed(fetched):
+        if tracker.done(o):
+            done_ever.add(o)
+    commit()
+    event("restored skips" if skipped else "no skip")
+    assert stored[0] == offsets[-1] + 1
+    assert done_ever | {o for o in offsets if o in tracker.restored} >= set(offsets)
