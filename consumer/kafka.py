@@ -3,12 +3,14 @@
 Every consumer this service builds has ``enable_auto_commit=False`` and an explicit
 ``auto_offset_reset`` (aiokafka defaults to auto-commit and ``latest``: both would lose events).
 Every producer is idempotent with ``acks="all"`` (the default is ``acks=1``) and compresses its
-batches with lz4. Offsets are only ever committed explicitly, ``{tp: position}``, by the worker.
+batches with lz4. Offsets are only ever committed explicitly, ``{tp: (position, metadata)}``, by the
+worker.
 """
 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -95,6 +97,20 @@ def build_producer(settings: KafkaSettings, *, client_id: str | None = None) -> 
         max_request_size=PRODUCER_MAX_REQUEST_SIZE,
         **security_kwargs(settings.security),
     )
+
+
+async def fetch_committed(
+    consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition]
+) -> dict[TopicPartition, tuple[int, str]]:
+    """The group's committed position and metadata of each of ``tps`` that has one, in one request.
+
+    aiokafka's public ``committed()`` returns the offset alone; the coordinator call it wraps returns
+    both. Raises ``KafkaError`` (retriable errors are retried inside, without a deadline)."""
+    ktps = [to_kafka_tp(tp) for tp in tps]
+    if not ktps:
+        return {}
+    found = await consumer._coordinator.fetch_committed_offsets(ktps)
+    return {from_kafka_tp(k): (int(v.offset), v.metadata or "") for k, v in found.items() if v.offset >= 0}
 
 
 def to_record(msg: ConsumerRecord[bytes, bytes], fetched_at: float = 0.0) -> Record:

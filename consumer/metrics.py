@@ -108,6 +108,11 @@ DLQ_WRITES = Counter(
 PAUSED = Gauge("ssc_paused", "1 while the whole pipeline is paused, by cause", ["cause"], registry=REGISTRY)
 BREAKER_OPEN = Gauge("ssc_breaker_open", "1 while a breaker is open", ["breaker"], registry=REGISTRY)
 COMMITS = Counter("ssc_commits_total", "Offset commits, by result", ["result"], registry=REGISTRY)
+SKIPPED = Counter(
+    "ssc_records_skipped_total",
+    "Records an earlier owner had finished (named in the commit metadata), marked done without a request",
+    registry=REGISTRY,
+)
 LAG = Gauge(
     "ssc_partition_lag_records",
     "High watermark minus committed position",

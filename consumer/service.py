@@ -164,8 +164,8 @@ class Service:
         elapsed = time.monotonic() - started
         log.info(
             "service.stopped", fetched=counts.fetched, done=counts.done, cancelled=counts.cancelled,
-            outcomes=counts.by_outcome, commits=counts.commits, commit_failures=counts.commit_failures,
-            committed=counts.committed, seconds=round(elapsed, 2),
+            skipped=counts.skipped, outcomes=counts.by_outcome, commits=counts.commits,
+            commit_failures=counts.commit_failures, committed=counts.committed, seconds=round(elapsed, 2),
         )  # fmt: skip
         return RunResult(counts, elapsed)
 

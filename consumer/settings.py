@@ -297,6 +297,13 @@ class EngineSettings(_Section):
     partition_window: int = Field(default=2_000, ge=1, description="uncommitted records per partition")
     commit_every: int = Field(default=500, ge=1, description="commit after this many completions")
     commit_interval_ms: int = Field(default=1_000, ge=10)
+    commit_metadata_max_bytes: int = Field(
+        default=4_096,
+        ge=0,
+        le=1_048_576,
+        description="room for the done offsets above the committed position in each commit's metadata "
+        "(at most the broker's offset.metadata.max.bytes; 0: commit none)",
+    )
     revoke_wait_s: float = Field(default=10.0, ge=0, description="wait for in-flight sends on revoke")
     drain_deadline_s: float = Field(default=20.0, ge=0, description="SIGTERM drain deadline")
     # transient breaker: sustained RETRY-class failures pause the pipeline

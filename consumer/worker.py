@@ -9,7 +9,10 @@
   ``CRASH_RETRY_S``, in a free slot like any other record.
 - **Commit**: explicit ``{tp: position}`` only, every ``commit_every`` completions or
   ``commit_interval_ms``, on revoke and on shutdown. ``CommitFailedError`` (a rebalance raced us) is
-  logged and retried at the next tick, never fatal.
+  logged and retried at the next tick, never fatal. Each commit carries the done offsets above the
+  position in its metadata (``consumer/offset_metadata.py``), within ``commit_metadata_max_bytes``.
+- **Assign**: a new partition's records are held until the metadata of its committed position is read
+  back; records it names as done are marked done without being processed again.
 - **Revoke**: queued records of the revoked partitions are dropped, in-flight ones get up to
   ``revoke_wait_s``, the done position is committed, then the tracker is fenced and leftovers are
   cancelled (their completions are ignored; the new owner re-sends with the same ``sendId``).
@@ -28,9 +31,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OffsetMetadataTooLargeError
 
-from consumer.kafka import from_kafka_tp, to_kafka_tp, to_record
+from consumer.kafka import fetch_committed, from_kafka_tp, to_kafka_tp, to_record
 from consumer.logs import get_logger
 from consumer.metrics import (
     ASSIGNED,
@@ -39,8 +42,10 @@ from consumer.metrics import (
     IN_FLIGHT,
     LAG,
     OLDEST_INCOMPLETE_AGE,
+    SKIPPED,
     UNCOMMITTED,
 )
+from consumer.offset_metadata import NOTHING_DONE, Restored, Status, decode, encode
 from consumer.offsets import PartitionTracker
 from consumer.ordering import Scheduler
 from consumer.outcome import OutcomeClass
@@ -52,6 +57,7 @@ log = get_logger("consumer.worker")
 
 FETCH_TIMEOUT_MS = 200
 CRASH_RETRY_S = 1.0
+RESTORE_TIMEOUT_S = 5.0  # reading the committed metadata on assignment; then nothing is skipped
 
 
 @dataclass(slots=True)
@@ -64,6 +70,7 @@ class Counts:
     commits: int = 0
     commit_failures: int = 0
     cancelled: int = 0
+    skipped: int = 0  # done by an earlier owner (commit metadata): not processed again
     committed: dict[str, int] = field(default_factory=dict)
 
 
@@ -84,6 +91,8 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._window_paused: set[TopicPartition] = set()
         self._started_high: dict[TopicPartition, int] = {}  # highest offset started, per partition
         self._limits: dict[TopicPartition, int] = {}  # partitions finishing up: start nothing above
+        self._held: dict[TopicPartition, list[Record]] = {}  # fetched while their tracker is restoring
+        self._metadata_budget = settings.commit_metadata_max_bytes
         self._paused = False  # whole pipeline (pause controller)
         self._stopping = False
         self._generation = 0
@@ -124,6 +133,7 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
             self._window_paused.discard(tp)
             self._limits.pop(tp, None)
             self._started_high.pop(tp, None)
+            self._held.pop(tp, None)
             for gauge in (UNCOMMITTED, OLDEST_INCOMPLETE_AGE, LAG):  # no stale series for lost partitions
                 with contextlib.suppress(KeyError):
                     gauge.remove(tp.topic, str(tp.partition))
@@ -134,16 +144,54 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self.joined = True
-        owned = [ktp for ktp in assigned if self._tracker_for(ktp) is not None]  # before any await
+        owned = {
+            from_kafka_tp(k): t for k in assigned if (t := self._tracker_for(k)) is not None
+        }  # before any await
         if self._paused and assigned:
             self._consumer.pause(*assigned)  # pause survives re-assignment
-        for ktp in owned:  # only for metrics and is_drained: where the group stood when we took over
-            tracker = self._trackers.get(from_kafka_tp(ktp))
-            committed = await self._committed(ktp)
-            if tracker is not None and committed is not None:
-                tracker.committed_at(committed)
+        points: dict[TopicPartition, tuple[int, str]] = {}
+        try:
+            points = await self._committed([tp for tp, t in owned.items() if t.restoring])
+        finally:  # whatever happens, no partition stays held
+            restored = {tp: self._restore(tp, t, points.get(tp)) for tp, t in owned.items() if t.restoring}
+        for tp, (committed, _) in points.items():  # for metrics and is_drained: where the group stood
+            owned[tp].committed_at(committed)
         ASSIGNED.set(len(self._trackers))
-        log.info("rebalance.assigned", partitions=sorted(str(from_kafka_tp(k)) for k in assigned))
+        log.info(
+            "rebalance.assigned",
+            partitions=sorted(str(from_kafka_tp(k)) for k in assigned),
+            skipping={str(tp): r.done.count for tp, r in restored.items() if r.done},
+        )
+
+    def _restore(
+        self, tp: TopicPartition, tracker: PartitionTracker, point: tuple[int, str] | None
+    ) -> Restored:
+        """Give ``tracker`` the done offsets its committed metadata names, then release its held
+        records: those done are marked done, the others go to the scheduler."""
+        found = (
+            Restored(NOTHING_DONE, Status.EMPTY) if point is None else decode(tp.topic, tp.partition, *point)
+        )
+        if found.status in (Status.FOREIGN, Status.CORRUPT, Status.MISMATCH):
+            log.warning("offsets.metadata_ignored", partition=str(tp), status=found.status.value)
+        tracker.restore(found.done)
+        held = self._held.pop(tp, [])
+        if self._trackers.get(tp) is tracker:
+            for record in held:
+                if not self._skip_known_done(tracker, record):
+                    self._scheduler.submit(record)
+            self._check_window(tracker, tp)
+            self._dispatch()
+        return found
+
+    def _skip_known_done(self, tracker: PartitionTracker, record: Record) -> bool:
+        """Mark ``record`` done without processing it when an earlier owner already finished it."""
+        if not tracker.known_done(record.offset):
+            return False
+        if tracker.done(record.offset):
+            self.counts.skipped += 1
+            self._since_commit += 1
+            SKIPPED.inc()
+        return True
 
     def _tracker_for(self, ktp: Any) -> PartitionTracker | None:
         """The tracker of an assigned partition, created on first sight. aiokafka may hand out records
@@ -153,16 +201,17 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         tracker = self._trackers.get(tp)
         if tracker is None and ktp in self._consumer.assignment():
             self._generation += 1
-            tracker = self._trackers[tp] = PartitionTracker(generation=self._generation)
+            tracker = self._trackers[tp] = PartitionTracker(generation=self._generation, restoring=True)
             ASSIGNED.set(len(self._trackers))
         return tracker
 
-    async def _committed(self, ktp: Any) -> int | None:
+    async def _committed(self, tps: list[TopicPartition]) -> dict[TopicPartition, tuple[int, str]]:
+        """Committed position and metadata per partition; {} when the group cannot say in time."""
         try:
-            committed = await self._consumer.committed(ktp)
-        except KafkaError:
-            return None
-        return int(committed) if committed is not None else None
+            return await asyncio.wait_for(fetch_committed(self._consumer, tps), RESTORE_TIMEOUT_S)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("offsets.committed_unavailable", error=type(exc).__name__, partitions=len(tps))
+            return {}
 
     # ------------------------------------------------------------------ main loop
 
@@ -179,8 +228,11 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
                 for msg in messages:
                     record = to_record(msg, now)
                     tracker.track(record.offset, now)
-                    self._scheduler.submit(record)
                     self.counts.fetched += 1
+                    if tracker.restoring:
+                        self._held.setdefault(record.tp, []).append(record)
+                    elif not self._skip_known_done(tracker, record):
+                        self._scheduler.submit(record)
                 self._check_window(tracker, from_kafka_tp(ktp))
             self._dispatch()
             if self._commit_due():
@@ -268,23 +320,46 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _commit(self, trackers: dict[TopicPartition, PartitionTracker]) -> None:
         self._since_commit = 0
         self._last_commit = time.monotonic()
-        offsets = {tp: pos for tp, t in trackers.items() if (pos := t.commit_due()) is not None}
+        budget = self._metadata_budget
+        due = {
+            tp: (pos, t.marks)
+            for tp, t in trackers.items()
+            if (pos := t.commit_due(done_above=budget > 0)) is not None
+        }
         self._report(trackers)
-        if not offsets:
+        if not due:
             return
+        offsets = {
+            to_kafka_tp(tp): (pos, self._metadata(tp, trackers[tp], pos)) for tp, (pos, _) in due.items()
+        }
         try:
-            await self._consumer.commit({to_kafka_tp(tp): pos for tp, pos in offsets.items()})
+            try:
+                await self._consumer.commit(offsets)
+            except OffsetMetadataTooLargeError:
+                # the broker's offset.metadata.max.bytes is below the budget: commit positions alone
+                self._metadata_budget = 0
+                log.warning(
+                    "commit.metadata_too_large",
+                    budget=budget,
+                    setting="SSC_ENGINE__COMMIT_METADATA_MAX_BYTES",
+                )
+                await self._consumer.commit({ktp: (pos, "") for ktp, (pos, _) in offsets.items()})
         except KafkaError as exc:
             self.counts.commit_failures += 1
             COMMITS.labels(result="failed").inc()
             log.warning("commit.failed", error=type(exc).__name__, partitions=len(offsets))
             return
-        for tp, pos in offsets.items():
-            trackers[tp].committed_at(pos)
+        for tp, (pos, marks) in due.items():
+            trackers[tp].committed_at(pos, marks)
             self.counts.committed[str(tp)] = pos
         self.counts.commits += 1
         COMMITS.labels(result="ok").inc()
-        log.debug("commit.ok", offsets={str(tp): pos for tp, pos in offsets.items()})
+        log.debug("commit.ok", offsets={str(tp): pos for tp, (pos, _) in due.items()})
+
+    def _metadata(self, tp: TopicPartition, tracker: PartitionTracker, position: int) -> str:
+        if not self._metadata_budget:
+            return ""
+        return encode(tp.topic, tp.partition, position, tracker.done_above(), self._metadata_budget)
 
     def _report(self, trackers: dict[TopicPartition, PartitionTracker]) -> None:
         now = time.monotonic()

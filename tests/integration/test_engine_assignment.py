@@ -1,14 +1,21 @@
-"""Records that arrive before the assignment listener has run are kept, not dropped (found by the
-failover chaos run: aiokafka can hand out a new partition's records before it awaits
-``on_partitions_assigned``; dropping them moved the position past records nobody sent)."""
+"""Taking a partition over: records that arrive before the assignment listener has run are kept, not
+dropped (found by the failover chaos run: aiokafka can hand out a new partition's records before it
+awaits ``on_partitions_assigned``; dropping them moved the position past records nobody sent), and a
+member does not send again what the previous owner finished above the committed offset (the done
+offsets travel in the commit metadata, docs/concepts/how-it-works.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
 
+from consumer.outcome import Outcome
+from consumer.pipeline import Pipeline
+from consumer.records import Record
+from consumer.service import Service
 from consumer.worker import Worker
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
@@ -24,6 +31,8 @@ from tests.integration.harness import (
 
 pytestmark = pytest.mark.kafka
 
+EVENTS = 200
+
 
 @pytest.mark.timeout(120)
 async def test_records_fetched_before_the_assignment_listener_finishes_are_all_sent(
@@ -34,9 +43,9 @@ async def test_records_fetched_before_the_assignment_listener_finishes_are_all_s
     await produce(kafka_bootstrap, topic, events)
     original = Worker._committed
 
-    async def slow_committed(self: Worker, ktp: Any) -> int | None:  # a slow coordinator
+    async def slow_committed(self: Worker, tps: Any) -> Any:  # a slow coordinator
         await asyncio.sleep(0.3)
-        return await original(self, ktp)
+        return await original(self, tps)
 
     monkeypatch.setattr(Worker, "_committed", slow_committed)
     sim = await start_sim(sim_config())
@@ -47,4 +56,64 @@ async def test_records_fetched_before_the_assignment_listener_finishes_are_all_s
     assert len(sim.state.sends) == len(events)  # nothing skipped
     assert await committed(kafka_bootstrap, settings.kafka.group_id, topic, 6) == await end_offsets(
         kafka_bootstrap, topic, 6
+    )
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("stop", ["crash", "sigterm"])
+async def test_a_restarted_member_does_not_resend_records_done_above_the_committed_offset(
+    kafka_bootstrap: str,
+    create_topic: CreateTopic,
+    start_sim: StartSim,
+    monkeypatch: pytest.MonkeyPatch,
+    stop: str,
+) -> None:
+    topic = await create_topic(partitions=1)
+    events = [signup(i) for i in range(EVENTS)]
+    await produce(kafka_bootstrap, topic, events)
+    sim = await start_sim(sim_config())
+    settings = settings_for(kafka_bootstrap, topic, sim, ordering="unordered", drain_deadline_s=0.5)
+    original = Pipeline.process
+    stuck: list[asyncio.Task[object]] = []
+
+    async def first_offset_never_answered(self: Pipeline, record: Record) -> Outcome:
+        if record.offset == 0:  # holds the committed offset at 0 while everything above it finishes
+            task = asyncio.current_task()
+            assert task is not None
+            stuck.append(task)
+            await asyncio.Event().wait()
+        return await original(self, record)
+
+    monkeypatch.setattr(Pipeline, "process", first_offset_never_answered)
+    first = Service(settings)
+    running = asyncio.create_task(first.run())
+    async with asyncio.timeout(60):
+        while first.worker is None or first.worker.counts.done < EVENTS - 1:
+            await asyncio.sleep(0.05)
+    worker = first.worker
+    commits = worker.counts.commits
+    with contextlib.suppress(TimeoutError):  # two commit ticks after the last completion, if any come
+        async with asyncio.timeout(5):
+            while worker.counts.commits < commits + 2:
+                await asyncio.sleep(0.05)
+    if stop == "crash":  # gone without a final commit
+        running.cancel()
+        for task in stuck:
+            task.cancel()
+        await asyncio.gather(running, *stuck, return_exceptions=True)
+    else:  # SIGTERM: the stuck record is cancelled at the drain deadline, the final commit is at 0
+        first.stop_event.set()
+        await running
+    assert await committed(kafka_bootstrap, settings.kafka.group_id, topic, 1) == {0: 0}
+    assert len(sim.state.sends) == EVENTS - 1
+    monkeypatch.setattr(Pipeline, "process", original)
+    requests_before = sim.state.requests
+
+    result = await run_until_drained(settings)
+
+    assert sim.state.requests - requests_before == 1  # only the record that was never done
+    assert result.counts.skipped == EVENTS - 1
+    assert sorted(s["attempts"] for s in sim.state.sends_json()) == [1] * EVENTS
+    assert await committed(kafka_bootstrap, settings.kafka.group_id, topic, 1) == await end_offsets(
+        kafka_bootstrap, topic, 1
     )
