@@ -100,7 +100,8 @@ def summary(report: dict[str, Any]) -> str:
         f"events {report['counts'].get('events')} (poison {report['counts'].get('poison')}, terminal "
         f"{report['counts'].get('terminal')}), faults {len(report.get('recovery', []))} + "
         f"{report['counts'].get('toggles', 0)} toggles, requests {report['counts'].get('requests')}, "
-        f"shadow duplicates prevented {report['counts'].get('shadow_duplicates')}",
+        f"shadow duplicates prevented {report['counts'].get('shadow_duplicates')} "
+        f"({report['counts'].get('repeated_after_faults')} repeated after faults)",
     ]
     for key, v in report["invariants"].items():
         mark = "ok  " if v["pass"] else "FAIL"

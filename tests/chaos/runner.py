@@ -199,6 +199,10 @@ async def run(
                 "requests": len(evidence.requests),
                 "accepted": stats.get("accepted"),
                 "shadow_duplicates": stats.get("duplicates_prevented"),
+                # requests for a send HubSpot had already accepted before a fault (I7's count)
+                "repeated_after_faults": next(
+                    (v.detail.get("redelivered") for v in verdicts if v.id == "I7"), None
+                ),
                 "hangs": stats.get("hangs"),
                 "dlq_records": len(dlq),
                 "republished": published.republished,
