@@ -174,9 +174,8 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         if found.status in (Status.FOREIGN, Status.CORRUPT, Status.MISMATCH):
             log.warning("offsets.metadata_ignored", partition=str(tp), status=found.status.value)
         tracker.restore(found.done)
-        held = self._held.pop(tp, [])
-        if self._trackers.get(tp) is tracker:
-            for record in held:
+        if self._trackers.get(tp) is tracker:  # else revoked meanwhile: its held records went with it
+            for record in self._held.pop(tp, []):
                 if not self._skip_known_done(tracker, record):
                     self._scheduler.submit(record)
             self._check_window(tracker, tp)
