@@ -17,6 +17,7 @@ from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record
 from consumer.settings import EngineSettings
 from consumer.worker import Worker
+from tests.unit.fake_kafka import NoCommittedOffsets
 
 TOPIC = "t"
 
@@ -42,7 +43,9 @@ class OneBatchConsumer:
     def highwater(self, tp: KafkaTP) -> int | None:
         return None
 
-    async def commit(self, offsets: dict[KafkaTP, int]) -> None: ...
+    _coordinator = NoCommittedOffsets()
+
+    async def commit(self, offsets: dict[KafkaTP, tuple[int, str]]) -> None: ...
 
 
 def message(offset: int, key: bytes) -> SimpleNamespace:
@@ -87,6 +90,7 @@ async def test_a_crashed_record_runs_again_only_in_a_free_slot_and_under_its_nam
     consumer = OneBatchConsumer([message(0, b"a"), message(1, b"b")])
     worker = Worker(consumer, pipeline, EngineSettings(max_in_flight=1))  # type: ignore[arg-type]
     stop = asyncio.Event()
+    await worker.on_partitions_assigned(consumer.assignment())
     run = asyncio.create_task(worker.run(stop))
     try:
         async with asyncio.timeout(10):

@@ -14,6 +14,7 @@ from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record
 from consumer.settings import EngineSettings
 from consumer.worker import Worker
+from tests.unit.fake_kafka import NoCommittedOffsets, positions
 
 TP = KafkaTP("orders", 0)
 SENT = Outcome(OutcomeClass.SENT, Reason.SENT, http_status=200)
@@ -51,8 +52,10 @@ class FakeConsumer:
     def highwater(self, tp: KafkaTP) -> int | None:
         return None
 
-    async def commit(self, offsets: dict[KafkaTP, int]) -> None:
-        self.commits.append(dict(offsets))
+    _coordinator = NoCommittedOffsets()
+
+    async def commit(self, offsets: dict[KafkaTP, tuple[int, str]]) -> None:
+        self.commits.append(positions(offsets))
 
 
 class HeldPipeline:
@@ -88,6 +91,7 @@ async def stop_while_paused(deadline_s: float, *, resumes_after_stop: bool) -> F
 
     if resumes_after_stop:
         consumer.on_stop_pause = probe_succeeds
+    await worker.on_partitions_assigned(consumer.assignment())
     run = asyncio.create_task(worker.run(stop))
     await wait_for(lambda: worker.counts.done == 2)
     worker.set_paused(True)
