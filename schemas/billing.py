@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar
 from annotated_types import Ge, Le
 from pydantic import Field
 
+from schemas.sensitivity import PERSONAL, SECRET
 from schemas.types import Customer, EventData, HttpsUrl, Identifier, Line, Money, Plan, Timestamp
 
 
@@ -23,8 +24,8 @@ class InvoicePaidV1(EventData):
     customer: Customer
     amount: Money
     paid_at: Timestamp
-    invoice_url: HttpsUrl
-    payment_method: Line | None = None  # e.g. "Visa ending in 4242"
+    invoice_url: Annotated[HttpsUrl, SECRET]
+    payment_method: Annotated[Line | None, PERSONAL] = None  # e.g. "Visa ending in 4242"
 
 
 class PaymentFailureReason(StrEnum):
@@ -52,4 +53,4 @@ class SubscriptionPaymentFailedV1(EventData):
     failure_reason: PaymentFailureReason
     attempt: Annotated[int, Ge(1), Le(20)]
     next_retry_at: Timestamp | None = None
-    update_payment_url: HttpsUrl
+    update_payment_url: Annotated[HttpsUrl, SECRET]

@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints
 
+from schemas.sensitivity import PERSONAL
 from schemas.types import (
     Contract,
     CountryCode,
@@ -33,10 +34,10 @@ class OrderLine(Contract):
 
 class Address(Contract):
     name: Name
-    line1: Line
-    line2: Line | None = None
-    postal_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,11}$")]
-    city: Line
+    line1: Annotated[Line, PERSONAL]
+    line2: Annotated[Line | None, PERSONAL] = None
+    postal_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,11}$"), PERSONAL]
+    city: Annotated[Line, PERSONAL]
     country: CountryCode
 
 
@@ -62,9 +63,9 @@ class OrderConfirmedV1(EventData):
     customer: Customer
     lines: tuple[OrderLine, ...] = Field(min_length=1, max_length=100)
     total: Money
-    shipping_address: Address
+    shipping_address: Annotated[Address, PERSONAL]
     placed_at: Timestamp
-    gift_message: Text | None = None  # printed in the confirmation; may span lines
+    gift_message: Annotated[Text | None, PERSONAL] = None  # printed in the confirmation; may span lines
 
 
 class OrderShippedV1(EventData):
@@ -81,7 +82,7 @@ class OrderShippedV1(EventData):
     order_number: Line
     customer: Customer
     carrier: Carrier
-    tracking_number: Identifier
-    tracking_url: HttpsUrl | None = None
+    tracking_number: Annotated[Identifier, PERSONAL]  # with the carrier: the delivery address
+    tracking_url: Annotated[HttpsUrl | None, PERSONAL] = None
     estimated_delivery: date | None = None
     shipped_at: Timestamp

@@ -36,6 +36,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from schemas.addresses import Address
+from schemas.sensitivity import PERSONAL
 
 CONTROL_CHARACTERS_ERROR = "control_characters"
 """The pydantic error type raised for a control character where it does not belong."""
@@ -89,14 +90,15 @@ Identifier = Annotated[
 Line = Annotated[str, StringConstraints(min_length=1, max_length=200), NoControlCharacters()]
 """Single-line human text (order number, product name, carrier service)."""
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100), NoControlCharacters()]
-"""A person's given or family name."""
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100), NoControlCharacters(), PERSONAL]
+"""A person's given or family name (personal data)."""
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000), NoControlCharacters(multiline=True)]
 """Free text that may span lines (TAB and LF allowed; CR, NUL and other controls refused)."""
 
-Email = Annotated[Address, NoControlCharacters()]
-"""A recipient address, validated (syntax only, no DNS) and normalised like pydantic's ``EmailStr``."""
+Email = Annotated[Address, NoControlCharacters(), PERSONAL]
+"""A recipient address, validated (syntax only, no DNS) and normalised like pydantic's ``EmailStr``
+(personal data)."""
 
 HttpsUrl = Annotated[HttpUrl, UrlConstraints(allowed_schemes=["https"]), NoControlCharacters()]
 """An https link that ends up in an e-mail (verification, reset, tracking, invoice)."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
+from schemas.sensitivity import PERSONAL, SECRET
 from schemas.types import Email, EventData, HttpsUrl, Identifier, Line, Locale, Name, Plan, Timestamp
 
 
@@ -39,7 +40,7 @@ class EmailVerificationRequestedV1(EventData):
     email: Email
     first_name: Name | None = None
     locale: Locale = "en"
-    verification_url: HttpsUrl
+    verification_url: Annotated[HttpsUrl, SECRET]
     expires_at: Timestamp
 
 
@@ -57,6 +58,8 @@ class PasswordResetRequestedV1(EventData):
     email: Email
     first_name: Name | None = None
     locale: Locale = "en"
-    reset_url: HttpsUrl
+    reset_url: Annotated[HttpsUrl, SECRET]
     expires_at: Timestamp
-    requested_from: Line | None = None  # e.g. "Firefox on macOS, Zurich": shown in the security notice
+    requested_from: Annotated[Line | None, PERSONAL] = (
+        None  # e.g. "Firefox on macOS, Zurich": shown in the security notice
+    )

@@ -1,14 +1,18 @@
 """``consumer dlq inspect``: read a dead-letter topic without joining a group, select, render.
 
-Reading is shared with ``dlq replay`` (:func:`collect`). Recipient addresses (and anything that looks
-like a secret) in keys, header values and payloads are masked (``j***@example.com``) unless the
-operator asks for them with ``--show-pii``.
+Reading is shared with ``dlq replay`` (:func:`collect`). Personal data and secrets in keys, header
+values and payloads are masked (:mod:`consumer.masking`: the fields the event schema marks, the query
+string of every URL, addresses, phone numbers and secret-looking values anywhere) unless the operator
+asks for them with ``--show-pii``, which writes an ``audit.pii_shown`` log line (:func:`audit_pii_shown`).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import getpass
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,12 +20,15 @@ from typing import Any
 import orjson
 
 from consumer.errors import ConsumerError
+from consumer.logs import get_logger
+from consumer.masking import mask_event, mask_untrusted
 from consumer.ops import connect
 from consumer.ops.deadletters import DeadLetter, Selection, Tally, parse_position
 from consumer.ops.reader import read_topic
 from consumer.ops.render import Output
-from consumer.redact import scrub
 from consumer.settings import KafkaSettings, Settings
+
+log = get_logger("consumer.ops.dlq")
 
 COLUMNS = ("time", "dlq", "reason", "event type", "event id", "source", "attempts", "http / sendResult")
 
@@ -116,27 +123,30 @@ def _text(raw: bytes | None, show_pii: bool) -> str | None:
     if raw is None:
         return None
     text = raw.decode("utf-8", "replace")
-    return text if show_pii else scrub(text)
+    return text if show_pii else mask_untrusted(text)
 
 
 def _safe(text: str | None, show_pii: bool) -> str | None:
-    return text if text is None or show_pii else scrub(text)
+    return text if text is None or show_pii else mask_untrusted(text)
 
 
-def payload(raw: bytes | None, show_pii: bool) -> dict[str, Any]:
+def payload(raw: bytes | None, show_pii: bool, event_type: str | None = None) -> dict[str, Any]:
     """The value for JSON output: ``{"value": <json>}``, else ``{"value_text": ...}`` or
-    ``{"value_base64": ...}``."""
+    ``{"value_base64": ...}`` (binary values are shown only with ``show_pii``)."""
     if raw is None:
         return {"value": None}
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return {"value_base64": base64.b64encode(raw).decode()}
-    shown = text if show_pii else scrub(text)
+        encoded = base64.b64encode(raw).decode()
+        return {
+            "value_base64": encoded if show_pii else f"<{len(raw)} bytes, not UTF-8: --show-pii shows them>"
+        }
     try:
-        return {"value": orjson.loads(shown)}
+        value = orjson.loads(text)
     except orjson.JSONDecodeError:
-        return {"value_text": shown}
+        return {"value_text": text if show_pii else mask_untrusted(text)}
+    return {"value": value if show_pii else mask_event(value, event_type)}
 
 
 def letter_json(letter: DeadLetter, show_pii: bool, *, full: bool = True) -> dict[str, Any]:
@@ -165,7 +175,7 @@ def letter_json(letter: DeadLetter, show_pii: bool, *, full: bool = True) -> dic
     if full:
         data["key"] = _text(record.key, show_pii)
         data["headers"] = [[name, _text(value, show_pii)] for name, value in record.headers]
-        data.update(payload(record.value, show_pii))
+        data.update(payload(record.value, show_pii, letter.event_type))
     return data
 
 
@@ -229,10 +239,28 @@ def render_letter(out: Output, letter: DeadLetter, show_pii: bool) -> None:
     out.pairs([("key", _text(letter.record.key, show_pii))], title="key")
     out.pairs([(name, _text(value, show_pii)) for name, value in letter.record.headers], title="headers")
     out.line("payload", style="bold")
-    shown = payload(letter.record.value, show_pii)
+    shown = payload(letter.record.value, show_pii, letter.event_type)
     if "value" in shown:
         out.line(orjson.dumps(shown["value"], option=orjson.OPT_INDENT_2).decode())
     else:
         out.line(str(next(iter(shown.values()))))
     if not show_pii:
-        out.note("addresses are masked; --show-pii shows them")
+        out.note("personal data and secrets are masked; --show-pii shows them (and is audit-logged)")
+
+
+def audit_pii_shown(command: str, topic: str, what: str, records: int) -> None:
+    """The audit line of an unmasked display: who (OS user, host), what (command, topic, selection,
+    record count), when (the log line's timestamp). Logged at WARNING so it is never filtered out."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for the uid (some containers)
+        user = f"uid:{os.getuid()}"
+    log.warning(
+        "audit.pii_shown",
+        user=user,
+        host=socket.gethostname(),
+        command=command,
+        topic=topic,
+        selection=what,
+        records=records,
+    )

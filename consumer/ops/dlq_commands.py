@@ -110,6 +110,20 @@ def _selection(  # noqa: PLR0917 - the filter flags, in order
     )  # fmt: skip
 
 
+def _describe(selection: Selection) -> str:
+    """The filters of a selection, for the audit line (``all`` when there are none)."""
+    from dataclasses import asdict
+
+    chosen = {k: v for k, v in asdict(selection).items() if v not in (None, (), frozenset())}
+    return (
+        ", ".join(
+            f"{k}={sorted(map(str, v)) if isinstance(v, (frozenset, tuple)) else v}"
+            for k, v in chosen.items()
+        )
+        or "all"
+    )
+
+
 @dlq_app.command("inspect")
 def dlq_inspect(  # noqa: PLR0917 - one parameter per CLI flag
     topic: TopicOption = None,
@@ -128,7 +142,12 @@ def dlq_inspect(  # noqa: PLR0917 - one parameter per CLI flag
         str | None,
         typer.Option("--show", metavar="P:O", help="Show one record: every header and the payload."),
     ] = None,
-    show_pii: Annotated[bool, typer.Option("--show-pii", help="Show recipient addresses unmasked.")] = False,
+    show_pii: Annotated[
+        bool,
+        typer.Option(
+            "--show-pii", help="Show personal data and secrets unmasked (writes an audit.pii_shown log line)."
+        ),
+    ] = False,
     json_output: JsonOption = False,
     ndjson: Annotated[
         bool, typer.Option("--ndjson", help="Print one JSON object per record, as read.")
@@ -161,6 +180,8 @@ def dlq_inspect(  # noqa: PLR0917 - one parameter per CLI flag
                 typer.echo(f"error: {exc}", err=True)
                 raise typer.Exit(1) from None
             dlq.render_letter(out, letter, show_pii)
+            if show_pii:
+                dlq.audit_pii_shown("dlq inspect", name, f"--show {show}", 1)
             return
 
         def stream(letter: DeadLetter) -> None:
@@ -174,6 +195,9 @@ def dlq_inspect(  # noqa: PLR0917 - one parameter per CLI flag
             )
         )  # fmt: skip
         dlq.render_inspect(out, collected, show_pii)
+        if show_pii:
+            shown = collected.tally.selected if streaming else len(collected.letters)
+            dlq.audit_pii_shown("dlq inspect", name, _describe(selection), shown)
 
 
 @dlq_app.command("replay")

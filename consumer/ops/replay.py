@@ -32,6 +32,7 @@ from consumer.deadletter import TRUNCATED
 from consumer.decode import decode, validate
 from consumer.errors import ConsumerError, InputError
 from consumer.logs import get_logger
+from consumer.masking import mask_untrusted
 from consumer.ops import connect
 from consumer.ops.deadletters import DeadLetter
 from consumer.ops.dlq import letter_json
@@ -265,7 +266,8 @@ def render(out: Output, dlq_topic: str, items: Sequence[ReplayItem], summary: Re
         return
     if items:
         rows = [
-            [i.letter.position, i.letter.label, i.letter.event_type or "?", i.letter.event_id or "?",
+            [i.letter.position, i.letter.label, mask_untrusted(i.letter.event_type or "?"),
+             mask_untrusted(i.letter.event_id or "?"),
              f"skip: {i.skip}" if i.skip else f"-> {i.target}"]
             for i in items
         ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import time
 from datetime import UTC, datetime
 
@@ -103,12 +104,32 @@ async def test_show_prints_every_header_and_the_payload_masked_unless_asked(
         "__connect.errors.offset",
         "ssc.correlation.id",
         "corr-a",
-        '"first_name": "Test"',
+        '"first_name": "***"',
     ):
         assert text in masked.stdout
     assert "jane.doe@example.com" not in masked.stdout
     assert "j***@example.com" in masked.stdout
+    assert "audit.pii_shown" not in masked.stderr
     assert "jane.doe@example.com" in shown.stdout
+    assert '"first_name": "Test"' in shown.stdout
+    (audit,) = [line for line in shown.stderr.splitlines() if "audit.pii_shown" in line]
+    for fact in (f"user={getpass.getuser()}", "command='dlq inspect'", f"topic={dlq}", "--show 0:0"):
+        assert fact in audit
+
+
+async def test_listing_with_show_pii_is_audit_logged_with_the_selection(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    dlq = await dead_lettered(kafka_bootstrap, topic_name)
+
+    flags = ("--ndjson", "--reason", "send_rejected", "--show-pii", "--bootstrap", kafka_bootstrap)
+    result = await invoke("dlq", "inspect", "-t", dlq, *flags)
+
+    assert result.exit_code == 0, result.stderr
+    assert "jane.doe@example.com" in result.stdout
+    (audit,) = [line for line in result.stderr.splitlines() if "audit.pii_shown" in line]
+    assert "records=2" in audit
+    assert "send_rejected" in audit
 
 
 async def test_show_of_a_position_without_a_record_exits_1(kafka_bootstrap: str, topic_name: str) -> None:
