@@ -32,7 +32,7 @@ from consumer.metrics import EVENTS
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import MASS_DLQ, TRANSIENT, PauseController
 from consumer.records import Record
-from consumer.redact import hash_email
+from consumer.redact import RecipientHasher
 from consumer.route import EmailJob, Router
 from consumer.settings import DecodeSettings
 from consumer.tracing import NO_TRACING, Tracing
@@ -82,6 +82,7 @@ class Pipeline:
         controller: PauseController,
         mass_breaker: MassDeadLetterBreaker,
         group_id: str,
+        recipient_id: RecipientHasher | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         tracing: Tracing = NO_TRACING,
     ) -> None:
@@ -92,6 +93,7 @@ class Pipeline:
         self._controller = controller
         self._mass = mass_breaker
         self._group = group_id
+        self._recipient_id = recipient_id
         self._now = now
         self._tracing = tracing
         self._sequence = itertools.count()
@@ -215,8 +217,9 @@ class Pipeline:
                 outcome = probed
                 break
         if outcome.cls is OutcomeClass.TERMINAL:
+            recipient = self._recipient_id(request.message.to) if self._recipient_id else None
             log.info(
                 "send.terminal", send_id=request.send_id, route=job.route, send_result=outcome.send_result,
-                email_id=request.email_id, recipient=hash_email(request.message.to),
+                email_id=request.email_id, recipient=recipient,
             )  # fmt: skip
         return outcome

@@ -3,14 +3,17 @@
 Used by the log pipeline, DLQ context headers, error messages and ``consumer dlq inspect``. Secrets
 known at run time (tokens read from env or files, refreshed OAuth tokens) are registered with
 :func:`register_secret` and replaced wherever they appear; e-mail addresses are masked to
-``a***@example.com`` so an operator can still tell recipients apart by domain.
+``a***@example.com`` so an operator can still tell recipients apart by domain. A log line that
+must let operators follow one recipient carries a keyed id (:class:`RecipientHasher`) instead.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import threading
+from dataclasses import dataclass, field
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 # Bearer tokens, OAuth tokens, hapikeys in URLs and typical key=value secrets.
@@ -42,9 +45,31 @@ def mask_email(address: str) -> str:
     return f"{local[0]}***@{domain}"
 
 
-def hash_email(address: str) -> str:
-    """A stable, non-reversible recipient id for logs (first 12 hex chars of SHA-256)."""
-    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:12]
+MIN_RECIPIENT_KEY_LEN = 32
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientHasher:
+    """Recipient ids for logs: ``<key id>:<HMAC-SHA256 of the normalised address, 16 hex>``.
+
+    Keyed, so a list of known addresses does not reverse them without the key; the same key on every
+    replica gives the same id for the same recipient. The key id (4 hex characters of a hash of the
+    key) tells lines written under different keys apart after a rotation.
+    """
+
+    key: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.key) < MIN_RECIPIENT_KEY_LEN:
+            raise ValueError(f"the recipient hash key needs at least {MIN_RECIPIENT_KEY_LEN} characters")
+
+    @property
+    def key_id(self) -> str:
+        return hashlib.sha256(b"ssc-recipient-key-id:" + self.key).hexdigest()[:4]
+
+    def __call__(self, address: str) -> str:
+        digest = hmac.new(self.key, address.strip().lower().encode(), hashlib.sha256).hexdigest()
+        return f"{self.key_id}:{digest[:16]}"
 
 
 def scrub(text: str) -> str:

@@ -27,6 +27,7 @@ from consumer import membership
 from consumer.breaker import MassDeadLetterBreaker
 from consumer.deadletter import DeadLetterWriter
 from consumer.deadletter_producer import DeadLetterProducer, build_admin
+from consumer.errors import ConfigError
 from consumer.hubspot.auth import build_auth
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.ratelimit import RateLimiter
@@ -35,8 +36,9 @@ from consumer.logs import get_logger
 from consumer.observability import Health, HttpServer, stalled
 from consumer.pause import PauseController
 from consumer.pipeline import Pipeline
+from consumer.redact import RecipientHasher, register_secret
 from consumer.route import Router, load_routing
-from consumer.settings import KafkaSettings, Settings
+from consumer.settings import KafkaSettings, ObservabilitySettings, Settings
 from consumer.tracing import NO_TRACING, Tracing
 from consumer.worker import Counts, Worker
 
@@ -44,6 +46,27 @@ log = get_logger("consumer.service")
 
 CONNECT_RETRY_S = 1.0
 CONNECT_RETRY_MAX_S = 30.0
+
+
+def recipient_hasher(settings: ObservabilitySettings) -> RecipientHasher | None:
+    """The keyed recipient ids of the log lines, from ``recipient_hash_key[_file]`` (None: unset)."""
+    field = "SSC_OBSERVABILITY__RECIPIENT_HASH_KEY"
+    key = settings.recipient_hash_key.get_secret_value().strip() if settings.recipient_hash_key else ""
+    if settings.recipient_hash_key_file is not None:
+        field += "_FILE"
+        try:
+            key = settings.recipient_hash_key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read secret file ({type(exc).__name__})", field=field) from exc
+        if not key:
+            raise ConfigError("secret file is empty", field=field)
+    if not key:
+        return None
+    register_secret(key)
+    try:
+        return RecipientHasher(key.encode())
+    except ValueError as exc:
+        raise ConfigError(str(exc), field=field) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +82,7 @@ class Service:
         self.settings = settings
         self.tracing = tracing
         self.router = Router.build(load_routing(settings.routing_file), settings.environment)
+        self.recipient_id = recipient_hasher(settings.observability)
         self.stop_event = asyncio.Event()
         self.http: HttpServer | None = None
         self.worker: Worker | None = None
@@ -138,6 +162,7 @@ class Service:
                     ),
                     group_id=s.kafka.group_id,
                     tracing=self.tracing,
+                    recipient_id=self.recipient_id,
                 )
                 worker = Worker(consumer, pipeline, s.engine)
                 self.worker = worker

@@ -322,6 +322,12 @@ class ObservabilitySettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+    recipient_hash_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of the recipient ids in logs (at least 32 characters, the same on every "
+        "replica); unset: log lines carry no recipient id",
+    )
+    recipient_hash_key_file: Path | None = Field(default=None, description="file holding that key")
 
 
 _SECRET_KEYS = {
@@ -330,6 +336,7 @@ _SECRET_KEYS = {
     ("hubspot", "auth", "oauth_refresh_token"),
     ("hubspot", "auth", "hapikey"),
     ("kafka", "security", "sasl_password"),
+    ("observability", "recipient_hash_key"),
 }
 
 

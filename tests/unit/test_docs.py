@@ -75,6 +75,7 @@ def test_secrets_are_marked_in_the_reference() -> None:
         "SSC_HUBSPOT__AUTH__OAUTH_CLIENT_SECRET",
         "SSC_HUBSPOT__AUTH__OAUTH_REFRESH_TOKEN",
         "SSC_HUBSPOT__AUTH__HAPIKEY",
+        "SSC_OBSERVABILITY__RECIPIENT_HASH_KEY",
     }
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 
 import orjson
+import pytest
 
 from consumer import logs
 from consumer.hubspot.request import SingleSendMessage, SingleSendRequest
-from consumer.redact import hash_email, mask_email, register_secret, scrub
+from consumer.redact import RecipientHasher, mask_email, register_secret, scrub
 
 
 def test_addresses_are_masked_but_keep_their_domain() -> None:
@@ -29,9 +31,30 @@ def test_token_shaped_values_and_registered_secrets_are_removed() -> None:
     assert "canary-secret-value-42" not in text
 
 
-def test_recipient_hash_is_stable_and_case_insensitive() -> None:
-    assert hash_email("Jane@Example.com") == hash_email("jane@example.com ")
-    assert len(hash_email("a@b.c")) == 12
+KEY = b"k" * 32
+
+
+def test_recipient_ids_are_stable_case_insensitive_and_the_same_for_every_replica_with_the_key() -> None:
+    replica_a, replica_b = RecipientHasher(KEY), RecipientHasher(bytes(KEY))
+    assert replica_a("Jane@Example.com") == replica_b("jane@example.com ")
+    key_id, digest = replica_a("a@b.c").split(":")
+    assert (len(key_id), len(digest)) == (4, 16)
+
+
+def test_recipient_ids_are_keyed_so_a_dictionary_of_addresses_does_not_reverse_them() -> None:
+    address = "jane.doe@example.com"
+    unkeyed = hashlib.sha256(address.encode()).hexdigest()
+    keyed = RecipientHasher(KEY)(address)
+    assert keyed.split(":")[1] not in unkeyed
+    other = RecipientHasher(b"o" * 32)(address)
+    assert other.split(":")[1] != keyed.split(":")[1]
+    assert other.split(":")[0] != keyed.split(":")[0], "the key id tells a rotated key apart"
+    assert "k" * 32 not in repr(RecipientHasher(KEY))
+
+
+def test_a_short_recipient_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 32"):
+        RecipientHasher(b"short")
 
 
 def test_json_log_lines_are_scrubbed_including_stdlib_loggers() -> None:

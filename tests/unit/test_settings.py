@@ -8,6 +8,7 @@ import pytest
 
 from consumer.errors import ConfigError, SettingsInvalid
 from consumer.samples import DEMO_ROUTING
+from consumer.service import recipient_hasher
 from consumer.settings import Environment, Ordering, effective_settings, load_settings
 
 
@@ -274,3 +275,30 @@ def test_an_absolute_http_token_url_to_a_remote_host_is_refused_unless_allowed()
 
 def test_the_oauth_token_endpoint_defaults_to_v3() -> None:
     assert load_settings().hubspot.auth.oauth_token_path == "/oauth/v3/token"
+
+
+def test_the_recipient_hash_key_comes_from_env_or_a_file_never_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("observability:\n  recipient_hash_key: " + "x" * 40 + "\n")
+    with pytest.raises(ConfigError, match=r"observability\.recipient_hash_key"):
+        load_settings(cfg)
+
+    assert recipient_hasher(load_settings().observability) is None
+    key_file = tmp_path / "recipient-key"
+    key_file.write_text("f" * 64 + "\n")
+    monkeypatch.setenv("SSC_OBSERVABILITY__RECIPIENT_HASH_KEY_FILE", str(key_file))
+    from_file = recipient_hasher(load_settings().observability)
+    monkeypatch.delenv("SSC_OBSERVABILITY__RECIPIENT_HASH_KEY_FILE")
+    monkeypatch.setenv("SSC_OBSERVABILITY__RECIPIENT_HASH_KEY", "f" * 64)
+    from_env = recipient_hasher(load_settings().observability)
+    assert from_file is not None
+    assert from_env is not None
+    assert from_file("a@example.com") == from_env("a@example.com")
+    assert repr(load_settings().observability.recipient_hash_key) == "SecretStr('**********')"
+
+    monkeypatch.setenv("SSC_OBSERVABILITY__RECIPIENT_HASH_KEY", "too-short")
+    with pytest.raises(ConfigError, match="SSC_OBSERVABILITY__RECIPIENT_HASH_KEY") as err:
+        recipient_hasher(load_settings().observability)
+    assert "too-short" not in str(err.value)
