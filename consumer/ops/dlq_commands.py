@@ -221,7 +221,16 @@ def dlq_replay(  # noqa: PLR0917 - one parameter per CLI flag
     to_topic: Annotated[
         str | None,
         typer.Option(
-            "--to-topic", metavar="TOPIC", help="Publish here instead of each record's original topic."
+            "--to-topic",
+            metavar="TOPIC",
+            help="Publish here instead of each record's original topic. Without it, only records "
+            "whose original topic is a configured source topic are replayed.",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", metavar="NAME", help="Who replays, for the ssc.replay.by header. Default: the OS user."
         ),
     ] = None,
     revalidate: Annotated[
@@ -258,6 +267,8 @@ def dlq_replay(  # noqa: PLR0917 - one parameter per CLI flag
         selection = _selection(reason, outcome, event_type, email_id, since, until, partition, correlation_id)
         settings = settings_for(config, bootstrap)
         name = dlq.dlq_topic(settings, topic)
+        if by is not None and (not by.strip() or len(by) > 200 or not by.isprintable()):
+            raise ConsumerError("--by: a printable name of at most 200 characters", reason="usage")
         if selection.empty and not (all_records or dry_run):
             raise ConsumerError(
                 f"refusing to replay every record of {name}: add a filter, or --all", reason="usage"
@@ -267,13 +278,20 @@ def dlq_replay(  # noqa: PLR0917 - one parameter per CLI flag
             router = Router.build(load_routing(settings.routing_file), settings.environment)
             revalidator = replay.Revalidator(settings.decode, router)
         collected = asyncio.run(dlq.collect(settings.kafka, name, selection, limit=limit, timeout_s=timeout))
-        items = replay.plan(collected.letters, to_topic=to_topic, revalidator=revalidator)
+        items = replay.plan(
+            collected.letters,
+            to_topic=to_topic,
+            allowed=replay.source_topics(settings.kafka),
+            revalidator=revalidator,
+        )
         if dry_run:
             summary = replay.dry_run_summary(items, replay.new_replay_id())
         else:
             with out.progress(sum(1 for i in items if i.skip is None), "replaying") as advance:
                 summary = asyncio.run(
-                    replay.execute(settings.kafka, items, rate=rate, timeout_s=timeout, progress=advance)
+                    replay.execute(
+                        settings.kafka, items, rate=rate, timeout_s=timeout, progress=advance, by=by or ""
+                    )
                 )
         replay.render(out, name, items, summary)
         if summary.skipped:

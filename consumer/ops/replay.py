@@ -1,11 +1,18 @@
 """``consumer dlq replay``: republish selected dead letters to their source topic.
 
+The target is the topic the dead letter names (``__connect.errors.topic``) only when that is one of
+the configured source topics (``SSC_KAFKA__TOPICS`` or ``SSC_KAFKA__TOPIC_PATTERN``): anyone who can
+write to the DLQ can write that header, and a replay publishes with the operator's credentials. Any
+other target must be named by the operator (``--to-topic``); a record whose header names another
+topic is skipped and listed.
+
 Each replayed record carries the dead letter's key and value byte for byte and its original headers
 (the context headers of the dead-lettering and the provenance of an earlier replay dropped), plus
 provenance headers:
 
     ssc.replay.id              one id per replay run
     ssc.replay.at              when (ISO 8601, UTC)
+    ssc.replay.by              who: ``--by``, else the OS user running the command
     ssc.replay.dlq-topic       the DLQ record it came from: topic,
     ssc.replay.dlq-partition   partition
     ssc.replay.dlq-offset      and offset
@@ -20,6 +27,9 @@ The DLQ records stay where they are (Kafka topics are append-only); replaying on
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
+import re
 import time
 import uuid
 from collections import Counter
@@ -48,12 +58,28 @@ CHUNK = 200
 Progress = Callable[[int], None]
 
 
-def replay_headers(letter: DeadLetter, replay_id: str, at: datetime) -> list[tuple[str, bytes]]:
+def operator() -> str:
+    """The OS user running the command (``uid:N`` when the uid has no passwd entry)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def source_topics(kafka: KafkaSettings) -> Callable[[str], bool]:
+    """Whether a topic is one this deployment consumes (the only implicit replay targets)."""
+    pattern = re.compile(kafka.topic_pattern) if kafka.topic_pattern else None
+    topics = frozenset(kafka.topics)
+    return lambda topic: topic in topics if pattern is None else bool(pattern.fullmatch(topic))
+
+
+def replay_headers(letter: DeadLetter, replay_id: str, at: datetime, by: str = "") -> list[tuple[str, bytes]]:
     """The headers of the republished record: original ones first, then fresh provenance."""
     record = letter.record
     provenance = {
         "id": replay_id,
         "at": at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "by": by or operator(),
         "dlq-topic": record.topic,
         "dlq-partition": str(record.partition),
         "dlq-offset": str(record.offset),
@@ -103,14 +129,22 @@ class ReplayItem:
 
 
 def plan(
-    letters: Iterable[DeadLetter], *, to_topic: str | None, revalidator: Revalidator | None = None
+    letters: Iterable[DeadLetter],
+    *,
+    to_topic: str | None,
+    allowed: Callable[[str], bool],
+    revalidator: Revalidator | None = None,
 ) -> list[ReplayItem]:
+    """Where each letter goes: ``to_topic`` when given, else its source topic if ``allowed`` says it
+    is a configured source topic; otherwise it is skipped with the reason."""
     items = []
     for letter in letters:
         target = to_topic or letter.source_topic
         skip = None
         if target is None:
             skip = "source topic unknown (no __connect.errors.topic header): use --to-topic"
+        elif to_topic is None and not allowed(target):
+            skip = f"{target} is not a configured source topic: name the target with --to-topic"
         elif target == letter.record.topic:
             skip = "the target is the DLQ topic itself"
         elif letter.record.header(TRUNCATED) == b"true":
@@ -183,10 +217,12 @@ async def republish(
     *,
     replay_id: str,
     pacer: Pacer,
+    by: str = "",
     progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReplaySummary:
     """Send every non-skipped item (paced) and wait for every acknowledgement."""
+    by = by or operator()
     started = time.monotonic()
     by_topic: Counter[str] = Counter()
     pending: list[tuple[str, Awaitable[Any]]] = []
@@ -204,7 +240,7 @@ async def republish(
             continue
         await pacer.wait()
         record = item.letter.record
-        headers = replay_headers(item.letter, replay_id, now())
+        headers = replay_headers(item.letter, replay_id, now(), by)
         future = await producer.send(item.target, value=record.value, key=record.key, headers=headers)
         pending.append((item.target, future))
         if len(pending) >= CHUNK:
@@ -219,7 +255,9 @@ async def republish(
         by_topic=dict(by_topic),
         seconds=time.monotonic() - started,
     )
-    log.info("dlq.replayed", replay_id=replay_id, replayed=summary.replayed, skipped=len(summary.skipped))
+    log.info(
+        "dlq.replayed", replay_id=replay_id, by=by, replayed=summary.replayed, skipped=len(summary.skipped)
+    )
     return summary
 
 
@@ -242,6 +280,7 @@ async def execute(
     timeout_s: float = 10.0,
     progress: Progress | None = None,
     replay_id: str | None = None,
+    by: str = "",
 ) -> ReplaySummary:
     """Republish ``items`` through an idempotent, acks=all producer (targets must exist or be creatable)."""
     replay_id = replay_id or new_replay_id()
@@ -251,7 +290,9 @@ async def execute(
         with connect.kafka_errors(bootstrap, "replaying"):
             for target in sorted({i.target for i in items if i.skip is None and i.target is not None}):
                 await connect.require_topic(producer, target, timeout_s)
-            return await republish(producer, items, replay_id=replay_id, pacer=pacer, progress=progress)
+            return await republish(
+                producer, items, replay_id=replay_id, pacer=pacer, by=by, progress=progress
+            )
 
 
 def render(out: Output, dlq_topic: str, items: Sequence[ReplayItem], summary: ReplaySummary) -> None:

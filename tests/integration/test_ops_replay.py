@@ -6,6 +6,8 @@ twice — even when it replays records whose e-mails HubSpot already accepted.
 
 from __future__ import annotations
 
+import getpass
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +43,7 @@ from tests.integration.test_ops_support import (
     service_env,
     source,
     write_dead_letters,
+    write_raw_dead_letter,
 )
 
 pytestmark = pytest.mark.kafka
@@ -72,6 +75,11 @@ def fixed_routing(tmp_path: Path) -> Path:
     path = tmp_path / "routing.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def sources(*topics: str) -> dict[str, str]:
+    """The environment of a deployment consuming ``topics`` (the implicit replay targets)."""
+    return {"SSC_KAFKA__TOPICS": orjson.dumps(list(topics)).decode()}
 
 
 def ledger_send_ids(path: Path) -> Counter[str]:
@@ -157,6 +165,40 @@ async def test_replay_keeps_key_value_and_headers_and_adds_provenance(
     assert [headers[f"ssc.replay.{name}"] for name in provenance] == [dlq, "0", "0", "1"]
     assert headers["ssc.replay.id"] == replayed[1].headers["ssc.replay.id"]  # one id per run
     assert datetime.fromisoformat(headers["ssc.replay.at"]) <= datetime.now(UTC)
+    assert headers["ssc.replay.by"] == getpass.getuser()
+
+
+async def test_a_forged_source_topic_header_cannot_redirect_a_replay(
+    kafka_bootstrap: str, create_topic: CreateTopic, topic_name: str
+) -> None:
+    """Anyone who can write to the DLQ can name any topic in __connect.errors.topic; a replay goes
+    only to configured source topics unless the operator names the target."""
+    configured = await create_topic(name=topic_name)
+    victim = await create_topic(name=f"{topic_name}.payments")
+    dlq = await create_topic(name=f"{topic_name}.dlq")
+    now_ms = int(time.time() * 1000)
+    for offset, (topic, event) in enumerate([(configured, signup(1)), (victim, signup(2))]):
+        record, outcome = source(topic, offset, event), permanent(Reason.NO_ROUTE)
+        await write_raw_dead_letter(kafka_bootstrap, dlq, record, outcome, ctx(event), now_ms)
+    env = sources(configured)
+    flags = ("--json", "--by", "ops-jane", "--bootstrap", kafka_bootstrap)
+
+    result = await invoke("dlq", "replay", "-t", dlq, "--all", *flags, env=env)
+
+    assert result.exit_code == 1, result.stderr  # one record skipped
+    doc = orjson.loads(result.stdout)
+    assert doc["by_topic"] == {configured: 1}
+    why = f"{victim} is not a configured source topic: name the target with --to-topic"
+    assert doc["skipped"] == [{"dlq": "0:1", "reason": why}]
+    assert await end_offsets(kafka_bootstrap, victim, 1) == {0: 0}
+    (replayed,) = await read_all(kafka_bootstrap, configured, idle_ms=800)
+    assert replayed.headers["ssc.replay.by"] == "ops-jane"
+
+    target = ("--partition", "0:1", "--to-topic", victim, "--bootstrap", kafka_bootstrap)
+    named = await invoke("dlq", "replay", "-t", dlq, *target, env=env)
+
+    assert named.exit_code == 0, named.stderr
+    assert await end_offsets(kafka_bootstrap, victim, 1) == {0: 1}
 
 
 async def test_dry_run_lists_what_would_be_replayed_and_what_revalidation_skips(
@@ -165,7 +207,7 @@ async def test_dry_run_lists_what_would_be_replayed_and_what_revalidation_skips(
     dlq = await dead_lettered(kafka_bootstrap, topic_name)
 
     result = await invoke("dlq", "replay", "-t", dlq, "--all", "--revalidate", "--dry-run",
-                          "--bootstrap", kafka_bootstrap)  # fmt: skip
+                          "--bootstrap", kafka_bootstrap, env=sources(topic_name))  # fmt: skip
 
     assert result.exit_code == 1  # some records would be skipped
     out = result.stdout
@@ -184,7 +226,7 @@ async def test_revalidation_skips_and_lists_what_still_fails_and_replays_the_res
     await create_topic(name=topic_name)
 
     result = await invoke("dlq", "replay", "-t", dlq, "--all", "--revalidate", "--json",
-                          "--bootstrap", kafka_bootstrap)  # fmt: skip
+                          "--bootstrap", kafka_bootstrap, env=sources(topic_name))  # fmt: skip
 
     assert result.exit_code == 1
     doc = orjson.loads(result.stdout)

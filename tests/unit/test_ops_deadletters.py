@@ -23,7 +23,7 @@ from consumer.ops.deadletters import (
     parse_time,
 )
 from consumer.ops.dlq import dlq_topic
-from consumer.ops.replay import Pacer, Revalidator, plan, replay_headers
+from consumer.ops.replay import Pacer, Revalidator, plan, replay_headers, source_topics
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record
 from consumer.route import Router, load_routing
@@ -119,14 +119,14 @@ def test_a_replay_keeps_the_original_headers_in_order_and_adds_fresh_provenance(
     letter = dead_letter(source_record(headers=tuple(original)))
     counts = [v for k, v in original if k == "ssc.replay.count"]
     replays_before = int(counts[-1]) if counts and counts[-1].isdigit() else 0
-    headers = replay_headers(letter, "run-1", NOW)
+    headers = replay_headers(letter, "run-1", NOW, "ops-jane")
     provenance = [(k, v) for k, v in headers if k.startswith("ssc.replay.")]
     kept = headers[: len(headers) - len(provenance)]
     assert kept == [
         (k, v) for k, v in original if not is_context_header(k) and not k.startswith("ssc.replay.")
     ]
     assert dict(provenance) == {
-        "ssc.replay.id": b"run-1", "ssc.replay.at": b"2026-03-02T12:00:00.000Z",
+        "ssc.replay.id": b"run-1", "ssc.replay.at": b"2026-03-02T12:00:00.000Z", "ssc.replay.by": b"ops-jane",
         "ssc.replay.dlq-topic": b"events.dlq", "ssc.replay.dlq-partition": b"0",
         "ssc.replay.dlq-offset": b"7", "ssc.replay.count": str(replays_before + 1).encode(),
     }  # fmt: skip
@@ -244,15 +244,19 @@ def test_the_tally_counts_selected_records_by_reason_and_type() -> None:
 # --- planning, re-validation, pacing ---------------------------------------------------------------------
 
 
+SOURCES = source_topics(KafkaSettings(topics=("events",)))
+
+
 def test_plan_targets_the_source_topic_unless_told_otherwise_and_skips_what_it_cannot_place() -> None:
     good = dead_letter()
     orphan = DeadLetter.from_record(Record("events.dlq", 0, 3, b"k", orjson.dumps(signup(2)), (), T0))
-    assert [(i.target, i.skip) for i in plan([good], to_topic=None)] == [("events", None)]
-    assert [(i.target, i.skip) for i in plan([good], to_topic="events.retry")] == [("events.retry", None)]
-    (item,) = plan([orphan], to_topic=None)
+    assert [(i.target, i.skip) for i in plan([good], to_topic=None, allowed=SOURCES)] == [("events", None)]
+    retry = plan([good], to_topic="events.retry", allowed=SOURCES)
+    assert [(i.target, i.skip) for i in retry] == [("events.retry", None)]
+    (item,) = plan([orphan], to_topic=None, allowed=SOURCES)
     assert item.skip is not None
     assert "--to-topic" in item.skip
-    (loop,) = plan([good], to_topic="events.dlq")
+    (loop,) = plan([good], to_topic="events.dlq", allowed=SOURCES)
     assert loop.skip == "the target is the DLQ topic itself"
 
 
@@ -264,6 +268,18 @@ def test_plan_skips_a_dead_letter_that_holds_only_a_prefix_of_its_value() -> Non
     (item,) = plan([cut], to_topic=None)
     assert item.skip is not None
     assert "events-" in item.skip
+
+
+def test_a_dead_letter_cannot_choose_a_topic_that_is_not_a_configured_source() -> None:
+    forged = dead_letter(source_record(topic="payments.commands"))
+    (item,) = plan([forged], to_topic=None, allowed=SOURCES)
+    assert item.skip == "payments.commands is not a configured source topic: name the target with --to-topic"
+    (named,) = plan([forged], to_topic="payments.commands", allowed=SOURCES)
+    assert named.skip is None, "an explicit target is the operator's decision"
+    by_pattern = source_topics(KafkaSettings(topic_pattern=r"prod\.[a-z]+\.events"))
+    assert by_pattern("prod.users.events")
+    assert not by_pattern("prod.users.events.dlq")
+    assert not by_pattern("payments.commands")
 
 
 def test_revalidation_runs_decode_validate_and_the_current_routing() -> None:
@@ -281,7 +297,7 @@ def test_revalidation_runs_decode_validate_and_the_current_routing() -> None:
     assert check.problem(fine) is None
     assert (check.problem(unknown) or "").startswith("unknown_event_type:")
     assert (check.problem(expired) or "").startswith("expired:")
-    items = plan([fine, unknown, expired], to_topic=None, revalidator=check)
+    items = plan([fine, unknown, expired], to_topic=None, allowed=SOURCES, revalidator=check)
     assert [i.skip is None for i in items] == [True, False, False]
 
 
