@@ -318,7 +318,11 @@ class EngineSettings(_Section):
 
 
 class ObservabilitySettings(_Section):
-    host: str = "0.0.0.0"  # noqa: S104 - probes and Prometheus reach the pod from outside
+    host: str = Field(
+        default="127.0.0.1",
+        description="loopback by default (a laptop, the demo); the image and the Kubernetes base set "
+        "0.0.0.0 so probes and Prometheus reach the pod",
+    )
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -21,7 +21,15 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, SecretStr, ValidationError
 
 # Variables with the prefix that belong to the local tools, not to the settings model.
-TOOL_VARIABLES = frozenset({"SSC_CONFIG_FILE", "SSC_KAFKA_STATE_DIR", "SSC_KAFKA_HEAP", "SSC_KAFKA_PORT"})
+TOOL_VARIABLES = frozenset(
+    {
+        "SSC_CONFIG_FILE",
+        "SSC_KAFKA_STATE_DIR",
+        "SSC_KAFKA_HEAP",
+        "SSC_KAFKA_PORT",
+        "SSC_SIMULATOR_CONTROL_TOKEN",
+    }
+)
 REDACTED = "**********"
 
 Source = Literal["default", "file", "environment"]

@@ -98,6 +98,21 @@ def test_token_file_is_the_secret_the_simulator_accepts(
     assert f"--token={token}" in project["services"]["simulator"]["command"]
 
 
+def test_the_simulator_listens_beyond_loopback_only_with_a_control_token(project: dict[str, Any]) -> None:
+    simulator = project["services"]["simulator"]
+    assert "--host=0.0.0.0" in simulator["command"]
+    (secret,) = simulator["secrets"]
+    assert f"--control-token-file=/run/secrets/{secret['source']}" in simulator["command"]
+    assert Path(project["secrets"][secret["source"]]["file"]).read_text(encoding="utf-8").strip()
+
+
+def test_the_consumer_serves_its_probes_beyond_loopback(
+    project: dict[str, Any], settings_from_env: SettingsFromEnv
+) -> None:
+    settings = settings_from_env(project["services"]["consumer"]["environment"])
+    assert settings.observability.host == "0.0.0.0"  # noqa: S104 - the container's port is published
+
+
 def test_topics_service_creates_the_consumers_topics_and_their_dead_letter_topics(
     project: dict[str, Any], settings_from_env: SettingsFromEnv
 ) -> None:

@@ -80,6 +80,12 @@ def test_image_runs_as_a_numeric_non_root_user_and_stops_on_sigterm() -> None:
     assert int(expose) == ObservabilitySettings().port
 
 
+def test_the_image_serves_probes_beyond_loopback_while_the_setting_defaults_to_loopback() -> None:
+    assert ObservabilitySettings().host == "127.0.0.1"
+    env = " ".join(args for keyword, args in final_stage() if keyword == "ENV")
+    assert "SSC_OBSERVABILITY__HOST=0.0.0.0" in env.split()
+
+
 def test_health_check_calls_the_healthz_script() -> None:
     (check,) = [a for k, a in final_stage() if k == "HEALTHCHECK"]
     assert "/usr/local/lib/single-send-consumer/healthcheck.py" in check

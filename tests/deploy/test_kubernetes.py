@@ -31,7 +31,12 @@ from tests.deploy.conftest import (
 # Custom resources: no schema ships with Kubernetes; their structure is checked below instead.
 CRD_KINDS = ("ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PrometheusRule")
 # Secrets the platform engineer creates per environment (docs/deploying/kubernetes.md).
-EXTERNAL_SECRETS = {"hubspot-private-app-qa", "hubspot-private-app-prod", "kafka-credentials"}
+EXTERNAL_SECRETS = {
+    "hubspot-private-app-qa",
+    "hubspot-private-app-prod",
+    "kafka-credentials",
+    "hubspot-simulator-control",
+}
 SHUTDOWN_MARGIN_S = 15  # after the drain: commit, leave the group, close the DLQ producer
 SettingsFromEnv = Callable[[Mapping[str, str]], Settings]
 
@@ -363,7 +368,79 @@ def test_dev_simulator_accepts_the_consumers_token_and_is_its_base_url(
     )
     container = simulator["spec"]["template"]["spec"]["containers"][0]
     assert "--token=$(HUBSPOT_TOKEN)" in container["args"]
-    (token_env,) = container["env"]
+    (token_env,) = [e for e in container["env"] if e["name"] == "HUBSPOT_TOKEN"]
     volumes = r.workload["spec"]["template"]["spec"]["volumes"]
     consumer_secret = next(v["secret"]["secretName"] for v in volumes if v["name"] == "hubspot-token")
     assert token_env["valueFrom"]["secretKeyRef"]["name"] == consumer_secret
+
+
+# ---------------------------------------------------------------------------------- network exposure
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_probes_and_the_scraper_reach_the_observability_server(
+    rendered: dict[str, Rendered], overlay: str, settings_from_env: SettingsFromEnv
+) -> None:
+    # The setting defaults to loopback (a laptop); in a pod the kubelet and Prometheus come from outside.
+    assert settings_from_env(rendered[overlay].env()).observability.host == "0.0.0.0"  # noqa: S104
+
+
+def test_the_dev_simulator_guards_its_control_api_with_a_token_from_a_secret(
+    rendered: dict[str, Rendered],
+) -> None:
+    simulator = rendered["dev"].one("Deployment", "hubspot-simulator")
+    (container,) = simulator["spec"]["template"]["spec"]["containers"]
+    assert "--host=0.0.0.0" in container["args"]
+    (control,) = [e for e in container["env"] if e["name"] == "SSC_SIMULATOR_CONTROL_TOKEN"]
+    ref = control["valueFrom"]["secretKeyRef"]
+    assert ref["name"] in EXTERNAL_SECRETS, "created outside git, never a literal in the overlay"
+    generated = {d["metadata"]["name"] for d in rendered["dev"].of_kind("Secret")}
+    assert ref["name"] not in generated
+
+
+def _rule_ports(rule: Doc) -> set[tuple[object, str]]:
+    return {(p["port"], p.get("protocol", "TCP")) for p in rule.get("ports", [])}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policy_component_allows_exactly_what_the_consumer_needs(
+    tmp_path: Path, overlay: str, settings_from_env: SettingsFromEnv
+) -> None:
+    r = Rendered(
+        f"{overlay}+network-policy", kustomize_build(variant(tmp_path / "v", overlay, ["network-policy"]))
+    )
+    summary = kubeconform(r.docs, k8s_versions()[-1])
+    assert summary["invalid"] == summary["errors"] == 0
+    settings = settings_from_env(r.env())
+    policy = r.one("NetworkPolicy", "single-send-consumer")["spec"]
+    consumer_labels = r.workload["spec"]["template"]["metadata"]["labels"]
+    assert _selects(policy["podSelector"]["matchLabels"], consumer_labels)
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+
+    (scrape,) = policy["ingress"]
+    ports = {p["name"]: p["containerPort"] for p in r.container["ports"]}
+    assert {ports[p["port"]] for p in scrape["ports"]} == {settings.observability.port}
+
+    dns, kafka, hubspot, simulator = policy["egress"]
+    assert _rule_ports(dns) == {(53, "UDP"), (53, "TCP")}
+    host, _, port = settings.kafka.bootstrap_servers.split(",")[0].rpartition(":")
+    (brokers,) = kafka["to"]
+    assert brokers["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == host.split(".")[1]
+    assert (int(port), "TCP") in _rule_ports(kafka)
+    (public,) = hubspot["to"]
+    assert public["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert "169.254.0.0/16" in public["ipBlock"]["except"], "no cloud metadata endpoint"
+    assert "10.0.0.0/8" in public["ipBlock"]["except"]
+    assert _rule_ports(hubspot) == {(443, "TCP")}
+    if overlay == "dev":
+        sim = r.one("Deployment", "hubspot-simulator")
+        assert _selects(
+            simulator["to"][0]["podSelector"]["matchLabels"], sim["spec"]["template"]["metadata"]["labels"]
+        )
+        assert settings.hubspot.base_url.endswith(f":{simulator['ports'][0]['port']}")
+        guard = r.one("NetworkPolicy", "hubspot-simulator")["spec"]
+        (only,) = guard["ingress"]
+        assert _selects(only["from"][0]["podSelector"]["matchLabels"], consumer_labels)
+        assert guard["egress"] == []
+    else:
+        assert settings.hubspot.base_url.startswith("https://")

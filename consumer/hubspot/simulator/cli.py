@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +23,7 @@ from consumer.hubspot.simulator.config import (
     parse_template,
     parse_token_portal,
 )
-from consumer.hubspot.simulator.server import start_simulator
+from consumer.hubspot.simulator.server import is_loopback, start_simulator
 
 
 def build_config(  # the CLI's flags, as plain values (tests call this directly)
@@ -115,9 +116,27 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
     )
 
 
-async def serve(config: SimulatorConfig, host: str, port: int) -> None:
-    running = await start_simulator(config, host, port)
+CONTROL_TOKEN_ENV = "SSC_SIMULATOR_CONTROL_TOKEN"
+
+
+def read_control_token(path: Path | None) -> str | None:
+    """The control token from ``--control-token-file``, else ``SSC_SIMULATOR_CONTROL_TOKEN`` (never argv)."""
+    if path is None:
+        return os.environ.get(CONTROL_TOKEN_ENV, "").strip() or None
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"--control-token-file: cannot read {path} ({type(exc).__name__})") from None
+    if not token:
+        raise ValueError(f"--control-token-file: {path} is empty")
+    return token
+
+
+async def serve(config: SimulatorConfig, host: str, port: int, control_token: str | None = None) -> None:
+    running = await start_simulator(config, host, port, control_token=control_token)
     typer.echo(f"HubSpot simulator listening on {running.url}", err=True)
+    if control_token is None and not is_loopback(host):
+        typer.echo("control API disabled: not on loopback and no control token", err=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -130,7 +149,10 @@ async def serve(config: SimulatorConfig, host: str, port: int) -> None:
 
 
 def simulator(  # noqa: PLR0917 - one parameter per CLI flag
-    host: Annotated[str, typer.Option(help="Address to bind (keep it on loopback).")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(help="Address to bind. Beyond loopback the control API needs a control token."),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind (0: a free port).")] = 8025,
     token: Annotated[
         list[str] | None,
@@ -245,6 +267,13 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
         list[str] | None,
         typer.Option(help="An accepted token of another portal: TOKEN=HUB_ID (repeatable; with --token)."),
     ] = None,
+    control_token_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File holding the bearer token of the /_simulator/ control API (else the "
+            "SSC_SIMULATOR_CONTROL_TOKEN variable). Without one, the control API answers on loopback only."
+        ),
+    ] = None,
 ) -> None:
     """Serve a faithful HubSpot Single Send API simulator (control API under /_simulator/)."""
     try:
@@ -262,7 +291,8 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
             portal_id=portal_id, unknown_version_empty=unknown_version_empty, allow_hapikey=allow_hapikey,
             idempotent_fail=idempotent_fail, token_portal=token_portal,
         )  # fmt: skip
+        control_token = read_control_token(control_token_file)
     except (ValueError, TypeError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    asyncio.run(serve(config, host, port))
+    asyncio.run(serve(config, host, port, control_token))

@@ -1,6 +1,10 @@
 """The simulator's aiohttp application, its control API and an in-process runner.
 
-Control and inspection API (no authentication; bind it to loopback):
+Control and inspection API. It can add tokens, publish templates and read every accepted email, so
+it is guarded (:func:`control_guard`): with a control token every call needs
+``Authorization: Bearer <control token>``; without one it answers only on loopback, and a simulator
+listening on any other address refuses every control call (403). ``/_simulator/health`` stays open
+for probes.
 
 * ``GET  /_simulator/health``: ``{"ok": true}``.
 * ``GET  /_simulator/sends``: JSON list of accepted emails (``sendId``, ``emailId``, ``to``,
@@ -21,6 +25,8 @@ Control and inspection API (no authentication; bind it to loopback):
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,11 +156,53 @@ def _hubspot_errors(api: HubSpotApi) -> Middleware:
     return middleware
 
 
-def create_app(config: SimulatorConfig, state: SimState | None = None) -> web.Application:
-    """The simulator as an aiohttp application (HubSpot endpoints + ``/_simulator/`` control API)."""
+CONTROL_PREFIX = "/_simulator/"
+OPEN_CONTROL_PATHS = frozenset({"/_simulator/health"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (``127.0.0.1``, ``::1``); ``0.0.0.0`` is not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def control_guard(token: str | None, *, loopback: bool) -> Middleware:
+    """Middleware guarding ``/_simulator/`` (except health): the bearer ``token`` when one is set,
+    else loopback only (a simulator on another address without a token refuses control calls)."""
+    expected = f"Bearer {token}".encode() if token else None
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(CONTROL_PREFIX) and request.path not in OPEN_CONTROL_PATHS:
+            if expected is None and not loopback:
+                return _json({"error": "control API disabled: not on loopback and no control token"}, 403)
+            given = request.headers.get("Authorization", "").encode()
+            if expected is not None and not hmac.compare_digest(given, expected):
+                return _json({"error": "control token required: Authorization: Bearer <token>"}, 401)
+        return await handler(request)
+
+    return guard
+
+
+def create_app(
+    config: SimulatorConfig,
+    state: SimState | None = None,
+    *,
+    control_token: str | None = None,
+    loopback: bool = True,
+) -> web.Application:
+    """The simulator as an aiohttp application (HubSpot endpoints + ``/_simulator/`` control API,
+    guarded by :func:`control_guard`; ``loopback``: it listens on loopback only)."""
     state = state or SimState(config)
     api, control = HubSpotApi(state), Control(state)
-    app = web.Application(client_max_size=1024**2, middlewares=[_hubspot_errors(api)])
+    app = web.Application(
+        client_max_size=1024**2,
+        middlewares=[control_guard(control_token, loopback=loopback), _hubspot_errors(api)],
+    )
     app[STATE_KEY] = state
     app.router.add_post("/marketing/v3/transactional/single-email/send", api.send)
     app.router.add_post(r"/marketing/transactional/{version:\d{4}-\d{2}}/single-email/send", api.send)
@@ -210,11 +258,17 @@ class RunningSimulator:
 
 
 async def start_simulator(
-    config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0, *, shutdown_timeout: float = 1.0
+    config: SimulatorConfig,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    shutdown_timeout: float = 1.0,
+    control_token: str | None = None,
 ) -> RunningSimulator:
     """Serve the simulator on ``host:port`` (0: a free port) in the running event loop."""
     state = SimState(config)
-    runner = web.AppRunner(create_app(config, state), access_log=None, shutdown_timeout=shutdown_timeout)
+    app = create_app(config, state, control_token=control_token, loopback=is_loopback(host))
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
