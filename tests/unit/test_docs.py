@@ -217,3 +217,25 @@ def test_every_repository_path_the_docs_name_exists() -> None:
 def test_every_page_is_in_the_navigation() -> None:
     nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert [name for name in site_pages() if name not in nav] == []
+
+
+def test_the_threat_model_names_only_tests_that_exist_and_security_md_points_to_it() -> None:
+    text = page("security/threat-model.md")
+    for section in (
+        "## Assets",
+        "## Actors",
+        "## Trust boundaries",
+        "## Mitigations",
+        "## Retention and erasure",
+    ):
+        assert section in text
+    named = re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", text)
+    assert len(named) >= 15
+    missing = [
+        f"{path}::{test}"
+        for path, test in named
+        if not (ROOT / path).is_file()
+        or not re.search(rf"^(async )?def {test}\(", (ROOT / path).read_text(encoding="utf-8"), re.M)
+    ]
+    assert missing == []
+    assert "docs/security/threat-model.md" in (ROOT / "SECURITY.md").read_text(encoding="utf-8")
