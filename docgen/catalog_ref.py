@@ -9,6 +9,7 @@ from typing import Any
 
 from docgen import sources
 from docgen.markdown import GENERATED_NOTE, cell, table
+from schemas.sensitivity import SCHEMA_KEY
 
 _SINGLE_LINE = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
 _MULTI_LINE = "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$"
@@ -16,6 +17,9 @@ _MULTI_LINE = "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$"
 
 def anchor(event_type: str) -> str:
     return event_type.replace(".", "-")
+
+
+_SENSITIVE = {"personal": "personal data", "secret": "secret"}  # masked in dead-letter output
 
 
 def _deref(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +94,9 @@ def fields(model: dict[str, Any], defs: dict[str, Any], prefix: str = "") -> Ite
         notes = [*_bounds(target if "enum" not in node else node), target.get("description", "")]
         if node is not target and "enum" in target:
             notes = [target.get("description", "")]
+        sensitive = node.get(SCHEMA_KEY)
+        if sensitive:
+            notes.insert(0, f"**{_SENSITIVE[sensitive]}**")
         yield [f"`{path}`", cell(_type(node, defs)), need, cell("; ".join(n for n in notes if n))]
         if "properties" in target:
             yield from fields(target, defs, f"{path}.")
