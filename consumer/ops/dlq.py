@@ -248,16 +248,21 @@ def render_letter(out: Output, letter: DeadLetter, show_pii: bool) -> None:
         out.note("personal data and secrets are masked; --show-pii shows them (and is audit-logged)")
 
 
+def operator() -> str:
+    """The OS user running the command (``uid:N`` when the uid has no passwd entry, as in some
+    containers): who is named in audit lines and replay provenance."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
 def audit_pii_shown(command: str, topic: str, what: str, records: int) -> None:
     """The audit line of an unmasked display: who (OS user, host), what (command, topic, selection,
     record count), when (the log line's timestamp). Logged at WARNING so it is never filtered out."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry for the uid (some containers)
-        user = f"uid:{os.getuid()}"
     log.warning(
         "audit.pii_shown",
-        user=user,
+        user=operator(),
         host=socket.gethostname(),
         command=command,
         topic=topic,

@@ -27,8 +27,6 @@ The DLQ records stay where they are (Kafka topics are append-only); replaying on
 from __future__ import annotations
 
 import asyncio
-import getpass
-import os
 import re
 import time
 import uuid
@@ -45,7 +43,7 @@ from consumer.logs import get_logger
 from consumer.masking import mask_untrusted
 from consumer.ops import connect
 from consumer.ops.deadletters import DeadLetter
-from consumer.ops.dlq import letter_json
+from consumer.ops.dlq import letter_json, operator
 from consumer.ops.render import Output
 from consumer.records import Record
 from consumer.route import Router
@@ -56,14 +54,6 @@ log = get_logger("consumer.ops.replay")
 PROVENANCE = "ssc.replay."
 CHUNK = 200
 Progress = Callable[[int], None]
-
-
-def operator() -> str:
-    """The OS user running the command (``uid:N`` when the uid has no passwd entry)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
 
 
 def source_topics(kafka: KafkaSettings) -> Callable[[str], bool]:
