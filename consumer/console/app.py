@@ -240,19 +240,27 @@ class Console:
         revalidator = None
         if revalidate and self.config.router is not None:
             revalidator = replay.Revalidator(self.config.settings.decode, self.config.router)
-        return replay.plan(collected.letters, to_topic=None, revalidator=revalidator)
+        return replay.plan(
+            collected.letters,
+            to_topic=None,
+            allowed=replay.source_topics(self.config.settings.kafka),
+            revalidator=revalidator,
+        )
 
     async def _confirm(self, topic: str, positions: list[str], form: Any, revalidate: bool) -> web.Response:
         if not self.guard.confirmed(positions, _text(form.get("confirmation"))):
             raise web.HTTPForbidden(text="the confirmation does not match the dry run: run it again")
         ranges = tuple(parse_position(p) for p in positions)
         items = await self._plan(topic, Selection(positions=ranges), revalidate)
+        credentials = self.guard.credentials
+        by = f"console:{credentials.user if credentials else dlq.operator()}"
         summary = await replay.execute(
-            self.config.settings.kafka, items, rate=None, timeout_s=self.config.kafka_timeout_s
+            self.config.settings.kafka, items, rate=None, timeout_s=self.config.kafka_timeout_s, by=by
         )
         log.info(
             "console.replayed",
             dlq_topic=topic,
+            by=by,
             replay_id=summary.replay_id,
             replayed=summary.replayed,
             skipped=len(summary.skipped),

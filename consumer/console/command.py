@@ -82,7 +82,8 @@ def console_command(  # noqa: PLR0917 - one parameter per CLI flag
 ) -> None:
     """Serve the web console: replicas' status and charts, dead letters to browse, replay when enabled."""
     from consumer.console.app import ConsoleConfig
-    from consumer.console.guard import Guard, is_loopback, load_credentials
+    from consumer.console.guard import Guard, load_credentials
+    from consumer.loopback import is_loopback
     from consumer.ops.render import configure_logging
 
     with one_line_errors():

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from consumer.cli import app
 from consumer.hubspot.simulator import SimulatorConfig
 from consumer.hubspot.simulator.cli import read_control_token
-from consumer.hubspot.simulator.server import is_loopback, start_simulator
+from consumer.hubspot.simulator.server import start_simulator
+from consumer.loopback import is_loopback
 
 CONTROL = "c" * 40
 

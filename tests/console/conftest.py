@@ -62,7 +62,9 @@ async def scenario(
     sim = await start_sim(sim_config())
     good = [signup(i) for i in range(3)]
     poison = [signup(10, poison=True), signup(11, email=VICTIM, poison=True)]
-    poison[1]["data"]["first_name"] = HOSTILE
+    # In an extension attribute: no schema marks it, so the console shows it (as text); a marked field
+    # such as first_name would be masked before it reached the page.
+    poison[1]["campaign"] = HOSTILE
     events = [*good, *poison]
     await produce(kafka_bootstrap, topic, events)
     service = Service(settings_for(kafka_bootstrap, topic, sim))

@@ -9,10 +9,11 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from pydantic import SecretStr
 
-from consumer.console.guard import Credentials, Guard, is_loopback, load_credentials
+from consumer.console.guard import Credentials, Guard, load_credentials
 from consumer.console.history import Sample, chart, rates
 from consumer.console.status import parse
 from consumer.errors import ConsumerError
+from consumer.loopback import is_loopback
 
 
 def exposition() -> str:

@@ -23,7 +23,8 @@ from consumer.hubspot.simulator.config import (
     parse_template,
     parse_token_portal,
 )
-from consumer.hubspot.simulator.server import is_loopback, start_simulator
+from consumer.hubspot.simulator.server import start_simulator
+from consumer.loopback import is_loopback
 
 
 def build_config(  # the CLI's flags, as plain values (tests call this directly)

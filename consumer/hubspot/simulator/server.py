@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +36,7 @@ from aiohttp.typedefs import Handler, Middleware
 from consumer.hubspot.simulator.api import JSON, HubSpotApi
 from consumer.hubspot.simulator.config import SimulatorConfig
 from consumer.hubspot.simulator.state import SimState
+from consumer.loopback import is_loopback
 
 STATE_KEY = web.AppKey("state", SimState)
 
@@ -158,16 +158,6 @@ def _hubspot_errors(api: HubSpotApi) -> Middleware:
 
 CONTROL_PREFIX = "/_simulator/"
 OPEN_CONTROL_PATHS = frozenset({"/_simulator/health"})
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (``127.0.0.1``, ``::1``); ``0.0.0.0`` is not."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def control_guard(token: str | None, *, loopback: bool) -> Middleware:
