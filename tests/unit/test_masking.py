@@ -68,7 +68,8 @@ def test_a_dead_letter_shows_no_personal_data_or_secret_by_default(event: dict[s
 
 
 def test_masking_keeps_what_an_operator_needs() -> None:
-    shown = letter_json(_dead_letter(_order()), show_pii=False)["value"]
+    event = _order()
+    shown = letter_json(_dead_letter(event), show_pii=False)["value"]
     data = shown["data"]
     assert data["customer"]["email"] == "j***@example.com"
     assert data["customer"]["customer_id"] == "cus_7Hq2Lm"
@@ -78,7 +79,8 @@ def test_masking_keeps_what_an_operator_needs() -> None:
     }  # fmt: skip
     assert data["lines"][0]["name"] == "Logo T-shirt, black, M"
     assert data["total"] == {"amount": "49.90", "currency": "EUR"}
-    assert (shown["id"], shown["type"], data["order_number"]) == ("ord-evt-000184467", ORDER, "EX-10042")
+    assert (shown["id"], shown["type"]) == (event["id"], ORDER)
+    assert data["order_number"] == event["data"]["order_number"]
     reset = mask_event(_reset(), RESET)["data"]
     assert reset["reset_url"] == "https://id.example.com/***"
     assert reset["expires_at"] == "2026-03-02T13:00:00Z"
