@@ -265,7 +265,7 @@ def test_plan_skips_a_dead_letter_that_holds_only_a_prefix_of_its_value() -> Non
     cut = DeadLetter.from_record(
         dataclasses.replace(cut.record, headers=(*cut.record.headers, ("ssc.original.truncated", b"true")))
     )
-    (item,) = plan([cut], to_topic=None)
+    (item,) = plan([cut], to_topic=None, allowed=SOURCES)
     assert item.skip is not None
     assert "events-" in item.skip
 
