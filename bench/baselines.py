@@ -89,9 +89,12 @@ class Work:
 
 async def run_naive(args: argparse.Namespace, work: Work) -> None:
     consumer = AIOKafkaConsumer(
-        args.topic, bootstrap_servers=args.bootstrap, group_id=args.group, enable_auto_commit=False,
+        args.topic,
+        bootstrap_servers=args.bootstrap,
+        group_id=args.group,
+        enable_auto_commit=False,
         auto_offset_reset="earliest",
-    )  # fmt: skip
+    )
     await consumer.start()
     deadline = time.monotonic() + args.max_seconds
     try:
@@ -142,9 +145,12 @@ async def main(argv: list[str]) -> int:
     async with Work(args.sim_url, args.token, args.routing) as work:
         await (run_naive if args.kind == "naive" else run_faststream)(args, work)
     summary = {
-        "kind": args.kind, "processed": work.processed, "sent": work.sent, "other": work.other,
+        "kind": args.kind,
+        "processed": work.processed,
+        "sent": work.sent,
+        "other": work.other,
         "seconds": round(time.monotonic() - started, 3),
-    }  # fmt: skip
+    }
     sys.stdout.write(orjson.dumps(summary).decode() + "\n")
     return 0
 

@@ -58,9 +58,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--baseline-seconds", type=float, default=20.0, help="at most this long per baseline")
     ap.add_argument("--paced-fraction", type=float, default=0.3, help="paced load / measured throughput")
     ap.add_argument(
-        "--repeat", type=int, default=3,
+        "--repeat",
+        type=int,
+        default=3,
         help="engine backlog runs per latency; the table reports the run of median throughput",
-    )  # fmt: skip
+    )
     ap.add_argument("--paced-seconds", type=float, default=10.0, help="duration of the paced load")
     ap.add_argument("--probe-requests", type=int, default=300, help="requests of the concurrency-1 probe")
     ap.add_argument("--seed", type=int, default=1, help="simulator seed (ids, jitter)")
@@ -74,9 +76,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="make this run (or the --report one) the latest figures of docs/results/benchmarks.md",
     )
     ap.add_argument(
-        "--at-commit", metavar="REV", default=None,
+        "--at-commit",
+        metavar="REV",
+        default=None,
         help="measure the code of this commit (a snapshot), not the working tree, e.g. HEAD",
-    )  # fmt: skip
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.events, args.rss_events, args.baseline_events = 2_000, 5_000, 1_000
@@ -141,18 +145,22 @@ async def _at_latency(
     for _ in range(max(1, args.repeat)):
         run = await phases.engine_backlog(ctx, topic, args.events, latency, 120 + args.events / 200)
         runs.append(run)
-        _say(f"{tag} engine: {fmt(run['throughput_per_s'])} ev/s, {fmt(run['cpu_s_per_1000'])} CPU s/1000,"
-             f" {run['accepted']}/{args.events} accepted, exit {run['exit_code']},"
-             f" other processes {_num(run.get('others_cpu_util')):.2f} cores")  # fmt: skip
+        _say(
+            f"{tag} engine: {fmt(run['throughput_per_s'])} ev/s, {fmt(run['cpu_s_per_1000'])} CPU s/1000,"
+            f" {run['accepted']}/{args.events} accepted, exit {run['exit_code']},"
+            f" other processes {_num(run.get('others_cpu_util')):.2f} cores"
+        )
     engine = median_run(runs)
     rate = args.paced_fraction * engine["throughput_per_s"]
     count = max(200, int(rate * args.paced_seconds)) if math.isfinite(rate) else 200
     rate = rate if math.isfinite(rate) else 100.0
     paced = await phases.engine_paced(ctx, latency, rate, count, max(100, int(rate * PACED_WARMUP_S)))
     inside = paced["inside_consumer"]
-    _say(f"{tag} paced {fmt(rate)} ev/s: p50 {fmt(paced['p50_ms'])} ms, p99 {fmt(paced['p99_ms'])} ms;"
-         f" inside the consumer: request {fmt(inside['request_mean_ms'])} ms,"
-         f" dispatch→done {fmt(inside['dispatch_to_done_mean_ms'])} ms (means)")  # fmt: skip
+    _say(
+        f"{tag} paced {fmt(rate)} ev/s: p50 {fmt(paced['p50_ms'])} ms, p99 {fmt(paced['p99_ms'])} ms;"
+        f" inside the consumer: request {fmt(inside['request_mean_ms'])} ms,"
+        f" dispatch→done {fmt(inside['dispatch_to_done_mean_ms'])} ms (means)"
+    )
     out: dict[str, Any] = {"probe": probe, "engine": engine, "engine_runs": runs, "paced": paced}
     for kind in ("naive", "faststream"):
         out[kind] = await phases.baseline(
@@ -198,8 +206,14 @@ def notes(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:
     """Where the cores went in each engine window (1.0 = one core busy), and warnings that qualify
     the figures: other load on a shared machine, a paced run whose queue grew."""
     lines = []
-    names = (("consumer", "measured"), ("simulator", "simulator"), ("kafka", "kafka"), ("bench", "bench"),
-             ("other processes", "others"), ("steal", "steal"))  # fmt: skip
+    names = (
+        ("consumer", "measured"),
+        ("simulator", "simulator"),
+        ("kafka", "kafka"),
+        ("bench", "bench"),
+        ("other processes", "others"),
+        ("steal", "steal"),
+    )
     others: list[float] = []
     for latency in args.latency_list:
         r = results[f"latency_{latency:g}ms"]
@@ -239,8 +253,14 @@ def environment() -> dict[str, Any]:
         except importlib.metadata.PackageNotFoundError:
             return None
 
-    model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                  if ln.startswith("model name")), platform.processor())  # fmt: skip
+    model = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem_kb = next(
         int(ln.split()[1])
         for ln in Path("/proc/meminfo").read_text().splitlines()
@@ -250,12 +270,30 @@ def environment() -> dict[str, Any]:
         ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False, cwd=infra.ROOT
     )
     return {
-        "versions": {"python": platform.python_version(), **{p: version(p) for p in (
-            "single-send-consumer", "aiokafka", "aiohttp", "faststream", "pydantic", "orjson", "structlog")}},
-        "machine": {"cpus": os.cpu_count(), "cpu_model": model, "mem_gb": round(mem_kb / 1024**2, 1),
-                    "kernel": platform.release(), "load_avg_at_start": os.getloadavg()},
+        "versions": {
+            "python": platform.python_version(),
+            **{
+                p: version(p)
+                for p in (
+                    "single-send-consumer",
+                    "aiokafka",
+                    "aiohttp",
+                    "faststream",
+                    "pydantic",
+                    "orjson",
+                    "structlog",
+                )
+            },
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu_model": model,
+            "mem_gb": round(mem_kb / 1024**2, 1),
+            "kernel": platform.release(),
+            "load_avg_at_start": os.getloadavg(),
+        },
         "git_commit": git.stdout.strip() or None,
-    }  # fmt: skip
+    }
 
 
 def report_again(path: Path, docs: bool = False) -> int:

@@ -130,10 +130,13 @@ class Check:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "figure": self.figure, "value": _finite(self.value), "unit": self.unit,
+            "figure": self.figure,
+            "value": _finite(self.value),
+            "unit": self.unit,
             "target": None if self.target is None else _finite(self.target),
-            "comparison": ">=" if self.at_least else "<=", "passed": self.passed,
-        }  # fmt: skip
+            "comparison": ">=" if self.at_least else "<=",
+            "passed": self.passed,
+        }
 
 
 def _finite(x: float) -> float | None:
@@ -162,8 +165,12 @@ def table(checks: Sequence[Check]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
     for n, r in enumerate(rows):
-        lines.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
-                               enumerate(zip(r, widths, strict=True))).rstrip())  # fmt: skip
+        lines.append(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+        )
         if n == 0:
             lines.append("-" * len(lines[0]))
     return "\n".join(lines)

@@ -73,8 +73,10 @@ class Kafka:
         if self.state is not None:
             subprocess.run(
                 [sys.executable, str(KAFKA_SCRIPT), "stop", "--state-dir", str(self.state)],
-                capture_output=True, check=False, timeout=120,
-            )  # fmt: skip
+                capture_output=True,
+                check=False,
+                timeout=120,
+            )
 
 
 async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
@@ -92,11 +94,21 @@ async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
 def event(i: int, source: str) -> dict[str, Any]:
     """A valid ``user.signed_up`` CloudEvent (the welcome route: one Single Send request)."""
     return {
-        "specversion": "1.0", "id": f"evt-{i:07d}", "source": source, "type": EVENT_TYPE,
-        "datacontenttype": "application/json", "subject": f"usr_{i:07d}",
-        "data": {"user_id": f"usr_{i:07d}", "email": f"user{i}@example.com", "first_name": "Bench",
-                 "last_name": f"User{i}", "plan": "starter", "locale": "en"},
-    }  # fmt: skip
+        "specversion": "1.0",
+        "id": f"evt-{i:07d}",
+        "source": source,
+        "type": EVENT_TYPE,
+        "datacontenttype": "application/json",
+        "subject": f"usr_{i:07d}",
+        "data": {
+            "user_id": f"usr_{i:07d}",
+            "email": f"user{i}@example.com",
+            "first_name": "Bench",
+            "last_name": f"User{i}",
+            "plan": "starter",
+            "locale": "en",
+        },
+    }
 
 
 def sid(i: int, source: str) -> str:
@@ -106,9 +118,12 @@ def sid(i: int, source: str) -> str:
 
 def _producer(bootstrap: str, linger_ms: int) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=linger_ms,
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=linger_ms,
         max_batch_size=256 * 1024,
-    )  # fmt: skip
+    )
 
 
 async def produce_backlog(bootstrap: str, topic: str, count: int, source: str) -> float:
@@ -217,8 +232,10 @@ def snapshot(rev: str, dest: Path) -> str:
     ).stdout.strip()
     archive = subprocess.run(
         ["git", "archive", "--format=tar", sha, "consumer", "schemas", "bench", "deploy/local"],
-        capture_output=True, check=True, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(dest, filter="data")
     return sha
@@ -259,8 +276,20 @@ class Simulator(SimulatorProcess):
     """``consumer simulator`` as a separate process (its CPU is not the consumer's), with its control API."""
 
     def __init__(self, port: int, seed: int, email_ids: list[int], log: Path, source: Path | None) -> None:
-        args = [sys.executable, "-m", "consumer", "simulator", "--host", "127.0.0.1", "--port", str(port),
-                "--token", TOKEN, "--seed", str(seed)]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "consumer",
+            "simulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--token",
+            TOKEN,
+            "--seed",
+            str(seed),
+        ]
         for email_id in email_ids:
             args += ["--template", str(email_id)]
         super().__init__(spawn(args, log=log, source=source), port, call_timeout_s=120)

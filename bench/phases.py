@@ -62,8 +62,13 @@ class Context:
         return self.logs / f"{name}.log"
 
     def pids(self, child: int) -> dict[str, int]:
-        pids = {"measured": child, "simulator": self.sim.pid, "bench": os.getpid(), "machine": MACHINE,
-                "steal": STEAL}  # fmt: skip
+        pids = {
+            "measured": child,
+            "simulator": self.sim.pid,
+            "bench": os.getpid(),
+            "machine": MACHINE,
+            "steal": STEAL,
+        }
         if self.kafka.pid is not None:
             pids["kafka"] = self.kafka.pid
         return pids
@@ -96,9 +101,12 @@ def _steady(samples: dict[str, list[Any]], accepted: dict[str, float]) -> dict[s
     """Throughput and CPU of every sampled process over the steady window of ``accepted``."""
     w = window(accepted.values())
     out: dict[str, Any] = {
-        "accepted": w.accepted, "window_s": round(w.seconds, 3), "throughput_per_s": w.rate,
-        "first_accept": w.first, "last_accept": w.last,
-    }  # fmt: skip
+        "accepted": w.accepted,
+        "window_s": round(w.seconds, 3),
+        "throughput_per_s": w.rate,
+        "first_accept": w.first,
+        "last_accept": w.last,
+    }
     for name, series in samples.items():
         cpu = cpu_between(series, w.first, w.last)
         out[f"{name}_cpu_s"] = cpu
@@ -133,14 +141,18 @@ async def engine_backlog(
     stats = await ctx.sim.stats()
     figures = _steady(samples, accepted)
     figures.update(
-        expected=expected, exit_code=ended.returncode, timed_out=ended.timed_out,
-        wall_s=round(ended.wall_s, 2), total_cpu_s=ended.cpu_s,
+        expected=expected,
+        exit_code=ended.returncode,
+        timed_out=ended.timed_out,
+        wall_s=round(ended.wall_s, 2),
+        total_cpu_s=ended.cpu_s,
         total_cpu_s_per_1000=per_thousand(ended.cpu_s, len(accepted)),
         startup_cpu_s=_cpu_before(samples["measured"], min(accepted.values(), default=None)),
         peak_rss_mb=round(sampler.peak_rss_mb("measured"), 1),
-        requests=stats["requests"], by_status=stats["by_status"],
+        requests=stats["requests"],
+        by_status=stats["by_status"],
         rss_mb_trace=_rss_trace(samples["measured"], figures["first_accept"], figures["last_accept"]),
-    )  # fmt: skip
+    )
     return figures
 
 
@@ -190,8 +202,12 @@ async def _inside_consumer(port: int) -> dict[str, float]:
         text = await r.text()
     requests, request_s = histogram_mean(text, "ssc_hubspot_request_duration_seconds")
     events, event_s = histogram_mean(text, "ssc_event_duration_seconds")
-    return {"requests": requests, "request_mean_ms": request_s * 1000,
-            "events": events, "dispatch_to_done_mean_ms": event_s * 1000}  # fmt: skip
+    return {
+        "requests": requests,
+        "request_mean_ms": request_s * 1000,
+        "events": events,
+        "dispatch_to_done_mean_ms": event_s * 1000,
+    }
 
 
 async def _wait_accepted(sim: infra.Simulator, count: int, timeout_s: float) -> int:
@@ -238,15 +254,23 @@ async def engine_paced(
     measured = {s: accepted[s] for s in produced if s in accepted}
     figures = _steady(samples, measured)
     figures.update(
-        target_rate_per_s=rate, offered_rate_per_s=offered, produced=len(produced), matched=len(latencies),
-        p50_ms=percentile(latencies, 50), p90_ms=percentile(latencies, 90), p99_ms=percentile(latencies, 99),
-        max_ms=max(latencies, default=None), mean_ms=statistics.fmean(latencies) if latencies else None,
-        p50_by_third_ms=p50_thirds, inside_consumer=inside,
+        target_rate_per_s=rate,
+        offered_rate_per_s=offered,
+        produced=len(produced),
+        matched=len(latencies),
+        p50_ms=percentile(latencies, 50),
+        p90_ms=percentile(latencies, 90),
+        p99_ms=percentile(latencies, 99),
+        max_ms=max(latencies, default=None),
+        mean_ms=statistics.fmean(latencies) if latencies else None,
+        p50_by_third_ms=p50_thirds,
+        inside_consumer=inside,
         # a queue that builds up or drains during the run means the offered load was, for a while,
         # above what the consumer got done on this machine: the latency then measures queueing
         stable=bool(latencies) and max(p50_thirds) <= 3 * min(p50_thirds) + 20,
-        exit_code=ended.returncode, peak_rss_mb=round(sampler.peak_rss_mb("measured"), 1),
-    )  # fmt: skip
+        exit_code=ended.returncode,
+        peak_rss_mb=round(sampler.peak_rss_mb("measured"), 1),
+    )
     return figures
 
 
@@ -257,8 +281,9 @@ async def probe_latency(ctx: Context, latency_ms: float, requests: int, warmup: 
     settings = DecodeSettings()
     bodies: list[bytes] = []
     for i in range(warmup + requests):
-        record = Record("probe", 0, i, None, orjson.dumps(infra.event(i, "/bench/probe")),
-                        tuple(infra.HEADERS), 0)  # fmt: skip
+        record = Record(
+            "probe", 0, i, None, orjson.dumps(infra.event(i, "/bench/probe")), tuple(infra.HEADERS), 0
+        )
         jobs = router.plan(validate(decode(record, settings)), datetime.now(UTC))
         bodies.extend(job.request.complete_body for job in jobs)
     url = ctx.sim.url + HubSpotSettings().send_path
@@ -275,9 +300,11 @@ async def probe_latency(ctx: Context, latency_ms: float, requests: int, warmup: 
             if n >= warmup:
                 samples.append(time.perf_counter() - t0)
     return {
-        "requests": len(samples), "mean_ms": statistics.fmean(samples) * 1000,
-        "p50_ms": percentile(samples, 50) * 1000, "p99_ms": percentile(samples, 99) * 1000,
-    }  # fmt: skip
+        "requests": len(samples),
+        "mean_ms": statistics.fmean(samples) * 1000,
+        "p50_ms": percentile(samples, 50) * 1000,
+        "p99_ms": percentile(samples, 99) * 1000,
+    }
 
 
 async def baseline(
@@ -285,10 +312,28 @@ async def baseline(
 ) -> dict[str, Any]:
     """``bench.baselines <kind>`` over ``topic`` for at most ``max_events`` / ``max_seconds``."""
     await ctx.sim.reset(latency_ms)
-    args = [sys.executable, "-m", "bench.baselines", kind, "--bootstrap", ctx.kafka.bootstrap,
-            "--topic", topic, "--group", f"bench.{kind}.{uuid.uuid4().hex[:8]}", "--sim-url", ctx.sim.url,
-            "--token", infra.TOKEN, "--routing", str(ctx.routing), "--max-events", str(max_events),
-            "--max-seconds", str(max_seconds)]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "bench.baselines",
+        kind,
+        "--bootstrap",
+        ctx.kafka.bootstrap,
+        "--topic",
+        topic,
+        "--group",
+        f"bench.{kind}.{uuid.uuid4().hex[:8]}",
+        "--sim-url",
+        ctx.sim.url,
+        "--token",
+        infra.TOKEN,
+        "--routing",
+        str(ctx.routing),
+        "--max-events",
+        str(max_events),
+        "--max-seconds",
+        str(max_seconds),
+    ]
     started = time.monotonic()
     proc = infra.spawn(args, None, ctx.log(f"{kind}-{latency_ms:g}ms"), ctx.source)
     sampler = Sampler(ctx.pids(proc.pid)).start()
@@ -321,8 +366,23 @@ async def profile_engine(
     await ctx.sim.reset(latency_ms)
     env = consumer_env(ctx, topic, f"bench.profile.{uuid.uuid4().hex[:8]}", infra.free_port())
     proc = infra.spawn(_consumer_cmd("--until-drained"), env, ctx.log("engine-profile"), ctx.source)
-    recorder = infra.spawn([spy, "record", "--pid", str(proc.pid), "--rate", "250", "--format", "raw",
-                            "--output", str(out), "--nonblocking"], None, ctx.log("py-spy"))  # fmt: skip
+    recorder = infra.spawn(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(proc.pid),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        None,
+        ctx.log("py-spy"),
+    )
     ended = await infra.reap(proc, timeout_s)
     await infra.reap(recorder, 30)
     try:

@@ -115,17 +115,23 @@ def test_this_process_can_be_sampled_and_a_missing_pid_cannot() -> None:
 
 def test_the_profile_attributes_samples_to_the_innermost_consumer_frame() -> None:
     loop = "run (asyncio/runners.py:190);BaseEventLoop.run_forever (asyncio/base_events.py:607)"
-    collapsed = "\n".join([
-        f"{loop};Pipeline.process (consumer/pipeline.py:80);validate (consumer/decode.py:130);"
-        "BaseModel.model_validate_json (pydantic/main.py:847) 30",
-        f"{loop};Pipeline.process (consumer/pipeline.py:81);send (consumer/hubspot/client.py:10) 10",
-        f"{loop};ResponseHandler.data_received (aiohttp/client_proto.py:359) 10",
-        "<module> (consumer/__main__.py:6);import_module (importlib/__init__.py:1) 50",  # start-up: ignored
-    ])  # fmt: skip
+    collapsed = "\n".join(
+        [
+            f"{loop};Pipeline.process (consumer/pipeline.py:80);validate (consumer/decode.py:130);"
+            "BaseModel.model_validate_json (pydantic/main.py:847) 30",
+            f"{loop};Pipeline.process (consumer/pipeline.py:81);send (consumer/hubspot/client.py:10) 10",
+            f"{loop};ResponseHandler.data_received (aiohttp/client_proto.py:359) 10",
+            # start-up: ignored
+            "<module> (consumer/__main__.py:6);import_module (importlib/__init__.py:1) 50",
+        ]
+    )
     result = summarise(collapsed)
     assert result["samples"] == 50
     stages = dict(result["by_stage"])
-    assert stages == {"validate (consumer/decode.py)": 60.0, "send (consumer/hubspot/client.py)": 20.0,
-                      "<aiohttp>": 20.0}  # fmt: skip
+    assert stages == {
+        "validate (consumer/decode.py)": 60.0,
+        "send (consumer/hubspot/client.py)": 20.0,
+        "<aiohttp>": 20.0,
+    }
     assert dict(result["total_pct"])["Pipeline.process (consumer/pipeline.py)"] == 80.0
     assert dict(result["self_pct"])["BaseModel.model_validate_json (pydantic/main.py)"] == 60.0

@@ -49,10 +49,14 @@ def root(
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", envvar="SSC_CONFIG_FILE", exists=True, dir_okay=False,
+        "--config",
+        "-c",
+        envvar="SSC_CONFIG_FILE",
+        exists=True,
+        dir_okay=False,
         help="YAML settings file (secrets are refused there; use env vars or *_file settings).",
     ),
-]  # fmt: skip
+]
 
 
 # ---------------------------------------------------------------------------------------------- run
@@ -371,11 +375,17 @@ def oauth_install(  # noqa: PLR0917 - one parameter per CLI flag
 
     done = asyncio.run(
         install(
-            token_url=token_url(base_url, endpoint), client_id=client_id, client_secret=secret, out=out,
-            show=show, scopes=tuple(scope or ("transactional-email",)), authorize_base=authorize_url,
-            port=port, timeout_s=timeout,
+            token_url=token_url(base_url, endpoint),
+            client_id=client_id,
+            client_secret=secret,
+            out=out,
+            show=show,
+            scopes=tuple(scope or ("transactional-email",)),
+            authorize_base=authorize_url,
+            port=port,
+            timeout_s=timeout,
         )
-    )  # fmt: skip
+    )
     portal = done.portal.hub_id if done.portal.hub_id is not None else "unknown (the answer did not say)"
     typer.echo(f"Installed into portal {portal}; scopes: {', '.join(done.portal.scopes or ()) or 'not said'}")
     typer.echo(f"Refresh token written to {out} (mode 0600): SSC_HUBSPOT__AUTH__OAUTH_REFRESH_TOKEN_FILE")

@@ -248,8 +248,16 @@ class DeadLetterWriter:
         if fitted.truncated:
             DLQ_TRUNCATED.inc()
         log.info(
-            "dlq.written", dlq_topic=topic, topic=record.topic, partition=record.partition,
-            offset=record.offset, reason=outcome.reason.value, outcome=outcome.cls.value,
-            send_result=outcome.send_result, http_status=outcome.http_status, event_id=ctx.event_id,
-            truncated=fitted.truncated, original_size=len(record.value or b""),
-        )  # fmt: skip
+            "dlq.written",
+            dlq_topic=topic,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=outcome.reason.value,
+            outcome=outcome.cls.value,
+            send_result=outcome.send_result,
+            http_status=outcome.http_status,
+            event_id=ctx.event_id,
+            truncated=fitted.truncated,
+            original_size=len(record.value or b""),
+        )

@@ -70,8 +70,11 @@ def start_local_kafka(port: int) -> str:
         raise ConfigError("the demo runs from a source checkout (deploy/local/kafka.py); or pass --bootstrap")
     out = subprocess.run(  # noqa: S603 - our own script, fixed arguments
         [sys.executable, str(script), "start", "--port", str(port), "--json"],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     if out.returncode != 0:
         raise ConfigError(f"local Kafka did not start: {(out.stderr or out.stdout).strip()}")
     return str(json.loads(out.stdout.strip().splitlines()[-1])["bootstrap"])

@@ -110,9 +110,14 @@ class PauseController:
         if cause in (TRANSIENT, MASS_DLQ):
             BREAKER_OPEN.labels(breaker=cause).set(1)
         log.warning(
-            "pipeline.paused", cause=cause, reason=outcome.reason.value, http_status=outcome.http_status,
-            send_result=outcome.send_result, retry_after_s=outcome.retry_after_s, detail=outcome.detail,
-        )  # fmt: skip
+            "pipeline.paused",
+            cause=cause,
+            reason=outcome.reason.value,
+            http_status=outcome.http_status,
+            send_result=outcome.send_result,
+            retry_after_s=outcome.retry_after_s,
+            detail=outcome.detail,
+        )
         if first:
             self._on_change(True)
 

@@ -141,9 +141,11 @@ class Pipeline:
         else:
             EVENTS.labels(outcome=outcome.cls.value, reason=outcome.label).inc()
             log.info(
-                "record.done", outcome=outcome.cls.value, reason=outcome.label,
+                "record.done",
+                outcome=outcome.cls.value,
+                reason=outcome.label,
                 elapsed_ms=round((time.monotonic() - started) * 1000, 2),
-            )  # fmt: skip
+            )
         self._tracing.record_finished(outcome)
         return outcome
 
@@ -184,11 +186,16 @@ class Pipeline:
                     failed = _Attempt(
                         outcome,
                         FailureContext(
-                            stage="send", group_id=self._group, event_type=event_type, event_id=event_id,
-                            route=job.route, send_id=job.request.send_id, email_id=job.request.email_id,
+                            stage="send",
+                            group_id=self._group,
+                            event_type=event_type,
+                            event_id=event_id,
+                            route=job.route,
+                            send_id=job.request.send_id,
+                            email_id=job.request.email_id,
                             attempts=outcome.attempts,
                         ),
-                    )  # fmt: skip
+                    )
             elif final is None or outcome.cls is OutcomeClass.TERMINAL:
                 final = outcome
         if failed is not None:
@@ -219,7 +226,11 @@ class Pipeline:
         if outcome.cls is OutcomeClass.TERMINAL:
             recipient = self._recipient_id(request.message.to) if self._recipient_id else None
             log.info(
-                "send.terminal", send_id=request.send_id, route=job.route, send_result=outcome.send_result,
-                email_id=request.email_id, recipient=recipient,
-            )  # fmt: skip
+                "send.terminal",
+                send_id=request.send_id,
+                route=job.route,
+                send_result=outcome.send_result,
+                email_id=request.email_id,
+                recipient=recipient,
+            )
         return outcome

@@ -112,10 +112,15 @@ class Service:
         self.http = HttpServer(self.health, s.observability.host, s.observability.port)
         await self.http.start()
         log.info(
-            "service.starting", environment=s.environment.value, topics=list(s.kafka.topics),
-            pattern=s.kafka.topic_pattern, group=s.kafka.group_id, routes=len(self.router.routes),
-            http_port=self.http.port, api_version=s.hubspot.api_version,
-        )  # fmt: skip
+            "service.starting",
+            environment=s.environment.value,
+            topics=list(s.kafka.topics),
+            pattern=s.kafka.topic_pattern,
+            group=s.kafka.group_id,
+            routes=len(self.router.routes),
+            http_port=self.http.port,
+            api_version=s.hubspot.api_version,
+        )
         try:
             clients = await self._connect_kafka()
         except BaseException:
@@ -138,9 +143,13 @@ class Service:
             )
             self.controller = controller
             async with HubSpotClient(
-                s.hubspot, max_in_flight=s.engine.max_in_flight, auth=auth, limiter=limiter,
-                observer=controller.observe, trace_configs=self.tracing.http_trace_configs(),
-            ) as client:  # fmt: skip
+                s.hubspot,
+                max_in_flight=s.engine.max_in_flight,
+                auth=auth,
+                limiter=limiter,
+                observer=controller.observe,
+                trace_configs=self.tracing.http_trace_configs(),
+            ) as client:
                 pipeline = Pipeline(
                     decode_settings=s.decode,
                     router=self.router,
@@ -188,10 +197,17 @@ class Service:
             await self._stop_endpoints()
         elapsed = time.monotonic() - started
         log.info(
-            "service.stopped", fetched=counts.fetched, done=counts.done, cancelled=counts.cancelled,
-            skipped=counts.skipped, outcomes=counts.by_outcome, commits=counts.commits,
-            commit_failures=counts.commit_failures, committed=counts.committed, seconds=round(elapsed, 2),
-        )  # fmt: skip
+            "service.stopped",
+            fetched=counts.fetched,
+            done=counts.done,
+            cancelled=counts.cancelled,
+            skipped=counts.skipped,
+            outcomes=counts.by_outcome,
+            commits=counts.commits,
+            commit_failures=counts.commit_failures,
+            committed=counts.committed,
+            seconds=round(elapsed, 2),
+        )
         return RunResult(counts, elapsed)
 
     async def _stop_endpoints(self) -> None:

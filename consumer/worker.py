@@ -287,8 +287,13 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         elif (exc := task.exception()) is not None:
             # A bug, not bad input (the pipeline maps every input failure to an outcome). The record is
             # not done; retry it later rather than skip it or crash the member.
-            log.error("record.crashed", topic=record.topic, partition=record.partition, offset=record.offset,
-                      error=repr(exc))  # fmt: skip
+            log.error(
+                "record.crashed",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                error=repr(exc),
+            )
             asyncio.get_running_loop().call_later(CRASH_RETRY_S, self._retry_crashed, flight)
         elif flight.tracker.done(record.offset):
             cls: OutcomeClass = task.result().cls

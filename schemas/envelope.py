@@ -52,9 +52,19 @@ EVENT_ID_NAMESPACE = uuid.UUID("5b0f6c5e-3f0a-5a52-9a53-2f3c1e9d7a10")
 
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,64}$")
 _RESERVED = frozenset(
-    {"specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema", "data",
-     "data_base64"}
-)  # fmt: skip
+    {
+        "specversion",
+        "id",
+        "source",
+        "type",
+        "time",
+        "subject",
+        "datacontenttype",
+        "dataschema",
+        "data",
+        "data_base64",
+    }
+)
 _NOT_HEADERS = ("data", "data_base64", "datacontenttype")
 _WHITESPACE = re.compile(r"\s")
 _MAX_ID = 256

@@ -23,8 +23,14 @@ _SINGLE_LINE = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
 
 
 def _attribute(description: str, max_length: int, **extra: Any) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": _SINGLE_LINE,
-            "description": description, **extra}  # fmt: skip
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max_length,
+        "pattern": _SINGLE_LINE,
+        "description": description,
+        **extra,
+    }
 
 
 def event_schema(event_type: str) -> dict[str, Any]:

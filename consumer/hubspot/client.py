@@ -295,8 +295,13 @@ class HubSpotClient:
                 # With Retry-After the limiter holds everyone; without it this request also backs off
                 # on its own (capped, jittered), so a refused request does not come straight back.
                 delay = 0.0 if outcome.retry_after_s is not None else self._backoff(throttled, None)
-                log.info("send.throttled", send_id=request.send_id, attempt=attempt, delay_s=round(delay, 3),
-                         retry_after_s=outcome.retry_after_s)  # fmt: skip
+                log.info(
+                    "send.throttled",
+                    send_id=request.send_id,
+                    attempt=attempt,
+                    delay_s=round(delay, 3),
+                    retry_after_s=outcome.retry_after_s,
+                )
                 if delay > 0:
                     await self._sleep(delay)
                 continue
@@ -322,9 +327,12 @@ class HubSpotClient:
                 return dataclasses.replace(outcome, attempts=attempt)  # a probe is one attempt
             if deadline is not None and self._clock() + wait > deadline:
                 log.warning(
-                    "send.retries_exhausted", send_id=request.send_id, attempts=attempt,
-                    reason=outcome.reason.value, http_status=outcome.http_status,
-                )  # fmt: skip
+                    "send.retries_exhausted",
+                    send_id=request.send_id,
+                    attempts=attempt,
+                    reason=outcome.reason.value,
+                    http_status=outcome.http_status,
+                )
                 return Outcome(
                     OutcomeClass.RETRY,
                     Reason.RETRIES_EXHAUSTED,
@@ -337,10 +345,14 @@ class HubSpotClient:
                 )
             metrics.RETRIES.labels(reason=outcome.reason.value).inc()
             log.info(
-                "send.retry_scheduled", send_id=request.send_id, attempt=attempt, delay_s=round(delay, 3),
-                reason=outcome.reason.value, http_status=outcome.http_status,
+                "send.retry_scheduled",
+                send_id=request.send_id,
+                attempt=attempt,
+                delay_s=round(delay, 3),
+                reason=outcome.reason.value,
+                http_status=outcome.http_status,
                 correlation_id=outcome.correlation_id,
-            )  # fmt: skip
+            )
             if delay > 0:
                 await self._sleep(delay)
 
@@ -371,17 +383,25 @@ class HubSpotClient:
         outcome = dataclasses.replace(outcome, attempts=attempt)
         if outcome.cls is not OutcomeClass.SENT:
             log.info(
-                "send.finished", send_id=request.send_id, outcome=outcome.cls.value, reason=outcome.label,
-                http_status=outcome.http_status, attempts=attempt, correlation_id=outcome.correlation_id,
-            )  # fmt: skip
+                "send.finished",
+                send_id=request.send_id,
+                outcome=outcome.cls.value,
+                reason=outcome.label,
+                http_status=outcome.http_status,
+                attempts=attempt,
+                correlation_id=outcome.correlation_id,
+            )
         return outcome
 
     def _classify_check(self, status: int, raw: bytes, headers: Mapping[str, str]) -> Outcome:
         if status in (200, 404):
             return Outcome(
-                OutcomeClass.SENT, Reason.SENT, f"credential accepted (send-statuses answered {status})",
-                http_status=status, correlation_id=parse_error(raw, headers).correlation_id,
-            )  # fmt: skip
+                OutcomeClass.SENT,
+                Reason.SENT,
+                f"credential accepted (send-statuses answered {status})",
+                http_status=status,
+                correlation_id=parse_error(raw, headers).correlation_id,
+            )
         return classify(status, raw, headers)
 
     async def check(self) -> Outcome:

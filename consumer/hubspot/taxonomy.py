@@ -162,9 +162,12 @@ def _success(status: int, body: bytes, headers: Mapping[str, str]) -> Outcome:
     correlation = header(headers, "x-hubspot-correlation-id")
     if view is None:
         return Outcome(
-            OutcomeClass.RETRY, Reason.AMBIGUOUS, f"HTTP {status} without a send status",
-            http_status=status, correlation_id=correlation,
-        )  # fmt: skip
+            OutcomeClass.RETRY,
+            Reason.AMBIGUOUS,
+            f"HTTP {status} without a send status",
+            http_status=status,
+            correlation_id=correlation,
+        )
     if view.send_result is None and view.status == "CANCELED":
         # Cancelled with no reason given: not sent, and nothing says why. Keep it inspectable.
         cls, detail = OutcomeClass.PERMANENT, "send CANCELED without a sendResult"
@@ -193,9 +196,13 @@ def classify(status: int, body: bytes, headers: Mapping[str, str]) -> Outcome:
 
     def out(cls: OutcomeClass, reason: Reason, wait: float | None = None) -> Outcome:
         return Outcome(
-            cls, reason, _detail(status, err),
-            http_status=status, correlation_id=err.correlation_id, retry_after_s=wait,
-        )  # fmt: skip
+            cls,
+            reason,
+            _detail(status, err),
+            http_status=status,
+            correlation_id=err.correlation_id,
+            retry_after_s=wait,
+        )
 
     if status == 401:
         return out(_PA, Reason.UNAUTHORIZED, retry_after)

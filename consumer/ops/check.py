@@ -220,9 +220,11 @@ async def _dlq_topic(visible: Mapping[str, frozenset[int]], k: KafkaSettings, to
 
 async def _broker_auto_creates(k: KafkaSettings) -> bool:
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=k.bootstrap_servers, client_id=f"{k.client_id}-check",
-        request_timeout_ms=k.request_timeout_ms, **security_kwargs(k.security),
-    )  # fmt: skip
+        bootstrap_servers=k.bootstrap_servers,
+        client_id=f"{k.client_id}-check",
+        request_timeout_ms=k.request_timeout_ms,
+        **security_kwargs(k.security),
+    )
     try:
         await admin.start()
         broker = (await admin.describe_cluster())["brokers"][0]["node_id"]

@@ -30,17 +30,23 @@ _MAX_PROBLEMS_SHOWN = 20
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", envvar="SSC_CONFIG_FILE", exists=True, dir_okay=False, metavar="FILE",
+        "--config",
+        "-c",
+        envvar="SSC_CONFIG_FILE",
+        exists=True,
+        dir_okay=False,
+        metavar="FILE",
         help="YAML settings file (secrets are refused there; use env vars or *_file settings).",
     ),
-]  # fmt: skip
+]
 BootstrapOption = Annotated[
     str | None,
     typer.Option(
-        "--bootstrap", metavar="HOST:PORT[,...]",
+        "--bootstrap",
+        metavar="HOST:PORT[,...]",
         help="Kafka bootstrap servers; overrides SSC_KAFKA__BOOTSTRAP_SERVERS (other Kafka settings apply).",
     ),
-]  # fmt: skip
+]
 TimeoutOption = Annotated[
     float,
     typer.Option(

@@ -83,9 +83,13 @@ async def collect(
     async with connect.started(connect.reader(kafka), bootstrap, timeout_s) as consumer:
         with connect.kafka_errors(bootstrap, f"reading {topic}"):
             records = read_topic(
-                consumer, topic, partitions=selection.partitions(), since=selection.since, bounds=bounds,
+                consumer,
+                topic,
+                partitions=selection.partitions(),
+                since=selection.since,
+                bounds=bounds,
                 stall_timeout_s=timeout_s,
-            )  # fmt: skip
+            )
             async with contextlib.aclosing(records):
                 async for record in records:
                     letter = DeadLetter.from_record(record)
@@ -204,12 +208,14 @@ def render_summary(out: Output, collected: Collected) -> None:
 
 def render_inspect(out: Output, collected: Collected, show_pii: bool) -> None:
     if out.format == "json":
-        out.json({
-            "topic": collected.topic,
-            "records": [letter_json(letter, show_pii) for letter in collected.letters],
-            "truncated": collected.truncated,
-            "summary": collected.tally.to_json(),
-        })  # fmt: skip
+        out.json(
+            {
+                "topic": collected.topic,
+                "records": [letter_json(letter, show_pii) for letter in collected.letters],
+                "truncated": collected.truncated,
+                "summary": collected.tally.to_json(),
+            }
+        )
         return
     if out.format == "ndjson":
         return  # streamed record by record while reading

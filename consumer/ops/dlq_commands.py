@@ -97,17 +97,28 @@ def dlq_root() -> None:
 
 
 def _selection(  # noqa: PLR0917 - the filter flags, in order
-    reason: list[str] | None, outcome: list[str] | None, event_type: list[str] | None,
-    email_id: list[str] | None, since: str | None, until: str | None, partition: list[str] | None,
+    reason: list[str] | None,
+    outcome: list[str] | None,
+    event_type: list[str] | None,
+    email_id: list[str] | None,
+    since: str | None,
+    until: str | None,
+    partition: list[str] | None,
     correlation_id: list[str] | None,
-) -> Selection:  # fmt: skip
+) -> Selection:
     from consumer.ops.deadletters import build_selection
 
     return build_selection(
-        reasons=reason or (), outcomes=outcome or (), event_types=event_type or (), email_ids=email_id or (),
-        since=since, until=until, positions=partition or (), correlation_ids=correlation_id or (),
+        reasons=reason or (),
+        outcomes=outcome or (),
+        event_types=event_type or (),
+        email_ids=email_id or (),
+        since=since,
+        until=until,
+        positions=partition or (),
+        correlation_ids=correlation_id or (),
         now=datetime.now(UTC),
-    )  # fmt: skip
+    )
 
 
 def _describe(selection: Selection) -> str:
@@ -190,10 +201,15 @@ def dlq_inspect(  # noqa: PLR0917 - one parameter per CLI flag
         streaming = out.format == "ndjson"
         collected = asyncio.run(
             dlq.collect(
-                settings.kafka, name, selection, limit=limit, keep=not streaming,
-                on_letter=stream if streaming else None, timeout_s=timeout,
+                settings.kafka,
+                name,
+                selection,
+                limit=limit,
+                keep=not streaming,
+                on_letter=stream if streaming else None,
+                timeout_s=timeout,
             )
-        )  # fmt: skip
+        )
         dlq.render_inspect(out, collected, show_pii)
         if show_pii:
             shown = collected.tally.selected if streaming else len(collected.letters)

@@ -214,9 +214,13 @@ def render_summary(out: Output, summary: PublishSummary) -> None:
         return
     parts = ", ".join(f"{p}: {n}" for p, n in sorted(summary.partitions.items()))
     out.pairs(
-        [("partitions", parts), ("bytes", summary.bytes), ("invalid", summary.invalid),
-         ("seconds", f"{summary.seconds:.2f}")],
+        [
+            ("partitions", parts),
+            ("bytes", summary.bytes),
+            ("invalid", summary.invalid),
+            ("seconds", f"{summary.seconds:.2f}"),
+        ],
         title=f"published {summary.published} events to {summary.topic} ({summary.mode} mode)",
-    )  # fmt: skip
+    )
     if summary.invalid:
         out.note(f"note: {summary.invalid} of them are invalid: the consumer will dead-letter them")

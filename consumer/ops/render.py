@@ -98,9 +98,14 @@ class Output:
         """A progress bar on stderr; yields ``advance(n)``. Invisible unless stderr is a terminal."""
         enabled = self.human and sys.stderr.isatty() and total > 0
         bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=self.err, disable=not enabled, transient=True,
-        )  # fmt: skip
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=self.err,
+            disable=not enabled,
+            transient=True,
+        )
         with bar:
             task = bar.add_task(description, total=total)
             yield lambda n: bar.advance(task, n)

@@ -297,11 +297,15 @@ def render(out: Output, dlq_topic: str, items: Sequence[ReplayItem], summary: Re
         return
     if items:
         rows = [
-            [i.letter.position, i.letter.label, mask_untrusted(i.letter.event_type or "?"),
-             mask_untrusted(i.letter.event_id or "?"),
-             f"skip: {i.skip}" if i.skip else f"-> {i.target}"]
+            [
+                i.letter.position,
+                i.letter.label,
+                mask_untrusted(i.letter.event_type or "?"),
+                mask_untrusted(i.letter.event_id or "?"),
+                f"skip: {i.skip}" if i.skip else f"-> {i.target}",
+            ]
             for i in items
-        ]  # fmt: skip
+        ]
         out.table(["dlq", "reason", "event type", "event id", "replay"], rows)
         out.line()
     verb = "would replay" if summary.dry_run else "replayed"
@@ -309,7 +313,12 @@ def render(out: Output, dlq_topic: str, items: Sequence[ReplayItem], summary: Re
     targets = ", ".join(f"{t}: {n}" for t, n in sorted(summary.by_topic.items())) or "-"
     prefix = "dry run: " if summary.dry_run else ""
     out.pairs(
-        [("selected", summary.selected), (verb, count), ("skipped", len(summary.skipped)), ("to", targets),
-         ("replay id", summary.replay_id)],
+        [
+            ("selected", summary.selected),
+            (verb, count),
+            ("skipped", len(summary.skipped)),
+            ("to", targets),
+            ("replay id", summary.replay_id),
+        ],
         title=f"{prefix}{verb} {count} of {summary.selected} from {dlq_topic}",
-    )  # fmt: skip
+    )

@@ -68,7 +68,7 @@ def fetch() -> Path:
                 f"-DoutputDirectory={tmp}",
             ],
             stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
     if rc != 0:
         sys.exit(f"kafka.py: Maven could not resolve Apache Kafka {KAFKA_VERSION}; see {log}")
     shutil.rmtree(libs, ignore_errors=True)
@@ -149,7 +149,7 @@ def java_cmd(state: Path, node: int, main: list[str]) -> list[str]:
         f"-Dssc.kafka.node={nd}",  # marks the process as ours, so `stop` never kills a reused pid
         "-cp", str(libs_dir() / "*"),
         *main,
-    ]  # fmt: skip
+    ]
 
 
 # --------------------------------------------------------------------------- metadata probe
@@ -223,7 +223,7 @@ def start_node(state: Path, node: int) -> int:
     proc = subprocess.Popen(
         java_cmd(state, node, ["kafka.Kafka", str(nd / "server.properties")]),
         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    )
     (nd / "pid").write_text(str(proc.pid))
     return proc.pid
 
@@ -270,7 +270,7 @@ def start(state: Path, port: int, nodes: int, timeout: float) -> dict[str, objec
     info: dict[str, object] = {
         "version": KAFKA_VERSION, "bootstrap": bootstrap, "ports": ports, "nodes": nodes,
         "state": str(state), "cluster_id": cluster_id,
-    }  # fmt: skip
+    }
     _state_file(state).write_text(json.dumps(info))
     wait_ready(ports, nodes, timeout, state)
     info["start_seconds"] = round(time.monotonic() - started, 2)
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "start", parents=[common], help="format a fresh data directory and start the broker(s)"
     )
     st.add_argument("--port", type=int, default=int(os.environ.get("SSC_KAFKA_PORT", "9092")),
-                    help="client port of node 1 (nodes 2, 3 take the next ports); 0 picks free ports")  # fmt: skip
+                    help="client port of node 1 (nodes 2, 3 take the next ports); 0 picks free ports")
     st.add_argument("--nodes", type=int, choices=(1, 3), default=1)
     st.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for metadata")
     st.add_argument("--json", action="store_true", help="print the cluster description as JSON")
@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(info))
         else:
             print(f"Apache Kafka {info['version']} ready at {info['bootstrap']} in {info['start_seconds']}s "
-                  f"(logs: {state}/node-*/server.log)")  # fmt: skip
+                  f"(logs: {state}/node-*/server.log)")
     elif args.cmd == "stop":
         stop(state)
     elif args.cmd == "status":

@@ -24,17 +24,23 @@ from tests.chaos.runner import main_run
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap = argparse.ArgumentParser(
+        prog="python -m tests.chaos",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", help="one chaos run of a profile")
     run.add_argument("--profile", choices=sorted(PROFILES), default="ci")
     run.add_argument("--seed", type=int, default=None, help="default: a random seed (printed)")
     run.add_argument("--out", type=Path, default=None, help="artifacts and report.json go here")
     run.add_argument(
-        "--set", action="append", default=[], metavar="FIELD=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
         help="override a profile field for a diagnostic run (recorded in the report)",
-    )  # fmt: skip
+    )
     replay = sub.add_parser("replay", help="run a kept failing seed again")
     replay.add_argument("seed_file", type=Path)
     replay.add_argument("--out", type=Path, default=None)

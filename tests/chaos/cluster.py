@@ -98,9 +98,14 @@ def _start(state: Path, nodes: int, password: str, timeout: float) -> dict[str, 
     for node in range(1, nodes + 1):
         k.start_node(state, node)
     info: dict[str, Any] = {
-        "version": k.KAFKA_VERSION, "bootstrap": ",".join(f"127.0.0.1:{p}" for p in ports), "ports": ports,
-        "sasl_ports": sasl_ports, "nodes": nodes, "state": str(state), "cluster_id": cluster_id,
-    }  # fmt: skip
+        "version": k.KAFKA_VERSION,
+        "bootstrap": ",".join(f"127.0.0.1:{p}" for p in ports),
+        "ports": ports,
+        "sasl_ports": sasl_ports,
+        "nodes": nodes,
+        "state": str(state),
+        "cluster_id": cluster_id,
+    }
     (state / "cluster.json").write_text(json.dumps(info))
     k.wait_ready(ports, nodes, timeout, state)
     info["start_s"] = round(time.monotonic() - started, 2)
@@ -113,8 +118,20 @@ def start_cluster(state: Path, nodes: int, password: str, timeout: float = 120.0
     secret = state.parent / "sasl-password"
     secret.write_text(password)
     secret.chmod(0o600)
-    cmd = [sys.executable, "-m", "tests.chaos.cluster", "start", "--state-dir", str(state),
-           "--nodes", str(nodes), "--password-file", str(secret), "--timeout", str(timeout)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "tests.chaos.cluster",
+        "start",
+        "--state-dir",
+        str(state),
+        "--nodes",
+        str(nodes),
+        "--password-file",
+        str(secret),
+        "--timeout",
+        str(timeout),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout + 300, cwd=ROOT)
     if out.returncode != 0:
         stop_cluster(state)
@@ -128,8 +145,10 @@ def start_cluster(state: Path, nodes: int, password: str, timeout: float = 120.0
 def stop_cluster(state: Path) -> None:
     subprocess.run(
         [sys.executable, str(KAFKA_SCRIPT), "stop", "--state-dir", str(state)],
-        capture_output=True, check=False, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
 
 
 def node_pid(cluster: Cluster, node: int) -> int | None:
@@ -157,9 +176,17 @@ async def wait_node_down(cluster: Cluster, node: int, timeout_s: float) -> bool:
 async def start_node(cluster: Cluster, node: int, timeout_s: float = 90.0) -> None:
     """Start ``node`` again on its data directory and wait until it answers metadata."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(KAFKA_SCRIPT), "start-node", str(node), "--state-dir", str(cluster.state),
-        "--timeout", str(timeout_s), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        str(KAFKA_SCRIPT),
+        "start-node",
+        str(node),
+        "--state-dir",
+        str(cluster.state),
+        "--timeout",
+        str(timeout_s),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, err = await asyncio.wait_for(proc.communicate(), timeout_s + 30)
     if proc.returncode != 0:
         raise RuntimeError(f"node {node} did not start again: {err.decode().strip()[-500:]}")

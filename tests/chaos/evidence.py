@@ -41,8 +41,15 @@ class Request:
     @classmethod
     def from_row(cls, row: list[Any]) -> Request:
         ra = row[6]
-        return cls(float(row[0]), float(row[1]), int(row[2]), row[3], row[4], row[5],
-                   None if ra is None else float(ra))  # fmt: skip
+        return cls(
+            float(row[0]),
+            float(row[1]),
+            int(row[2]),
+            row[3],
+            row[4],
+            row[5],
+            None if ra is None else float(ra),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,10 +171,15 @@ async def read_dlq(bootstrap: str, topic: str, partitions: int, idle_ms: int = 2
                         headers.get("__connect.errors.partition"),
                         headers.get("__connect.errors.offset"),
                     )
-                    out.append(DlqEntry(
-                        None if part is None else int(part), None if off is None else int(off),
-                        r.value or b"", headers, r.timestamp / 1000,
-                    ))  # fmt: skip
+                    out.append(
+                        DlqEntry(
+                            None if part is None else int(part),
+                            None if off is None else int(off),
+                            r.value or b"",
+                            headers,
+                            r.timestamp / 1000,
+                        )
+                    )
     finally:
         await reader.stop()
     return out

@@ -108,14 +108,23 @@ def signup(
 ) -> dict[str, object]:
     user = f"usr_{index % users:05d}"
     data: dict[str, object] = {
-        "user_id": user, "email": email, "first_name": "Chaos", "plan": "starter", "locale": "en",
-    }  # fmt: skip
+        "user_id": user,
+        "email": email,
+        "first_name": "Chaos",
+        "plan": "starter",
+        "locale": "en",
+    }
     if with_last_name:
         data["last_name"] = f"U{index}"
     return {
-        "specversion": "1.0", "id": event_id(index), "source": source_for(seed), "type": SIGNUP,
-        "datacontenttype": "application/json", "subject": user, "data": data,
-    }  # fmt: skip
+        "specversion": "1.0",
+        "id": event_id(index),
+        "source": source_for(seed),
+        "type": SIGNUP,
+        "datacontenttype": "application/json",
+        "subject": user,
+        "data": data,
+    }
 
 
 def malformed(seed: int, index: int, email: str) -> bytes:

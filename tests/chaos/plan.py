@@ -34,9 +34,13 @@ class FaultKind(StrEnum):
     def disruptive(self) -> bool:
         """Faults after which redelivered (already accepted) sends are allowed (I7)."""
         return self in (
-            FaultKind.CONSUMER_KILL, FaultKind.CONSUMER_STOP, FaultKind.BROKER_RESTART,
-            FaultKind.LEADER_KILL, FaultKind.COORDINATOR_KILL, FaultKind.TOGGLE,
-        )  # fmt: skip
+            FaultKind.CONSUMER_KILL,
+            FaultKind.CONSUMER_STOP,
+            FaultKind.BROKER_RESTART,
+            FaultKind.LEADER_KILL,
+            FaultKind.COORDINATOR_KILL,
+            FaultKind.TOGGLE,
+        )
 
     @property
     def window(self) -> bool:

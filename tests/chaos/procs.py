@@ -130,11 +130,15 @@ class Incarnation:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "name": self.name, "pid": self.pid, "started": round(self.started, 3),
+            "name": self.name,
+            "pid": self.pid,
+            "started": round(self.started, 3),
             "signals": [[round(t, 3), s] for t, s in self.signals],
-            "exited": None if self.exited is None else round(self.exited, 3), "returncode": self.returncode,
-            "log": self.log.name, "crashed": self.crashed,
-        }  # fmt: skip
+            "exited": None if self.exited is None else round(self.exited, 3),
+            "returncode": self.returncode,
+            "log": self.log.name,
+            "crashed": self.crashed,
+        }
 
 
 class Members:
@@ -159,9 +163,14 @@ class Members:
         env = {**self._env, "SSC_OBSERVABILITY__PORT": str(port), "SSC_KAFKA__CLIENT_ID": f"chaos-m{slot}"}
         with log.open("ab") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "consumer", "run", *args], env=env, cwd=ROOT,
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True,
-            )  # fmt: skip
+                [sys.executable, "-m", "consumer", "run", *args],
+                env=env,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+                start_new_session=True,
+            )
         remember(self._logs, proc.pid, "consumer")
         inc = Incarnation(slot, number, proc, log, port, time.time(), oneshot="--until-drained" in args)
         self.incarnations.append(inc)

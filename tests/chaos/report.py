@@ -29,11 +29,15 @@ def versions(kafka_version: str) -> dict[str, str]:
         return out.stdout.strip()
 
     return {
-        "consumer": version("single-send-consumer"), "git": git("rev-parse", "--short", "HEAD"),
+        "consumer": version("single-send-consumer"),
+        "git": git("rev-parse", "--short", "HEAD"),
         "git_dirty": str(bool(git("status", "--porcelain", "--", "consumer"))).lower(),
-        "python": platform.python_version(), "aiokafka": version("aiokafka"), "aiohttp": version("aiohttp"),
-        "kafka": kafka_version, "platform": platform.platform(),
-    }  # fmt: skip
+        "python": platform.python_version(),
+        "aiokafka": version("aiokafka"),
+        "aiohttp": version("aiohttp"),
+        "kafka": kafka_version,
+        "platform": platform.platform(),
+    }
 
 
 def invariants_json(verdicts: list[Verdict]) -> dict[str, Any]:
@@ -45,23 +49,41 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
     fig = report.get("figures", {})
     rec = [r for r in report.get("recovery", []) if r.get("recovery_s") is not None]
     return {
-        "profile": report["profile"], "seed": report["seed"], "overrides": report.get("overrides") or {},
-        "passed": report["passed"], "wall_s": report.get("wall_s"),
+        "profile": report["profile"],
+        "seed": report["seed"],
+        "overrides": report.get("overrides") or {},
+        "passed": report["passed"],
+        "wall_s": report.get("wall_s"),
         "versions": {k: report["versions"].get(k) for k in ("consumer", "git", "git_dirty", "kafka")},
-        "counts": {k: report["counts"].get(k) for k in (
-            "events", "poison", "terminal", "requests", "shadow_duplicates", "hangs", "dlq_records",
-            "incarnations", "toggles", "commit_samples")},
+        "counts": {
+            k: report["counts"].get(k)
+            for k in (
+                "events",
+                "poison",
+                "terminal",
+                "requests",
+                "shadow_duplicates",
+                "hangs",
+                "dlq_records",
+                "incarnations",
+                "toggles",
+                "commit_samples",
+            )
+        },
         "invariants": {k: v["count"] for k, v in report["invariants"].items()},
         "failed": [k for k, v in report["invariants"].items() if not v["pass"]],
-        "recovery_s": {"faults": len(report.get("recovery", [])), "measured": len(rec),
-                       "worst": max((r["recovery_s"] for r in rec), default=None),
-                       "by_kind": _worst_by_kind(rec)},
+        "recovery_s": {
+            "faults": len(report.get("recovery", [])),
+            "measured": len(rec),
+            "worst": max((r["recovery_s"] for r in rec), default=None),
+            "by_kind": _worst_by_kind(rec),
+        },
         "throughput_per_s": fig.get("throughput", {}).get("events_per_s"),
         "peak_5s_per_s": fig.get("throughput", {}).get("peak_5s_per_s"),
         "latency_ms": {k: fig.get("latency_ms", {}).get(k) for k in ("p50", "p99")},
         "rss_max_mb": fig.get("rss_mb", {}).get("max"),
         "notes": report.get("notes", []),
-    }  # fmt: skip
+    }
 
 
 def _worst_by_kind(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -82,9 +104,18 @@ def write(report: dict[str, Any], out: Path, base: Path = DEFAULT_BASE) -> Path 
     seeds.mkdir(parents=True, exist_ok=True)
     keep = seeds / f"{report['profile']}-{report['seed']}.json"
     failed = [k for k, v in report["invariants"].items() if not v["pass"]]
-    keep.write_text(json.dumps({"profile": report["profile"], "seed": report["seed"], "failed": failed,
-                                "overrides": report.get("overrides", {}), "report": str(out / "report.json")},
-                               indent=1))  # fmt: skip
+    keep.write_text(
+        json.dumps(
+            {
+                "profile": report["profile"],
+                "seed": report["seed"],
+                "failed": failed,
+                "overrides": report.get("overrides", {}),
+                "report": str(out / "report.json"),
+            },
+            indent=1,
+        )
+    )
     return keep
 
 

@@ -53,14 +53,29 @@ def clean(**overrides: Any) -> Evidence:
         CommitSample(T0 + 20.0, "tick", {0: 6}, {0: 6}),
     ]
     values: dict[str, Any] = {
-        "profile": PROFILE, "seed": SEED, "t0": T0, "end": T0 + 30, "events": evs,
-        "placed": {e.index: [(0, e.index)] for e in evs}, "sent_at": {e.index: T0 + e.index for e in evs},
-        "ledger": ledger, "requests": requests, "sends": [], "stats": {"duplicates_prevented": 0}, "dlq": dlq,
-        "samples": samples, "faults": [], "timeline": [], "stops": [],
-        "incarnations": [{"name": "m0.1", "crashed": False}], "rss": {},
+        "profile": PROFILE,
+        "seed": SEED,
+        "t0": T0,
+        "end": T0 + 30,
+        "events": evs,
+        "placed": {e.index: [(0, e.index)] for e in evs},
+        "sent_at": {e.index: T0 + e.index for e in evs},
+        "ledger": ledger,
+        "requests": requests,
+        "sends": [],
+        "stats": {"duplicates_prevented": 0},
+        "dlq": dlq,
+        "samples": samples,
+        "faults": [],
+        "timeline": [],
+        "stops": [],
+        "incarnations": [{"name": "m0.1", "crashed": False}],
+        "rss": {},
         "in_flight": [(T0 + 15, "m0.1", 12.0)],
-        "metric_canary_hits": [], "logs": LogScan(files=1, lines=10), "final_resent": 0,
-    }  # fmt: skip
+        "metric_canary_hits": [],
+        "logs": LogScan(files=1, lines=10),
+        "final_resent": 0,
+    }
     values.update(overrides)
     return Evidence(**values)
 

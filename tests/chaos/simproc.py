@@ -114,8 +114,17 @@ class SimClient(SimulatorProcess):
 
     def __init__(self, port: int, config: dict[str, Any], requests: Path, stderr: Path) -> None:
         self.requests = requests
-        args = [sys.executable, "-m", "tests.chaos.simproc", "--port", str(port),
-                "--requests", str(requests), "--config", orjson.dumps(config).decode()]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "tests.chaos.simproc",
+            "--port",
+            str(port),
+            "--requests",
+            str(requests),
+            "--config",
+            orjson.dumps(config).decode(),
+        ]
         with stderr.open("ab") as err:
             proc = subprocess.Popen(
                 args, stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True

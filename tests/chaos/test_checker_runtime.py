@@ -78,9 +78,13 @@ def test_a_stall_inside_a_hubspot_outage_is_not_a_stuck_consumer() -> None:
 def test_a_member_restarted_after_a_clean_stop_resending_a_finished_event_fails_i11() -> None:
     valid = first(Kind.VALID)
     stop = FaultRecord(
-        FaultKind.CONSUMER_TERM, T0 + 20, T0 + 24, 16.0, None,
+        FaultKind.CONSUMER_TERM,
+        T0 + 20,
+        T0 + 24,
+        16.0,
+        None,
         {"member_started": T0, "exited": T0 + 22, "committed_at_stop": {"0": 6}, "stop_s": 2.0},
-    )  # fmt: skip
+    )
     ev = clean(faults=[stop])
     ev.requests.append(
         Request(T0 + 25, T0 + 25.01, 200, valid.send_id, valid.address, "IDEMPOTENT_IGNORE", None)

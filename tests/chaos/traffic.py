@@ -35,10 +35,15 @@ class Published:
 async def publish(bootstrap: str, topic: str, events: list[Event], duration_s: float, out: Published) -> None:
     """Publish ``events`` in order, evenly over ``duration_s``; fills ``out`` as acks arrive."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
-        request_timeout_ms=120_000, max_batch_size=256 * 1024, max_request_size=2 * 1024 * 1024,
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        request_timeout_ms=120_000,
+        max_batch_size=256 * 1024,
+        max_request_size=2 * 1024 * 1024,
         compression_type="zstd",  # the broker checks compressed batches: a 1.1 MB event gets in
-    )  # fmt: skip
+    )
     await producer.start()
     pending: list[tuple[Event, asyncio.Future[object]]] = []
     try:

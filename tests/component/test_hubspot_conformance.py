@@ -77,13 +77,17 @@ REQUESTS: list[dict[str, Any]] = [
     {
         "emailId": 9_007_199_254_740_993,  # beyond 2^53 and 2^31: int64 must survive
         "message": {
-            "to": "full@example.com", "from": "Shop <shop@example.com>", "sendId": "s-3",
-            "replyTo": ["help@example.com"], "cc": ["cc@example.com"], "bcc": ["audit@example.com"],
+            "to": "full@example.com",
+            "from": "Shop <shop@example.com>",
+            "sendId": "s-3",
+            "replyTo": ["help@example.com"],
+            "cc": ["cc@example.com"],
+            "bcc": ["audit@example.com"],
         },
         "contactProperties": {"firstname": "Ada", "last_paid_date": "2026-11-27"},
         "customProperties": {"order_id": "A-1", "total": 12.5, "items": 3, "gift": True},
     },
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("api_version", ["v3", "2026-03", "2026-09"])
@@ -131,19 +135,26 @@ async def test_every_response_the_simulator_gives_conforms_to_both_specs(
 ) -> None:
     sim = await start_sim(
         SimulatorConfig(
-            tokens=(SIM_TOKEN,), tokens_without_scope=("no-scope-token",),
+            tokens=(SIM_TOKEN,),
+            tokens_without_scope=("no-scope-token",),
             templates=(Template(1001), Template(2002, ("firstname",))),
             rules=(RecipientRule("*@bounce.test", "PREVIOUSLY_BOUNCED"),),
-            oauth_clients=(OAuthClient("app", "secret", "refresh"),), seed=3,
+            oauth_clients=(OAuthClient("app", "secret", "refresh"),),
+            seed=3,
         )
-    )  # fmt: skip
+    )
     limited = await start_sim(SimulatorConfig(tokens=(SIM_TOKEN,), rate_limit=1, seed=4))
     daily = await start_sim(SimulatorConfig(tokens=(SIM_TOKEN,), daily_limit=1, seed=5))
-    strict400 = await start_sim(SimulatorConfig(tokens=(SIM_TOKEN,), templates=(Template(2002, ("x",)),),
-                                                missing_properties_status=400))  # fmt: skip
+    strict400 = await start_sim(
+        SimulatorConfig(
+            tokens=(SIM_TOKEN,), templates=(Template(2002, ("x",)),), missing_properties_status=400
+        )
+    )
     ok = {"emailId": 1001, "message": {"to": "a@example.com", "sendId": "c-1"}}
     calls = [
-        _send(ok), _send(ok), _send(ok, path=DATED) ,
+        _send(ok),
+        _send(ok),
+        _send(ok, path=DATED),
         _send({"emailId": 1001, "message": {"to": "x@bounce.test"}}),
         _send({"emailId": 2002, "message": {"to": "a@example.com"}}),
         _send({"emailId": 999, "message": {"to": "a@example.com"}}),
@@ -156,7 +167,7 @@ async def test_every_response_the_simulator_gives_conforms_to_both_specs(
         _send(ok, path="/marketing/transactional/9999-99/single-email/send"),  # unknown version: 404
         ("GET", SEND, None, AUTH),  # 405
         _send(ok, headers={**AUTH, "Content-Type": "text/plain"}),  # 415
-    ]  # fmt: skip
+    ]
     answers = await _collect(sim, calls)
     status_id = answers[0][1]["statusId"]
     answers += await _collect(sim, [("GET", f"/marketing/v3/email/send-statuses/{status_id}", None, AUTH)])

@@ -58,8 +58,12 @@ async def test_a_repeated_send_id_returns_idempotent_ignore_and_sends_nothing(
 
 
 async def test_recipient_rules_give_terminal_results_and_send_nothing(start_sim: StartSim) -> None:
-    sim = await start_sim(rules=(RecipientRule("*@bounce.test", "PREVIOUSLY_BOUNCED"),
-                                 RecipientRule("bad*", "INVALID_TO_ADDRESS")))  # fmt: skip
+    sim = await start_sim(
+        rules=(
+            RecipientRule("*@bounce.test", "PREVIOUSLY_BOUNCED"),
+            RecipientRule("bad*", "INVALID_TO_ADDRESS"),
+        )
+    )
     async with client(sim) as c:
         bounced = await c.send(request("a", to="Jane@Bounce.test"))
         invalid = await c.send(request("b", to="bad-address"))
@@ -249,13 +253,18 @@ async def test_a_rotated_token_file_is_picked_up_after_a_401(start_sim: StartSim
 
 async def test_oauth_expiry_refreshes_and_succeeds_with_rotated_refresh_tokens(start_sim: StartSim) -> None:
     sim = await start_sim(
-        tokens=(), oauth_clients=(OAuthClient("app-1", "app-secret-1", "install-refresh-1"),),
-        rotate_refresh_tokens=True, access_token_ttl_s=1800,
-    )  # fmt: skip
+        tokens=(),
+        oauth_clients=(OAuthClient("app-1", "app-secret-1", "install-refresh-1"),),
+        rotate_refresh_tokens=True,
+        access_token_ttl_s=1800,
+    )
     auth = AuthSettings(
-        mode=AuthMode.OAUTH, oauth_client_id="app-1", oauth_client_secret=SecretStr("app-secret-1"),
-        oauth_refresh_token=SecretStr("install-refresh-1"), oauth_token_path="/oauth/v3/token",
-    )  # fmt: skip
+        mode=AuthMode.OAUTH,
+        oauth_client_id="app-1",
+        oauth_client_secret=SecretStr("app-secret-1"),
+        oauth_refresh_token=SecretStr("install-refresh-1"),
+        oauth_token_path="/oauth/v3/token",
+    )
     async with client(sim, auth=auth) as c:
         assert (await c.send(request("o-1"))).cls is OutcomeClass.SENT
         sim.state.access_tokens = dict(sim.state.access_tokens.items())

@@ -41,10 +41,15 @@ async def test_the_installation_writes_a_working_refresh_token_and_names_the_por
     urls: asyncio.Queue[str] = asyncio.Queue()
     task = asyncio.create_task(
         install(
-            token_url=sim.url + "/oauth/v3/token", client_id=APP.client_id, client_secret=APP.client_secret,
-            out=out, show=urls.put_nowait, authorize_base=sim.url + "/oauth/authorize", timeout_s=20,
+            token_url=sim.url + "/oauth/v3/token",
+            client_id=APP.client_id,
+            client_secret=APP.client_secret,
+            out=out,
+            show=urls.put_nowait,
+            authorize_base=sim.url + "/oauth/authorize",
+            timeout_s=20,
         )
-    )  # fmt: skip
+    )
     url = await asyncio.wait_for(urls.get(), 10)
     assert "scope=transactional-email" in url
     assert "redirect_uri=http%3A%2F%2Flocalhost%3A" in url
@@ -55,9 +60,11 @@ async def test_the_installation_writes_a_working_refresh_token_and_names_the_por
     assert "transactional-email" in (done.portal.scopes or ())
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     auth = AuthSettings(
-        mode=AuthMode.OAUTH, oauth_client_id=APP.client_id, oauth_client_secret=SecretStr(APP.client_secret),
+        mode=AuthMode.OAUTH,
+        oauth_client_id=APP.client_id,
+        oauth_client_secret=SecretStr(APP.client_secret),
         oauth_refresh_token_file=out,
-    )  # fmt: skip
+    )
     async with HubSpotClient(hubspot_settings_for(sim, auth=auth, portal_id=4711), max_in_flight=2) as client:
         sent = await client.send(
             SingleSendRequest.model_validate({"emailId": SIM_EMAIL_ID, "message": {"to": "a@example.com"}})
@@ -73,8 +80,12 @@ async def test_a_code_is_single_use_and_bound_to_its_redirect_uri(start_sim: Sta
         async with browser.get(approve, allow_redirects=False) as resp:
             code = re.search(r"code=([^&]+)", resp.headers["Location"])
         assert code is not None
-        form = {"grant_type": "authorization_code", "client_id": APP.client_id,
-                "client_secret": APP.client_secret, "code": code.group(1)}  # fmt: skip
+        form = {
+            "grant_type": "authorization_code",
+            "client_id": APP.client_id,
+            "client_secret": APP.client_secret,
+            "code": code.group(1),
+        }
         answers = []
         for redirect_uri in ("http://localhost:1/elsewhere", redirect, redirect):
             async with browser.post(
@@ -85,9 +96,13 @@ async def test_a_code_is_single_use_and_bound_to_its_redirect_uri(start_sim: Sta
 
 
 def test_the_authorize_url_carries_the_app_the_scopes_and_the_state() -> None:
-    url = authorize_url("https://app.hubspot.com/oauth/authorize", client_id="c1",
-                        scopes=("transactional-email", "oauth"), redirect_uri="http://localhost:8765/cb",
-                        state="s1")  # fmt: skip
+    url = authorize_url(
+        "https://app.hubspot.com/oauth/authorize",
+        client_id="c1",
+        scopes=("transactional-email", "oauth"),
+        redirect_uri="http://localhost:8765/cb",
+        state="s1",
+    )
     assert url.startswith("https://app.hubspot.com/oauth/authorize?client_id=c1&")
     assert "scope=transactional-email+oauth" in url
     assert "state=s1" in url
@@ -106,7 +121,11 @@ async def test_no_approval_ends_with_a_readable_error(start_sim: StartSim, tmp_p
     sim = await start_sim(tokens=(), oauth_clients=(APP,))
     with pytest.raises(ConsumerError, match="no approval within"):
         await install(
-            token_url=sim.url + "/oauth/v3/token", client_id=APP.client_id, client_secret=APP.client_secret,
-            out=tmp_path / "t", show=lambda _: None, timeout_s=0.3,
-        )  # fmt: skip
+            token_url=sim.url + "/oauth/v3/token",
+            client_id=APP.client_id,
+            client_secret=APP.client_secret,
+            out=tmp_path / "t",
+            show=lambda _: None,
+            timeout_s=0.3,
+        )
     assert not (tmp_path / "t").exists()

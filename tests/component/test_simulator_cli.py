@@ -14,8 +14,22 @@ import orjson
 
 async def test_the_simulator_command_serves_and_stops_cleanly(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.jsonl"
-    cmd = [sys.executable, "-m", "consumer", "simulator", "--port", "0", "--token", "cli-token-123",
-           "--template", "1001", "--ledger", str(ledger), "--seed", "1"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "consumer",
+        "simulator",
+        "--port",
+        "0",
+        "--token",
+        "cli-token-123",
+        "--template",
+        "1001",
+        "--ledger",
+        str(ledger),
+        "--seed",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
@@ -26,8 +40,9 @@ async def test_the_simulator_command_serves_and_stops_cleanly(tmp_path: Path) ->
         body = {"emailId": 1001, "message": {"to": "cli@example.com", "sendId": "cli-1"}}
         headers = {"Authorization": "Bearer cli-token-123"}
         async with aiohttp.ClientSession() as session:
-            async with session.post(url + "/marketing/v3/transactional/single-email/send", json=body,
-                                    headers=headers) as resp:  # fmt: skip
+            async with session.post(
+                url + "/marketing/v3/transactional/single-email/send", json=body, headers=headers
+            ) as resp:
                 assert resp.status == 200
                 assert (await resp.json())["status"] == "PENDING"
             async with session.get(url + "/_simulator/stats") as resp:

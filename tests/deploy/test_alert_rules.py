@@ -60,8 +60,11 @@ def test_rule_unit_tests_catch_a_broken_rule(tmp_path: Path) -> None:
     shutil.copy(RULE_TESTS, tmp_path / RULE_TESTS.name)
     result = subprocess.run(
         [str(tool("promtool")), "test", "rules", str(tmp_path / RULE_TESTS.name)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode != 0
     assert "SingleSendConsumerPaused" in result.stdout + result.stderr
 
@@ -114,8 +117,11 @@ def test_unit_tests_only_feed_causes_the_code_can_report() -> None:
 def test_prometheus_operator_rule_is_generated_from_the_rule_file() -> None:
     result = subprocess.run(
         [sys.executable, str(DEPLOY / "tools" / "prometheusrule.py"), "--check"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     generated = yaml.safe_load(
         (DEPLOY / "kubernetes" / "components" / "prometheus-operator" / "prometheusrule.yaml").read_text()

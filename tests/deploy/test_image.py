@@ -193,9 +193,14 @@ def consumer_cli(
     variable but those in ``env`` (e.g. ``consumer check`` pointed at the test broker and simulator)."""
     base = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(venv), "COLUMNS": "200"}
     return subprocess.run(
-        [str(venv / "bin" / "consumer"), *args], env={**base, **(env or {})}, cwd=venv, capture_output=True,
-        text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [str(venv / "bin" / "consumer"), *args],
+        env={**base, **(env or {})},
+        cwd=venv,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.slow
@@ -232,8 +237,12 @@ def test_sbom_lists_every_installed_package_at_its_version(installed: Path) -> N
 def test_installed_package_is_the_wheel_not_the_checkout(installed: Path) -> None:
     result = subprocess.run(
         [str(installed / "bin" / "python"), "-c", PRINT_PACKAGE_PATHS],
-        cwd=installed, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=installed,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     for path in result.stdout.split():
         assert Path(path).is_relative_to(installed), path

@@ -44,13 +44,24 @@ SettingsFromEnv = Callable[[Mapping[str, str]], Settings]
 def kubeconform_run(docs: list[Doc], k8s_version: str) -> subprocess.CompletedProcess[str]:
     """kubeconform, strict, against the offline schemas of ``k8s_version``, custom resources skipped."""
     location = str(
-        schema_dir() / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
+        schema_dir()
+        / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
         / "{{ .ResourceKind }}{{ .KindSuffix }}.json"
-    )  # fmt: skip
+    )
     args = [
-        str(tool("kubeconform")), "-strict", "-summary", "-output", "json",
-        "-kubernetes-version", k8s_version, "-schema-location", location, "-skip", ",".join(CRD_KINDS), "-",
-    ]  # fmt: skip
+        str(tool("kubeconform")),
+        "-strict",
+        "-summary",
+        "-output",
+        "json",
+        "-kubernetes-version",
+        k8s_version,
+        "-schema-location",
+        location,
+        "-skip",
+        ",".join(CRD_KINDS),
+        "-",
+    ]
     return subprocess.run(
         args, input=yaml.safe_dump_all(docs), capture_output=True, text=True, timeout=120, check=False
     )
@@ -334,8 +345,10 @@ def test_keda_scales_this_statefulset_on_this_group_within_the_budget(
     settings = settings_from_env(r.env())
     scaled = r.one("ScaledObject")["spec"]
     assert scaled["scaleTargetRef"] == {
-        "apiVersion": "apps/v1", "kind": "StatefulSet", "name": r.workload["metadata"]["name"]
-    }  # fmt: skip
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "name": r.workload["metadata"]["name"],
+    }
     (trigger,) = scaled["triggers"]
     assert trigger["metadata"]["bootstrapServers"] == settings.kafka.bootstrap_servers
     assert trigger["metadata"]["consumerGroup"] == settings.kafka.group_id

@@ -95,9 +95,12 @@ def settings_for(
 ) -> Settings:
     """Settings for one member against ``sim``; ``engine`` and ``hubspot`` override those sections."""
     eng: dict[str, Any] = {
-        "max_in_flight": 64, "commit_interval_ms": 200, "probe_interval_s": 0.5, "max_probe_interval_s": 2.0,
+        "max_in_flight": 64,
+        "commit_interval_ms": 200,
+        "probe_interval_s": 0.5,
+        "max_probe_interval_s": 2.0,
         "revoke_wait_s": 5.0,  # below the 10 s session (= rebalance) timeout of these tests
-    }  # fmt: skip
+    }
     eng.update(engine)
     hs: dict[str, Any] = {
         "base_url": sim.url,

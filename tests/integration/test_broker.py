@@ -34,9 +34,11 @@ async def test_records_round_trip_with_key_and_headers_under_each_codec(
     try:
         for i in range(50):
             await producer.send(
-                topic, value=b"x" * 200 + str(i).encode(), key=f"k{i}".encode(),
+                topic,
+                value=b"x" * 200 + str(i).encode(),
+                key=f"k{i}".encode(),
                 headers=[("ce_id", f"id-{i}".encode()), ("traceparent", b"00-abc-def-01")],
-            )  # fmt: skip
+            )
         await producer.flush()
     finally:
         await producer.stop()
@@ -72,9 +74,12 @@ async def test_a_restarted_group_member_resumes_exactly_after_the_committed_offs
 
     def member() -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
-            topic, bootstrap_servers=kafka_bootstrap, group_id=group,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-        )  # fmt: skip
+            topic,
+            bootstrap_servers=kafka_bootstrap,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
 
     first = member()
     await first.start()

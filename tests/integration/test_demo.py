@@ -23,10 +23,19 @@ async def test_the_demo_sends_bounces_and_dead_letters_the_samples_from_any_dire
     kafka_bootstrap: str, topic_name: str, tmp_path: Path
 ) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "consumer", "demo", "--json",
-        "--bootstrap", kafka_bootstrap, "--topic", topic_name,
-        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "consumer",
+        "demo",
+        "--json",
+        "--bootstrap",
+        kafka_bootstrap,
+        "--topic",
+        topic_name,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 100)
     assert proc.returncode == 0, err.decode()[-2000:]
     summary = orjson.loads(out)

@@ -274,9 +274,13 @@ async def test_a_hubspot_outage_opens_the_transient_breaker_and_dead_letters_not
 @pytest.mark.timeout(120)
 async def test_a_full_partition_window_pauses_that_partition_until_it_drains(launch: Launch) -> None:
     s = await launch(
-        events=1_500, partitions=1, prepare=lambda sim: sim.configure(latency_ms=10),
-        max_in_flight=8, partition_window=100, ordering="unordered",
-    )  # fmt: skip
+        events=1_500,
+        partitions=1,
+        prepare=lambda sim: sim.configure(latency_ms=10),
+        max_in_flight=8,
+        partition_window=100,
+        ordering="unordered",
+    )
     sim, events, settings, service, run = s.sim, s.events, s.settings, s.service, s.run
     windows: list[float] = []
     paused_seen = False

@@ -131,8 +131,9 @@ async def test_s11_resetting_the_group_to_earliest_sends_no_new_email(
     await run_until_drained(settings)
     assert len(sim.state.sends) == 1_500
 
-    reset = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=settings.kafka.group_id,
-                             enable_auto_commit=False)  # fmt: skip
+    reset = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id=settings.kafka.group_id, enable_auto_commit=False
+    )
     await reset.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(3)]

@@ -36,9 +36,15 @@ def consumer_env(bootstrap: str, topic: str, group: str, sim_url: str) -> dict[s
 
 async def start_consumer(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "consumer", "run", *args, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "consumer",
+        "run",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 @pytest.mark.timeout(150)

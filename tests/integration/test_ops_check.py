@@ -37,9 +37,16 @@ async def test_a_usable_deployment_passes_every_check_and_joins_no_group(
     assert result.exit_code == 0, result.stdout + result.stderr
     found = checks(result.stdout)
     assert list(found) == [
-        "settings", "routing", "kafka", f"topic {topic}", f"group g.{topic}", f"dlq {topic}.dlq",
-        "dlq producer", "hubspot credential", "hubspot api",
-    ]  # fmt: skip
+        "settings",
+        "routing",
+        "kafka",
+        f"topic {topic}",
+        f"group g.{topic}",
+        f"dlq {topic}.dlq",
+        "dlq producer",
+        "hubspot credential",
+        "hubspot api",
+    ]
     assert all(c["ok"] for c in found.values())
     assert found[f"topic {topic}"]["detail"] == "exists (3 partitions)"
     assert "0/3 partitions committed" in found[f"group g.{topic}"]["detail"]
@@ -137,8 +144,11 @@ async def test_oauth_refresh_is_checked_before_the_authenticated_call(
     sim = await start_sim(
         sim_config(tokens=(), oauth_clients=(OAuthClient("app-1", "secret-1", "refresh-1"),))
     )
-    oauth = {"SSC_HUBSPOT__AUTH__MODE": "oauth", "SSC_HUBSPOT__AUTH__OAUTH_CLIENT_ID": "app-1",
-             "SSC_HUBSPOT__AUTH__OAUTH_CLIENT_SECRET": "secret-1"}  # fmt: skip
+    oauth = {
+        "SSC_HUBSPOT__AUTH__MODE": "oauth",
+        "SSC_HUBSPOT__AUTH__OAUTH_CLIENT_ID": "app-1",
+        "SSC_HUBSPOT__AUTH__OAUTH_CLIENT_SECRET": "secret-1",
+    }
     env = {**service_env(kafka_bootstrap, topic), "SSC_HUBSPOT__BASE_URL": sim.url, **oauth}
 
     good = await invoke("check", "--json", env={**env, "SSC_HUBSPOT__AUTH__OAUTH_REFRESH_TOKEN": "refresh-1"})
@@ -232,8 +242,11 @@ async def test_check_as_a_startup_probe_exits_0_then_1_as_a_real_process(
 
 
 async def test_a_sasl_setting_without_its_password_fails_the_kafka_check_naming_the_variable() -> None:
-    sasl = {"SSC_KAFKA__SECURITY__PROTOCOL": "SASL_PLAINTEXT", "SSC_KAFKA__SECURITY__SASL_MECHANISM": "PLAIN",
-            "SSC_KAFKA__SECURITY__SASL_USERNAME": "consumer"}  # fmt: skip
+    sasl = {
+        "SSC_KAFKA__SECURITY__PROTOCOL": "SASL_PLAINTEXT",
+        "SSC_KAFKA__SECURITY__SASL_MECHANISM": "PLAIN",
+        "SSC_KAFKA__SECURITY__SASL_USERNAME": "consumer",
+    }
     result = await invoke("check", "--json", env={**service_env("127.0.0.1:1", "events"), **sasl})
     assert result.exit_code == 1
     assert checks(result.stdout)["kafka"]["detail"] == (

@@ -71,8 +71,9 @@ async def test_publish_of_a_malformed_file_exits_2_with_one_line_per_problem_and
 
 
 async def test_publish_from_stdin_to_an_unreachable_broker_exits_2_in_one_line() -> None:
-    code, _, err = await run_process("publish", "-", "--bootstrap", "127.0.0.1:1", "--timeout", "2",
-                                     stdin=orjson.dumps(signup(1)))  # fmt: skip
+    code, _, err = await run_process(
+        "publish", "-", "--bootstrap", "127.0.0.1:1", "--timeout", "2", stdin=orjson.dumps(signup(1))
+    )
     assert code == 2
     assert err.strip().splitlines() == [
         "error: cannot reach Kafka at 127.0.0.1:1: no broker answered (connection refused or timed out)"

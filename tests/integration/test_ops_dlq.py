@@ -81,8 +81,11 @@ async def test_since_starts_reading_at_that_time_instead_of_filtering_the_whole_
         record, at = source(topic_name, i, event), now_ms - age_h * hour_ms
         await write_raw_dead_letter(kafka_bootstrap, dlq, record, permanent(Reason.NO_ROUTE), ctx(event), at)
 
-    found = await collect(KafkaSettings(bootstrap_servers=kafka_bootstrap), dlq,
-                          build_selection(since="3h30m", now=datetime.now(UTC)))  # fmt: skip
+    found = await collect(
+        KafkaSettings(bootstrap_servers=kafka_bootstrap),
+        dlq,
+        build_selection(since="3h30m", now=datetime.now(UTC)),
+    )
 
     assert [letter.event_id for letter in found.letters] == ["evt-000002", "evt-000003"]
     assert found.tally.read == 2  # offsets_for_times: the two older records were never fetched
@@ -142,13 +145,18 @@ async def test_show_of_a_position_without_a_record_exits_1(kafka_bootstrap: str,
 async def test_json_and_ndjson_output_for_machines(kafka_bootstrap: str, topic_name: str) -> None:
     dlq = await dead_lettered(kafka_bootstrap, topic_name)
 
-    as_json = await invoke("dlq", "inspect", "-t", dlq, "--json", "--reason", "send_rejected",
-                           "--bootstrap", kafka_bootstrap)  # fmt: skip
+    as_json = await invoke(
+        "dlq", "inspect", "-t", dlq, "--json", "--reason", "send_rejected", "--bootstrap", kafka_bootstrap
+    )
     as_lines = await invoke("dlq", "inspect", "-t", dlq, "--ndjson", "--bootstrap", kafka_bootstrap)
 
     doc = orjson.loads(as_json.stdout)
-    assert doc["summary"] == {"read": 6, "selected": 2, "by_reason": {"MISSING_TEMPLATE_PROPERTIES": 2},
-                              "by_event_type": {"com.example.user.signed_up.v1": 2}}  # fmt: skip
+    assert doc["summary"] == {
+        "read": 6,
+        "selected": 2,
+        "by_reason": {"MISSING_TEMPLATE_PROPERTIES": 2},
+        "by_event_type": {"com.example.user.signed_up.v1": 2},
+    }
     first = doc["records"][0]
     assert first["source"] == {"topic": topic_name, "partition": 0, "offset": 10}
     assert (first["email_id"], first["attempts"], first["correlation_id"]) == (10001, 1, "corr-a")
@@ -201,8 +209,14 @@ async def test_addresses_in_keys_and_original_headers_are_masked_too(
 ) -> None:
     event = signup(9, email="keyed.by@example.com")
     record = source(topic_name, 1, event)
-    keyed = type(record)(record.topic, 0, 1, b"keyed.by@example.com", record.value,
-                         (*record.headers, ("x-recipient", b"keyed.by@example.com")))  # fmt: skip
+    keyed = type(record)(
+        record.topic,
+        0,
+        1,
+        b"keyed.by@example.com",
+        record.value,
+        (*record.headers, ("x-recipient", b"keyed.by@example.com")),
+    )
     await write_dead_letters(kafka_bootstrap, topic_name, [(keyed, permanent(Reason.NO_ROUTE), ctx(event))])
     dlq = f"{topic_name}.dlq"
 

@@ -43,8 +43,9 @@ async def test_an_ndjson_file_is_published_in_structured_mode_and_the_consumer_d
     path = tmp_path / "events.ndjson"
     path.write_bytes(b"\n".join(orjson.dumps(e) for e in events) + b"\n")
 
-    result = await invoke("publish", str(path), "-t", topic, "--key", "data.user_id",
-                          "--bootstrap", kafka_bootstrap, "--json")  # fmt: skip
+    result = await invoke(
+        "publish", str(path), "-t", topic, "--key", "data.user_id", "--bootstrap", kafka_bootstrap, "--json"
+    )
 
     assert result.exit_code == 0, result.stderr
     summary = orjson.loads(result.stdout)
@@ -61,8 +62,17 @@ async def test_a_json_array_from_stdin_is_published_in_binary_mode(
     topic = await create_topic()
     events = [signup(i, source="/test/binary") for i in range(3)]
 
-    run = await invoke("publish", "-", "-t", topic, "--mode", "binary", "--bootstrap", kafka_bootstrap,
-                       stdin=orjson.dumps(events, option=orjson.OPT_INDENT_2))  # fmt: skip
+    run = await invoke(
+        "publish",
+        "-",
+        "-t",
+        topic,
+        "--mode",
+        "binary",
+        "--bootstrap",
+        kafka_bootstrap,
+        stdin=orjson.dumps(events, option=orjson.OPT_INDENT_2),
+    )
     assert run.exit_code == 0, run.stderr
     assert f"published 3 events to {topic} (binary mode)" in run.stdout
     records = await topic_records(kafka_bootstrap, topic)

@@ -54,16 +54,27 @@ PAYMENT_FAILED = "com.example.billing.subscription_payment_failed.v1"
 def payment_failed(i: int) -> dict[str, Any]:
     """Routed twice: the dunning e-mail (route payment-failed) and a note to billing (billing-team)."""
     return {
-        "specversion": "1.0", "id": f"pay-{i:04d}", "source": "/billing/subscriptions",
-        "type": PAYMENT_FAILED, "subject": f"sub_{i:04d}", "time": format_time(datetime.now(UTC)),
+        "specversion": "1.0",
+        "id": f"pay-{i:04d}",
+        "source": "/billing/subscriptions",
+        "type": PAYMENT_FAILED,
+        "subject": f"sub_{i:04d}",
+        "time": format_time(datetime.now(UTC)),
         "data": {
             "subscription_id": f"sub_{i:04d}",
-            "customer": {"customer_id": f"cus_{i:04d}", "email": f"payer{i}@example.org",
-                         "first_name": "Lena", "last_name": "Berg"},
-            "plan": "pro", "amount": {"amount": "29.00", "currency": "USD"}, "failure_reason": "card_expired",
-            "attempt": 1, "update_payment_url": f"https://billing.example.com/pay?s=sub_{i:04d}",
+            "customer": {
+                "customer_id": f"cus_{i:04d}",
+                "email": f"payer{i}@example.org",
+                "first_name": "Lena",
+                "last_name": "Berg",
+            },
+            "plan": "pro",
+            "amount": {"amount": "29.00", "currency": "USD"},
+            "failure_reason": "card_expired",
+            "attempt": 1,
+            "update_payment_url": f"https://billing.example.com/pay?s=sub_{i:04d}",
         },
-    }  # fmt: skip
+    }
 
 
 def fixed_routing(tmp_path: Path) -> Path:
@@ -113,8 +124,10 @@ async def test_a_replay_never_sends_an_email_twice_even_for_emails_already_accep
 
     listing = await invoke("dlq", "inspect", "-t", dlq, "--json", "--bootstrap", kafka_bootstrap)
     summary = orjson.loads(listing.stdout)["summary"]
-    assert (summary["selected"], summary["by_event_type"]) == (9, {"com.example.user.signed_up.v1": 6,
-                                                                    PAYMENT_FAILED: 3})  # fmt: skip
+    assert (summary["selected"], summary["by_event_type"]) == (
+        9,
+        {"com.example.user.signed_up.v1": 6, PAYMENT_FAILED: 3},
+    )
     env = service_env(kafka_bootstrap, topic, sim, routing=fixed_routing(tmp_path))
     before = await end_offsets(kafka_bootstrap, topic, 2)
 
@@ -135,9 +148,10 @@ async def test_a_replay_never_sends_an_email_twice_even_for_emails_already_accep
     assert set(sends.values()) == {1}  # every sendId accepted exactly once, across both runs
     assert sum(sends.values()) == 6 + 3 + 3  # the only new e-mails are the 3 dunning ones the fix enabled
     expected = {send_id(e["source"], e["id"], "welcome") for e in signups} | {
-        send_id(e["source"], e["id"], route) for e in payments for route in ("payment-failed",
-                                                                               "payment-failed-billing-team")
-    }  # fmt: skip
+        send_id(e["source"], e["id"], route)
+        for e in payments
+        for route in ("payment-failed", "payment-failed-billing-team")
+    }
     assert set(sends) == expected
     assert sim.state.duplicates_prevented == 6 + 3  # the replays HubSpot ignored: IDEMPOTENT_IGNORE
     assert len(await read_all(kafka_bootstrap, dlq, idle_ms=800)) == 9  # nothing dead-lettered again
@@ -149,8 +163,18 @@ async def test_replay_keeps_key_value_and_headers_and_adds_provenance(
     dlq = await dead_lettered(kafka_bootstrap, topic_name)
     target = await create_topic(name=f"{topic_name}.again")
 
-    result = await invoke("dlq", "replay", "-t", dlq, "--reason", "MISSING_TEMPLATE_PROPERTIES",
-                          "--to-topic", target, "--bootstrap", kafka_bootstrap)  # fmt: skip
+    result = await invoke(
+        "dlq",
+        "replay",
+        "-t",
+        dlq,
+        "--reason",
+        "MISSING_TEMPLATE_PROPERTIES",
+        "--to-topic",
+        target,
+        "--bootstrap",
+        kafka_bootstrap,
+    )
 
     assert result.exit_code == 0, result.stderr
     assert "replayed 2 of 2" in result.stdout
@@ -159,8 +183,9 @@ async def test_replay_keeps_key_value_and_headers_and_adds_provenance(
     assert [(r.key, r.value) for r in replayed] == [(r.key, r.value) for r in original[:2]]
     headers = replayed[0].headers
     assert headers["content-type"] == "application/cloudevents+json"
-    assert not [k for k in headers if k.startswith(("__connect.errors.", "ssc.")) and
-                not k.startswith("ssc.replay.")]  # fmt: skip
+    assert not [
+        k for k in headers if k.startswith(("__connect.errors.", "ssc.")) and not k.startswith("ssc.replay.")
+    ]
     provenance = ("dlq-topic", "dlq-partition", "dlq-offset", "count")
     assert [headers[f"ssc.replay.{name}"] for name in provenance] == [dlq, "0", "0", "1"]
     assert headers["ssc.replay.id"] == replayed[1].headers["ssc.replay.id"]  # one id per run
@@ -206,8 +231,18 @@ async def test_dry_run_lists_what_would_be_replayed_and_what_revalidation_skips(
 ) -> None:
     dlq = await dead_lettered(kafka_bootstrap, topic_name)
 
-    result = await invoke("dlq", "replay", "-t", dlq, "--all", "--revalidate", "--dry-run",
-                          "--bootstrap", kafka_bootstrap, env=sources(topic_name))  # fmt: skip
+    result = await invoke(
+        "dlq",
+        "replay",
+        "-t",
+        dlq,
+        "--all",
+        "--revalidate",
+        "--dry-run",
+        "--bootstrap",
+        kafka_bootstrap,
+        env=sources(topic_name),
+    )
 
     assert result.exit_code == 1  # some records would be skipped
     out = result.stdout
@@ -225,8 +260,18 @@ async def test_revalidation_skips_and_lists_what_still_fails_and_replays_the_res
     dlq = await dead_lettered(kafka_bootstrap, topic_name)
     await create_topic(name=topic_name)
 
-    result = await invoke("dlq", "replay", "-t", dlq, "--all", "--revalidate", "--json",
-                          "--bootstrap", kafka_bootstrap, env=sources(topic_name))  # fmt: skip
+    result = await invoke(
+        "dlq",
+        "replay",
+        "-t",
+        dlq,
+        "--all",
+        "--revalidate",
+        "--json",
+        "--bootstrap",
+        kafka_bootstrap,
+        env=sources(topic_name),
+    )
 
     assert result.exit_code == 1
     doc = orjson.loads(result.stdout)

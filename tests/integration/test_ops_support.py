@@ -56,9 +56,13 @@ async def run_process(
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SSC_")}
     full_env.update(env or {})
     proc = await asyncio.create_subprocess_exec(
-        str(CONSUMER), *args, env=full_env, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        str(CONSUMER),
+        *args,
+        env=full_env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(stdin), 60)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
@@ -125,9 +129,12 @@ async def write_raw_dead_letter(  # noqa: PLR0917 - mirrors DeadLetterWriter.wri
     await producer.start()
     try:
         await producer.send_and_wait(
-            dlq_topic, value=record.value, key=record.key, timestamp_ms=timestamp_ms,
+            dlq_topic,
+            value=record.value,
+            key=record.key,
+            timestamp_ms=timestamp_ms,
             headers=dead_letter_headers(record, outcome, ctx),
-        )  # fmt: skip
+        )
     finally:
         await producer.stop()
 
@@ -152,29 +159,62 @@ ORDER = "com.example.order.confirmed.v1"
 
 def order(i: int) -> dict[str, object]:
     data = {"order_id": f"ord_{i}", "customer": {"email": f"buyer{i}@shop.test"}}
-    return {"specversion": "1.0", "id": f"ord-evt-{i}", "source": "/shop/orders", "type": ORDER,
-            "subject": f"ord_{i}", "data": data}  # fmt: skip
+    return {
+        "specversion": "1.0",
+        "id": f"ord-evt-{i}",
+        "source": "/shop/orders",
+        "type": ORDER,
+        "subject": f"ord_{i}",
+        "data": data,
+    }
 
 
 async def dead_lettered(bootstrap: str, topic: str) -> str:
     """Six dead letters as the service writes them; returns the DLQ topic."""
     a, b = signup(1, email="jane.doe@example.com"), signup(2)
     cases = [
-        (source(topic, 10, a), permanent(Reason.SEND_REJECTED, "missing template properties", http_status=200,
-         send_result="MISSING_TEMPLATE_PROPERTIES", correlation_id="corr-a"),
-         ctx(a, route="welcome", send_id="aa" * 32, email_id=10001, attempts=1)),
-        (source(topic, 11, b), permanent(Reason.SEND_REJECTED, "missing template properties", http_status=200,
-         send_result="MISSING_TEMPLATE_PROPERTIES", correlation_id="corr-b"),
-         ctx(b, route="welcome", send_id="bb" * 32, email_id=10001, attempts=2)),
-        (source(topic, 12, order(3)), permanent(Reason.BAD_REQUEST, "HTTP 400", http_status=400,
-         correlation_id="corr-c"), ctx(order(3), route="order-confirmation", email_id=10004, attempts=1)),
-        (source(topic, 13, b"{not json"), permanent(Reason.INVALID_JSON, "value is not valid JSON"),
-         ctx(None, stage="decode")),
-        (source(topic, 14, signup(5, email="x")),
-         permanent(Reason.SCHEMA_VIOLATION, "data.email: value_error"), ctx(signup(5), stage="validate")),
-        (source(topic, 15, {**signup(6), "type": "com.example.nope.v1"}),
-         permanent(Reason.UNKNOWN_EVENT_TYPE, "event type is not in the catalog"),
-         ctx({**signup(6), "type": "com.example.nope.v1"}, stage="validate")),
-    ]  # fmt: skip
+        (
+            source(topic, 10, a),
+            permanent(
+                Reason.SEND_REJECTED,
+                "missing template properties",
+                http_status=200,
+                send_result="MISSING_TEMPLATE_PROPERTIES",
+                correlation_id="corr-a",
+            ),
+            ctx(a, route="welcome", send_id="aa" * 32, email_id=10001, attempts=1),
+        ),
+        (
+            source(topic, 11, b),
+            permanent(
+                Reason.SEND_REJECTED,
+                "missing template properties",
+                http_status=200,
+                send_result="MISSING_TEMPLATE_PROPERTIES",
+                correlation_id="corr-b",
+            ),
+            ctx(b, route="welcome", send_id="bb" * 32, email_id=10001, attempts=2),
+        ),
+        (
+            source(topic, 12, order(3)),
+            permanent(Reason.BAD_REQUEST, "HTTP 400", http_status=400, correlation_id="corr-c"),
+            ctx(order(3), route="order-confirmation", email_id=10004, attempts=1),
+        ),
+        (
+            source(topic, 13, b"{not json"),
+            permanent(Reason.INVALID_JSON, "value is not valid JSON"),
+            ctx(None, stage="decode"),
+        ),
+        (
+            source(topic, 14, signup(5, email="x")),
+            permanent(Reason.SCHEMA_VIOLATION, "data.email: value_error"),
+            ctx(signup(5), stage="validate"),
+        ),
+        (
+            source(topic, 15, {**signup(6), "type": "com.example.nope.v1"}),
+            permanent(Reason.UNKNOWN_EVENT_TYPE, "event type is not in the catalog"),
+            ctx({**signup(6), "type": "com.example.nope.v1"}, stage="validate"),
+        ),
+    ]
     await write_dead_letters(bootstrap, topic, cases)
     return f"{topic}.dlq"

@@ -135,5 +135,7 @@ async def test_the_python_example_of_the_publishing_page_publishes_a_reset_the_c
         )
     )
     assert (event.envelope.type, event.envelope.source, record.key) == (
-        "com.example.user.password_reset_requested.v1", "/identity/password", b"usr_51Kq9"
-    )  # fmt: skip
+        "com.example.user.password_reset_requested.v1",
+        "/identity/password",
+        b"usr_51Kq9",
+    )

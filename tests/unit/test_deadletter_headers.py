@@ -21,11 +21,23 @@ from consumer.redact import register_secret
 from consumer.settings import DeadLetterSettings
 
 RECORD = Record(
-    topic="events", partition=3, offset=42, key=b"user-1", value=b'{"x":1}',
+    topic="events",
+    partition=3,
+    offset=42,
+    key=b"user-1",
+    value=b'{"x":1}',
     headers=(("ce_id", b"e-1"), ("traceparent", b"00-aa-bb-01"), ("__connect.errors.topic", b"old")),
-)  # fmt: skip
-CTX = FailureContext(stage="send", group_id="g", event_type="com.example.t.v1", event_id="e-1", route="r",
-                     send_id="ab" * 32, email_id=123, attempts=2)  # fmt: skip
+)
+CTX = FailureContext(
+    stage="send",
+    group_id="g",
+    event_type="com.example.t.v1",
+    event_id="e-1",
+    route="r",
+    send_id="ab" * 32,
+    email_id=123,
+    attempts=2,
+)
 
 
 def as_dict(headers: list[tuple[str, bytes]]) -> dict[str, str]:
@@ -33,8 +45,13 @@ def as_dict(headers: list[tuple[str, bytes]]) -> dict[str, str]:
 
 
 def test_context_headers_use_kafka_connect_names_and_ours() -> None:
-    outcome = Outcome(OutcomeClass.PERMANENT, Reason.BAD_REQUEST, "emailId not published", http_status=400,
-                      correlation_id="c-1")  # fmt: skip
+    outcome = Outcome(
+        OutcomeClass.PERMANENT,
+        Reason.BAD_REQUEST,
+        "emailId not published",
+        http_status=400,
+        correlation_id="c-1",
+    )
     h = as_dict(dead_letter_headers(RECORD, outcome, CTX))
     assert h["__connect.errors.topic"] == "events"  # the stale one from an earlier DLQ round is replaced
     assert h["__connect.errors.partition"] == "3"
@@ -54,9 +71,10 @@ def test_context_headers_use_kafka_connect_names_and_ours() -> None:
 def test_context_headers_never_carry_addresses_or_tokens() -> None:
     register_secret("pat-na1-canary-token-0123456789")
     outcome = Outcome(
-        OutcomeClass.PERMANENT, Reason.BAD_REQUEST,
+        OutcomeClass.PERMANENT,
+        Reason.BAD_REQUEST,
         "to jane.doe@example.com rejected; Authorization: Bearer pat-na1-canary-token-0123456789",
-    )  # fmt: skip
+    )
     raw = b"".join(v for _, v in dead_letter_headers(RECORD, outcome, CTX))
     assert b"jane.doe@example.com" not in raw
     assert b"pat-na1-canary-token-0123456789" not in raw

@@ -85,8 +85,11 @@ def test_every_event_type_built_in_either_mode_passes_the_consumers_decoding_and
     envelope = decoded.envelope
     assert envelope.mode == mode
     assert (envelope.id, envelope.source, envelope.type, envelope.time) == (
-        event_id(data), "/test/producer", event_type, NOW
-    )  # fmt: skip
+        event_id(data),
+        "/test/producer",
+        event_type,
+        NOW,
+    )
     entity = getattr(data, type(data).KEY_FIELD)
     assert envelope.subject == entity
     assert dict(envelope.extensions)["partitionkey"] == entity

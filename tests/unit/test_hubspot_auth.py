@@ -75,9 +75,12 @@ def test_hapikey_mode_warns_that_hubspot_sunset_it() -> None:
 
 def test_the_oauth_token_endpoint_is_configurable() -> None:
     oauth = AuthSettings(
-        mode=AuthMode.OAUTH, oauth_client_id="c", oauth_client_secret=SecretStr("secret-1"),
-        oauth_refresh_token=SecretStr("refresh-1"), oauth_token_path="/oauth/v3/token",
-    )  # fmt: skip
+        mode=AuthMode.OAUTH,
+        oauth_client_id="c",
+        oauth_client_secret=SecretStr("secret-1"),
+        oauth_refresh_token=SecretStr("refresh-1"),
+        oauth_token_path="/oauth/v3/token",
+    )
     auth = build_auth(oauth, base_url=BASE + "/")
     assert isinstance(auth, OAuthAuth)
     assert "https://api.hubapi.com/oauth/v3/token" in repr(auth)

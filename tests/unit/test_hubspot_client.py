@@ -77,9 +77,12 @@ def client(fake: FakeTime, cfg: HubSpotSettings | None = None, **kwargs: Any) ->
 
 def request(send_id: str = "send-0001") -> SingleSendRequest:
     return SingleSendRequest.model_validate(
-        {"emailId": 12345678901, "message": {"to": "ada@example.com", "sendId": send_id},
-         "contactProperties": {"firstname": "Ada"}}
-    )  # fmt: skip
+        {
+            "emailId": 12345678901,
+            "message": {"to": "ada@example.com", "sendId": send_id},
+            "contactProperties": {"firstname": "Ada"},
+        }
+    )
 
 
 def sent_bodies(m: aioresponses) -> list[bytes]:
@@ -122,8 +125,10 @@ async def test_retry_after_in_seconds_is_honoured(fake_time: FakeTime, mocked: a
 
 async def test_retry_after_as_an_http_date_is_honoured(fake_time: FakeTime, mocked: aioresponses) -> None:
     now = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
-    headers = {"Date": format_datetime(now, usegmt=True),
-               "Retry-After": format_datetime(now + timedelta(seconds=20), usegmt=True)}  # fmt: skip
+    headers = {
+        "Date": format_datetime(now, usegmt=True),
+        "Retry-After": format_datetime(now + timedelta(seconds=20), usegmt=True),
+    }
     mocked.post(SEND_URL, status=500, headers=headers)
     mocked.post(SEND_URL, payload=PENDING)
     async with client(fake_time) as c:
@@ -211,11 +216,14 @@ async def test_a_401_with_an_unchanged_token_pauses_without_a_second_request(
 def oauth_settings(**auth: Any) -> HubSpotSettings:
     return settings(
         auth=AuthSettings(
-            mode=AuthMode.OAUTH, oauth_client_id="client-1",
+            mode=AuthMode.OAUTH,
+            oauth_client_id="client-1",
             oauth_client_secret=SecretStr("client-secret-xyz"),
-            oauth_refresh_token=SecretStr("refresh-token-0"), oauth_refresh_margin_s=60.0, **auth,
+            oauth_refresh_token=SecretStr("refresh-token-0"),
+            oauth_refresh_margin_s=60.0,
+            **auth,
         )
-    )  # fmt: skip
+    )
 
 
 async def test_oauth_refresh_is_single_flight_under_50_concurrent_sends(

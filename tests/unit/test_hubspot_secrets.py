@@ -106,9 +106,11 @@ async def test_no_secret_leaks_anywhere(
     mocked.post(BASE + "/oauth/v3/token", payload=grant)
     mocked.post(SEND_URL, status=500, payload={"message": f"boom {CANARIES['access']}"}, repeat=True)
     oauth = AuthSettings(
-        mode=AuthMode.OAUTH, oauth_client_id="app", oauth_client_secret=SecretStr(CANARIES["client_secret"]),
+        mode=AuthMode.OAUTH,
+        oauth_client_id="app",
+        oauth_client_secret=SecretStr(CANARIES["client_secret"]),
         oauth_refresh_token=SecretStr(CANARIES["refresh"]),
-    )  # fmt: skip
+    )
     async with HubSpotClient(settings(oauth), max_in_flight=2, sleep=no_sleep) as client:
         outcomes.append(await client.send(request()))
         reprs += [repr(client), repr(client.auth), repr(oauth)]

@@ -57,10 +57,19 @@ def test_templates_rules_and_oauth_clients_parse() -> None:
 
 def test_cli_flags_build_the_config() -> None:
     config = build_config(
-        token=["t"], template=["1001:a"], bounce=["*@b.test"], invalid=["x*"],
-        result=["*@p.test=PORTAL_SUSPENDED"], rate_limit="50/1s", daily_limit=9, error_rate=0.25,
-        error_status=[503], hang_rate=0.1, hang_s=2, seed=4,
-    )  # fmt: skip
+        token=["t"],
+        template=["1001:a"],
+        bounce=["*@b.test"],
+        invalid=["x*"],
+        result=["*@p.test=PORTAL_SUSPENDED"],
+        rate_limit="50/1s",
+        daily_limit=9,
+        error_rate=0.25,
+        error_status=[503],
+        hang_rate=0.1,
+        hang_s=2,
+        seed=4,
+    )
     assert config.rate_limit == 50
     assert config.rate_interval_ms == 1_000
     assert [r.send_result for r in config.rules] == [
@@ -139,9 +148,13 @@ def test_the_strict_dated_mode_requires_the_dated_specs_fields() -> None:
     assert validate_send(body, strict_dated=True) == ("message.replyTo", "message.replyTo is required")
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
-                    max_leaves=10))  # fmt: skip
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+        max_leaves=10,
+    )
+)
 def test_validation_never_raises(body: object) -> None:
     problem = validate_send(body)
     assert problem is None or isinstance(problem[0], str)

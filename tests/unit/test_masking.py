@@ -37,17 +37,35 @@ def _order() -> dict[str, Any]:
 
 def _reset() -> dict[str, Any]:
     return {
-        "specversion": "1.0", "id": "pr-1", "source": "/identity/password", "type": RESET,
-        "data": {"user_id": "u_1", "email": "jane.doe@example.com", "first_name": "Jane",
-                 "reset_url": "https://id.example.com/reset/abc123?token=s3cr3t-reset-token",
-                 "expires_at": "2026-03-02T13:00:00Z", "requested_from": "Firefox on macOS, Zurich"},
-    }  # fmt: skip
+        "specversion": "1.0",
+        "id": "pr-1",
+        "source": "/identity/password",
+        "type": RESET,
+        "data": {
+            "user_id": "u_1",
+            "email": "jane.doe@example.com",
+            "first_name": "Jane",
+            "reset_url": "https://id.example.com/reset/abc123?token=s3cr3t-reset-token",
+            "expires_at": "2026-03-02T13:00:00Z",
+            "requested_from": "Firefox on macOS, Zurich",
+        },
+    }
 
 
 PERSONAL_VALUES = (
-    "jane.doe@example.com", "Jane", "Doe", "Musterstrasse", "8001", "Zurich", "Hans", "birthday",
-    "668 18 00", "abc123", "s3cr3t-reset-token", "Firefox",
-)  # fmt: skip
+    "jane.doe@example.com",
+    "Jane",
+    "Doe",
+    "Musterstrasse",
+    "8001",
+    "Zurich",
+    "Hans",
+    "birthday",
+    "668 18 00",
+    "abc123",
+    "s3cr3t-reset-token",
+    "Firefox",
+)
 
 
 def _dead_letter(event: dict[str, Any] | bytes, headers: tuple[tuple[str, bytes], ...] = ()) -> DeadLetter:
@@ -75,8 +93,13 @@ def test_masking_keeps_what_an_operator_needs() -> None:
     assert data["customer"]["customer_id"] == "cus_7Hq2Lm"
     assert data["customer"]["first_name"] == "***"
     assert data["shipping_address"] == {
-        "name": "***", "line1": "***", "line2": "***", "postal_code": "***", "city": "***", "country": "***"
-    }  # fmt: skip
+        "name": "***",
+        "line1": "***",
+        "line2": "***",
+        "postal_code": "***",
+        "city": "***",
+        "country": "***",
+    }
     assert data["lines"][0]["name"] == "Logo T-shirt, black, M"
     assert data["total"] == {"amount": "49.90", "currency": "EUR"}
     assert (shown["id"], shown["type"]) == (event["id"], ORDER)
@@ -101,11 +124,17 @@ def test_binary_mode_data_is_masked_against_the_models_schema() -> None:
 
 def test_unknown_or_unparseable_events_fall_back_to_masking_what_looks_personal() -> None:
     unknown = {
-        "type": "com.example.crm.lead_created.v1", "id": "lead-1",
-        "data": {"contact": "Call +41 44 668 18 00 or (555) 123-4567, mail jane.doe@example.com",
-                 "full_name": "Jane Doe", "link": "https://crm.example.com/leads/42?key=s3cr3t",
-                 "note": "see https://crm.example.com/x/y", "count": 3, "when": "2026-03-02T12:30:00Z"},
-    }  # fmt: skip
+        "type": "com.example.crm.lead_created.v1",
+        "id": "lead-1",
+        "data": {
+            "contact": "Call +41 44 668 18 00 or (555) 123-4567, mail jane.doe@example.com",
+            "full_name": "Jane Doe",
+            "link": "https://crm.example.com/leads/42?key=s3cr3t",
+            "note": "see https://crm.example.com/x/y",
+            "count": 3,
+            "when": "2026-03-02T12:30:00Z",
+        },
+    }
     masked = mask_event(unknown, "com.example.crm.lead_created.v1")
     text = json.dumps(masked)
     for value in ("668 18 00", "123-4567", "jane.doe", "Jane Doe", "leads/42", "s3cr3t", "x/y"):
@@ -145,8 +174,11 @@ def test_an_event_type_added_later_is_masked_by_its_annotations_alone() -> None:
         "magic_link": "https://a.example/m/x",
     }
     assert mask_with_schema(value, document) == {
-        "lead_id": "l1", "phone": "***", "notes": "***", "magic_link": "https://a.example/***"
-    }  # fmt: skip
+        "lead_id": "l1",
+        "phone": "***",
+        "notes": "***",
+        "magic_link": "https://a.example/***",
+    }
 
 
 def unmarked_personal_looking_fields(document: dict[str, Any]) -> list[str]:

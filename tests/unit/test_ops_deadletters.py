@@ -36,10 +36,13 @@ T0 = int(NOW.timestamp() * 1000)
 
 def source_record(event: dict[str, Any] | None = None, **fields: Any) -> Record:
     values: dict[str, Any] = {
-        "topic": "events", "partition": 2, "offset": 40, "key": b"usr_000001",
+        "topic": "events",
+        "partition": 2,
+        "offset": 40,
+        "key": b"usr_000001",
         "value": orjson.dumps(event or signup(1)),
         "headers": (("content-type", b"application/cloudevents+json"), ("traceparent", b"00-ab-cd-01")),
-    }  # fmt: skip
+    }
     values.update(fields)
     return Record(**values)
 
@@ -56,13 +59,23 @@ def dead_letter(
     """A DLQ record exactly as the service's DLQ writer builds it, read back."""
     record = record or source_record()
     outcome = outcome or Outcome(
-        OutcomeClass.PERMANENT, Reason.SEND_REJECTED, "missing properties", http_status=200,
-        send_result="MISSING_TEMPLATE_PROPERTIES", correlation_id="corr-1",
-    )  # fmt: skip
+        OutcomeClass.PERMANENT,
+        Reason.SEND_REJECTED,
+        "missing properties",
+        http_status=200,
+        send_result="MISSING_TEMPLATE_PROPERTIES",
+        correlation_id="corr-1",
+    )
     context: dict[str, Any] = {
-        "stage": "send", "group_id": "g", "event_type": "com.example.user.signed_up.v1",
-        "event_id": "evt-000001", "route": "welcome", "send_id": "ab" * 32, "email_id": 10001, "attempts": 3,
-    }  # fmt: skip
+        "stage": "send",
+        "group_id": "g",
+        "event_type": "com.example.user.signed_up.v1",
+        "event_id": "evt-000001",
+        "route": "welcome",
+        "send_id": "ab" * 32,
+        "email_id": 10001,
+        "attempts": 3,
+    }
     context.update(ctx)
     headers = tuple(dead_letter_headers(record, outcome, FailureContext(**context)))
     dlq = Record("events.dlq", partition, offset, record.key, record.value, headers, at_ms)
@@ -74,8 +87,11 @@ def dead_letter(
 
 def test_a_dead_letter_exposes_what_the_dlq_writer_recorded() -> None:
     letter = dead_letter()
-    assert (letter.reason, letter.outcome, letter.send_result) == ("send_rejected", "PERMANENT",
-                                                                   "MISSING_TEMPLATE_PROPERTIES")  # fmt: skip
+    assert (letter.reason, letter.outcome, letter.send_result) == (
+        "send_rejected",
+        "PERMANENT",
+        "MISSING_TEMPLATE_PROPERTIES",
+    )
     assert (letter.http_status, letter.correlation_id, letter.email_id, letter.attempts) == (
         200,
         "corr-1",
@@ -126,10 +142,14 @@ def test_a_replay_keeps_the_original_headers_in_order_and_adds_fresh_provenance(
         (k, v) for k, v in original if not is_context_header(k) and not k.startswith("ssc.replay.")
     ]
     assert dict(provenance) == {
-        "ssc.replay.id": b"run-1", "ssc.replay.at": b"2026-03-02T12:00:00.000Z", "ssc.replay.by": b"ops-jane",
-        "ssc.replay.dlq-topic": b"events.dlq", "ssc.replay.dlq-partition": b"0",
-        "ssc.replay.dlq-offset": b"7", "ssc.replay.count": str(replays_before + 1).encode(),
-    }  # fmt: skip
+        "ssc.replay.id": b"run-1",
+        "ssc.replay.at": b"2026-03-02T12:00:00.000Z",
+        "ssc.replay.by": b"ops-jane",
+        "ssc.replay.dlq-topic": b"events.dlq",
+        "ssc.replay.dlq-partition": b"0",
+        "ssc.replay.dlq-offset": b"7",
+        "ssc.replay.count": str(replays_before + 1).encode(),
+    }
     assert not any(is_context_header(k) for k, _ in headers)
 
 
@@ -150,8 +170,13 @@ def test_a_replayed_event_that_fails_again_counts_its_replays() -> None:
 def test_filters_combine_with_and_values_with_or() -> None:
     a = dead_letter(offset=1, email_id=10001)
     no_route = Outcome(OutcomeClass.PERMANENT, Reason.NO_ROUTE)
-    b = dead_letter(Record("events", 0, 1, b"k", b"{}"), no_route, offset=2, email_id=None,
-                    event_type="com.example.order.shipped.v1")  # fmt: skip
+    b = dead_letter(
+        Record("events", 0, 1, b"k", b"{}"),
+        no_route,
+        offset=2,
+        email_id=None,
+        event_type="com.example.order.shipped.v1",
+    )
     sel = build_selection(reasons=["no_route", "MISSING_TEMPLATE_PROPERTIES"], now=NOW)
     assert [sel.matches(x) for x in (a, b)] == [True, True]
     sel = build_selection(reasons=["no_route"], email_ids=["10001"], now=NOW)
@@ -181,9 +206,13 @@ def test_positions_select_dlq_partition_and_offsets() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("3", PositionRange(3)), ("0:15", PositionRange(0, 15, 15)), ("0:15-20", PositionRange(0, 15, 20)),
-     ("2:7-", PositionRange(2, 7, None))],
-)  # fmt: skip
+    [
+        ("3", PositionRange(3)),
+        ("0:15", PositionRange(0, 15, 15)),
+        ("0:15-20", PositionRange(0, 15, 20)),
+        ("2:7-", PositionRange(2, 7, None)),
+    ],
+)
 def test_position_syntax(text: str, expected: PositionRange) -> None:
     assert parse_position(text) == expected
 
@@ -233,12 +262,18 @@ def test_the_tally_counts_selected_records_by_reason_and_type() -> None:
     tally = Tally()
     tally.add(dead_letter(), selected=True)
     tally.add(dead_letter(), selected=True)
-    tally.add(dead_letter(Record("e", 0, 0, b"k", b"{}"), Outcome(OutcomeClass.PERMANENT, Reason.NO_ROUTE),
-                          event_type=None), selected=False)  # fmt: skip
+    tally.add(
+        dead_letter(
+            Record("e", 0, 0, b"k", b"{}"), Outcome(OutcomeClass.PERMANENT, Reason.NO_ROUTE), event_type=None
+        ),
+        selected=False,
+    )
     assert tally.to_json() == {
-        "read": 3, "selected": 2, "by_reason": {"MISSING_TEMPLATE_PROPERTIES": 2},
+        "read": 3,
+        "selected": 2,
+        "by_reason": {"MISSING_TEMPLATE_PROPERTIES": 2},
         "by_event_type": {"com.example.user.signed_up.v1": 2},
-    }  # fmt: skip
+    }
 
 
 # --- planning, re-validation, pacing ---------------------------------------------------------------------
@@ -288,11 +323,18 @@ def test_revalidation_runs_decode_validate_and_the_current_routing() -> None:
     fine = dead_letter()
     unknown = dead_letter(source_record({**signup(3), "type": "com.example.nope.v1"}))
     expired_event = {
-        "specversion": "1.0", "id": "r-1", "source": "/identity/password",
-        "type": "com.example.user.password_reset_requested.v1", "time": "2026-03-02T09:00:00Z",
-        "data": {"user_id": "usr_1", "email": "jane@example.com", "reset_url": "https://app.example.com/r",
-                 "expires_at": "2026-03-02T10:00:00Z"},
-    }  # fmt: skip
+        "specversion": "1.0",
+        "id": "r-1",
+        "source": "/identity/password",
+        "type": "com.example.user.password_reset_requested.v1",
+        "time": "2026-03-02T09:00:00Z",
+        "data": {
+            "user_id": "usr_1",
+            "email": "jane@example.com",
+            "reset_url": "https://app.example.com/r",
+            "expires_at": "2026-03-02T10:00:00Z",
+        },
+    }
     expired = dead_letter(source_record(expired_event))
     assert check.problem(fine) is None
     assert (check.problem(unknown) or "").startswith("unknown_event_type:")

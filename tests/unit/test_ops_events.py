@@ -276,5 +276,11 @@ def test_the_binding_mode_never_changes_the_verdict_nor_what_the_consumer_decode
     if structured.problem is None:
         a, b = (decode(as_record(out), DecodeSettings()) for out in (structured, binary))
         assert (a.id, a.source, a.type, a.subject, a.time, a.data, dict(a.extensions)) == (
-            b.id, b.source, b.type, b.subject, b.time, b.data, dict(b.extensions)
-        )  # fmt: skip
+            b.id,
+            b.source,
+            b.type,
+            b.subject,
+            b.time,
+            b.data,
+            dict(b.extensions),
+        )

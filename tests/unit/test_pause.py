@@ -49,9 +49,15 @@ def controller(
             refreshes.append(1)
 
     return PauseController(
-        gate=gate, transient_threshold=3, probe_interval_s=5.0, max_probe_interval_s=40.0,
-        on_change=changes.append, before_probe=before_probe, sleep=clock.sleep, clock=clock,
-    )  # fmt: skip
+        gate=gate,
+        transient_threshold=3,
+        probe_interval_s=5.0,
+        max_probe_interval_s=40.0,
+        on_change=changes.append,
+        before_probe=before_probe,
+        sleep=clock.sleep,
+        clock=clock,
+    )
 
 
 async def test_a_401_holds_the_gate_at_once_and_a_probe_after_a_token_fix_resumes() -> None:

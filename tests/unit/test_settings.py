@@ -147,13 +147,15 @@ def test_config_file_problems_name_the_file_and_key_and_come_with_the_others(
     monkeypatch.setenv("SSC_ENGINE__MAX_IN_FLIGHT", "0")
     with pytest.raises(SettingsInvalid) as err:
         load_settings(cfg)
-    assert sorted(err.value.problems) == sorted([
-        f"{cfg}: hubspot.auth.token: secrets are not read from the config file; "
-        "use the environment or a *_file setting",
-        f"{cfg}: kafka.group_idd: unknown setting; did you mean kafka.group_id?",
-        f"{cfg}: kafka.session_timeout_ms: Input should be greater than or equal to 6000",
-        "SSC_ENGINE__MAX_IN_FLIGHT: Input should be greater than or equal to 1",
-    ])  # fmt: skip
+    assert sorted(err.value.problems) == sorted(
+        [
+            f"{cfg}: hubspot.auth.token: secrets are not read from the config file; "
+            "use the environment or a *_file setting",
+            f"{cfg}: kafka.group_idd: unknown setting; did you mean kafka.group_id?",
+            f"{cfg}: kafka.session_timeout_ms: Input should be greater than or equal to 6000",
+            "SSC_ENGINE__MAX_IN_FLIGHT: Input should be greater than or equal to 1",
+        ]
+    )
     assert "pat-in-file" not in str(err.value)
 
 

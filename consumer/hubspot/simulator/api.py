@@ -85,9 +85,12 @@ class HubSpotApi:
             return None
         headers = {} if window.retry_after_s is None else {"Retry-After": _fmt(window.retry_after_s)}
         return self.error(
-            window.status, _WINDOW_CATEGORY[window.status], f"simulated {window.status} window",
-            headers=headers, outcome=f"WINDOW_{window.status}",
-        )  # fmt: skip
+            window.status,
+            _WINDOW_CATEGORY[window.status],
+            f"simulated {window.status} window",
+            headers=headers,
+            outcome=f"WINDOW_{window.status}",
+        )
 
     def authenticate(self, request: web.Request, now: float) -> tuple[str | None, web.Response | None]:
         """The credential of ``request``, or the 401/403 answer."""
@@ -165,10 +168,15 @@ class HubSpotApi:
         if retry_after is not None:
             headers = {**headers, "Retry-After": _fmt(retry_after)}
         return self.error(
-            429, "RATE_LIMITS", f"You have reached your {words} limit.", headers=headers,
-            outcome=f"RATE_LIMIT_{policy}", errorType="RATE_LIMIT", policyName=policy,
+            429,
+            "RATE_LIMITS",
+            f"You have reached your {words} limit.",
+            headers=headers,
+            outcome=f"RATE_LIMIT_{policy}",
+            errorType="RATE_LIMIT",
+            policyName=policy,
             groupName="transactional-email",
-        )  # fmt: skip
+        )
 
     def _hidden_refusal(self, refusal: str, headers: dict[str, str]) -> web.Response:
         """A hidden limit's refusal (not counted in the window): a bare 429 or a 200 ``THROTTLED``."""
@@ -194,9 +202,12 @@ class HubSpotApi:
                 else {"Retry-After": _fmt(faults.error_retry_after_s)}
             )
             return self.error(
-                status, "INTERNAL_ERROR", "simulated server error", headers={**headers, **extra},
+                status,
+                "INTERNAL_ERROR",
+                "simulated server error",
+                headers={**headers, **extra},
                 outcome=f"FAULT_{status}",
-            )  # fmt: skip
+            )
         if faults.rate_429 and rng.random() < faults.rate_429:
             return self._too_many(
                 "TEN_SECONDLY_ROLLING", "ten_secondly_rolling", headers, faults.retry_after_429_s
@@ -258,8 +269,13 @@ class HubSpotApi:
             lowered = to.lower()
             for pattern, result in self._rules:
                 if fnmatchcase(lowered, pattern):
-                    payload = {"statusId": state.new_id(), "status": "COMPLETE", "sendResult": result,
-                               "requestedAt": now_iso(), "completedAt": now_iso()}  # fmt: skip
+                    payload = {
+                        "statusId": state.new_id(),
+                        "status": "COMPLETE",
+                        "sendResult": result,
+                        "requestedAt": now_iso(),
+                        "completedAt": now_iso(),
+                    }
                     return self.respond(200, payload, result, headers)
         contact: dict[str, Any] = data.get("contactProperties") or {}
         custom: dict[str, Any] = data.get("customProperties") or {}
@@ -268,10 +284,17 @@ class HubSpotApi:
         if missing:
             return self._missing_properties(missing, headers)
         record = SendRecord(
-            send_id=send_id, email_id=email_id, to=to, contact_properties=contact,
-            custom_properties=custom, status_id=state.new_id(), requested_at=now_iso(), accepted_at=now,
-            api_path=request.path, digest=digest,
-        )  # fmt: skip
+            send_id=send_id,
+            email_id=email_id,
+            to=to,
+            contact_properties=contact,
+            custom_properties=custom,
+            status_id=state.new_id(),
+            requested_at=now_iso(),
+            accepted_at=now,
+            api_path=request.path,
+            digest=digest,
+        )
         state.accept(record)
         payload = {"statusId": record.status_id, "status": "PENDING", "requestedAt": record.requested_at}
         faults = state.faults
@@ -300,21 +323,33 @@ class HubSpotApi:
 
     def _invalid(self, field: str, text: str, headers: dict[str, str]) -> web.Response:
         return self.error(
-            400, "VALIDATION_ERROR", f"Invalid input: {text}", headers=headers,
-            errors=[{"message": text, "in": field, "code": "INVALID"}], context={"field": [field]},
-        )  # fmt: skip
+            400,
+            "VALIDATION_ERROR",
+            f"Invalid input: {text}",
+            headers=headers,
+            errors=[{"message": text, "in": field, "code": "INVALID"}],
+            context={"field": [field]},
+        )
 
     def _missing_properties(self, missing: list[str], headers: dict[str, str]) -> web.Response:
         text = "missing template properties: " + ", ".join(sorted(missing))
         if self.state.config.missing_properties_status == 400:
             return self.error(
-                400, "VALIDATION_ERROR", text, headers=headers, outcome="MISSING_TEMPLATE_PROPERTIES",
+                400,
+                "VALIDATION_ERROR",
+                text,
+                headers=headers,
+                outcome="MISSING_TEMPLATE_PROPERTIES",
                 context={"missingProperties": sorted(missing)},
-            )  # fmt: skip
+            )
         payload = {
-            "statusId": self.state.new_id(), "status": "COMPLETE", "message": text,
-            "sendResult": "MISSING_TEMPLATE_PROPERTIES", "requestedAt": now_iso(), "completedAt": now_iso(),
-        }  # fmt: skip
+            "statusId": self.state.new_id(),
+            "status": "COMPLETE",
+            "message": text,
+            "sendResult": "MISSING_TEMPLATE_PROPERTIES",
+            "requestedAt": now_iso(),
+            "completedAt": now_iso(),
+        }
         return self.respond(200, payload, "MISSING_TEMPLATE_PROPERTIES", headers)
 
     async def send_status(self, request: web.Request) -> web.Response:
@@ -331,9 +366,12 @@ class HubSpotApi:
         if (now - record.accepted_at) * 1000 >= self.state.config.complete_after_ms:
             created = now_iso()
             payload.update(
-                status="COMPLETE", sendResult="SENT", startedAt=record.requested_at, completedAt=created,
+                status="COMPLETE",
+                sendResult="SENT",
+                startedAt=record.requested_at,
+                completedAt=created,
                 eventId={"id": self.state.new_id(), "created": created},
-            )  # fmt: skip
+            )
         else:
             payload["status"] = "PENDING"
         return self.respond(200, payload, "STATUS_" + payload["status"])

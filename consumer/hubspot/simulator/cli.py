@@ -72,13 +72,18 @@ def build_config(  # the CLI's flags, as plain values (tests call this directly)
     faults = Faults()
     faults.update(
         {
-            "latency_ms": latency_ms, "latency_jitter_ms": latency_jitter_ms, "error_rate": error_rate,
+            "latency_ms": latency_ms,
+            "latency_jitter_ms": latency_jitter_ms,
+            "error_rate": error_rate,
             "error_statuses": error_status or list(DEFAULT_ERROR_STATUSES),
-            "error_retry_after_s": error_retry_after, "rate_429": rate_429,
-            "retry_after_429_s": retry_after_429, "hang_rate": hang_rate, "hang_s": hang_s,
+            "error_retry_after_s": error_retry_after,
+            "rate_429": rate_429,
+            "retry_after_429_s": retry_after_429,
+            "hang_rate": hang_rate,
+            "hang_s": hang_s,
         },
         0.0,
-    )  # fmt: skip
+    )
     if missing_properties_status not in (200, 400):
         raise ValueError("--missing-properties-status: 200 or 400")
     try:
@@ -279,19 +284,42 @@ def simulator(  # noqa: PLR0917 - one parameter per CLI flag
     """Serve a faithful HubSpot Single Send API simulator (control API under /_simulator/)."""
     try:
         config = build_config(
-            token=token, token_without_scope=token_without_scope, template=template, bounce=bounce,
-            invalid=invalid, result=result, oauth_client=oauth_client, access_token_ttl=access_token_ttl,
-            rotate_refresh_tokens=rotate_refresh_tokens, rate_limit=rate_limit,
-            rate_limit_retry_after=rate_limit_retry_after, hidden_limit=hidden_limit, daily_limit=daily_limit,
-            daily_retry_after=daily_retry_after, latency_ms=latency_ms,
-            latency_jitter_ms=latency_jitter_ms, error_rate=error_rate, error_status=error_status,
-            error_retry_after=error_retry_after, rate_429=rate_429, retry_after_429=retry_after_429,
-            hang_rate=hang_rate, hang_s=hang_s, complete_after_ms=complete_after_ms,
-            missing_properties_status=missing_properties_status, strict_dated=strict_dated, ledger=ledger,
-            seed=seed, daily_no_retry_after=daily_no_retry_after, portal_timezone=portal_timezone,
-            portal_id=portal_id, unknown_version_empty=unknown_version_empty, allow_hapikey=allow_hapikey,
-            idempotent_fail=idempotent_fail, token_portal=token_portal,
-        )  # fmt: skip
+            token=token,
+            token_without_scope=token_without_scope,
+            template=template,
+            bounce=bounce,
+            invalid=invalid,
+            result=result,
+            oauth_client=oauth_client,
+            access_token_ttl=access_token_ttl,
+            rotate_refresh_tokens=rotate_refresh_tokens,
+            rate_limit=rate_limit,
+            rate_limit_retry_after=rate_limit_retry_after,
+            hidden_limit=hidden_limit,
+            daily_limit=daily_limit,
+            daily_retry_after=daily_retry_after,
+            latency_ms=latency_ms,
+            latency_jitter_ms=latency_jitter_ms,
+            error_rate=error_rate,
+            error_status=error_status,
+            error_retry_after=error_retry_after,
+            rate_429=rate_429,
+            retry_after_429=retry_after_429,
+            hang_rate=hang_rate,
+            hang_s=hang_s,
+            complete_after_ms=complete_after_ms,
+            missing_properties_status=missing_properties_status,
+            strict_dated=strict_dated,
+            ledger=ledger,
+            seed=seed,
+            daily_no_retry_after=daily_no_retry_after,
+            portal_timezone=portal_timezone,
+            portal_id=portal_id,
+            unknown_version_empty=unknown_version_empty,
+            allow_hapikey=allow_hapikey,
+            idempotent_fail=idempotent_fail,
+            token_portal=token_portal,
+        )
         control_token = read_control_token(control_token_file)
     except (ValueError, TypeError) as exc:
         typer.echo(f"error: {exc}", err=True)

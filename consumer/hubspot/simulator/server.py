@@ -90,11 +90,15 @@ class Control:
 
     async def get_tokens(self, _: web.Request) -> web.Response:
         state = self.state
-        return _json({
-            "tokens": len(state.tokens), "tokens_without_scope": len(state.tokens_without_scope),
-            "refresh_tokens": len(state.refresh_tokens), "access_tokens": len(state.access_tokens),
-            "open_auth": state.open_auth,
-        })  # fmt: skip
+        return _json(
+            {
+                "tokens": len(state.tokens),
+                "tokens_without_scope": len(state.tokens_without_scope),
+                "refresh_tokens": len(state.refresh_tokens),
+                "access_tokens": len(state.access_tokens),
+                "open_auth": state.open_auth,
+            }
+        )
 
     async def set_tokens(self, request: web.Request) -> web.Response:
         state, data = self.state, await _body(request)
