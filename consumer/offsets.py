@@ -128,10 +128,6 @@ class PartitionTracker:
         """Records fetched and not yet committable (the uncommitted window)."""
         return len(self._pending)
 
-    @property
-    def incomplete(self) -> int:
-        return len(self._pending) - len(self._done)
-
     def oldest_incomplete_since(self) -> float | None:
         """Fetch time of the oldest record that is not done (None when all are done)."""
         return self._pending[0][1] if self._pending else None

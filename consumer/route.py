@@ -152,9 +152,6 @@ class Router:
         """True when ``email_id`` is configured for this environment (nothing else may be sent)."""
         return email_id in self.email_ids
 
-    def routes_for(self, event_type: str) -> tuple[CompiledRoute, ...]:
-        return self._by_type.get(event_type, ())
-
     def plan(self, event: ValidatedEvent, now: datetime) -> list[EmailJob]:
         """The requests ``event`` causes, one per matching route (never empty).
 

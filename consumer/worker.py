@@ -98,7 +98,6 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._generation = 0
         self._since_commit = 0
         self._last_commit = time.monotonic()
-        self._wakeup = asyncio.Event()
         self._crashed: deque[_InFlight] = deque()  # crashed records due for another run, oldest first
         self.counts = Counts()
         self.joined = False

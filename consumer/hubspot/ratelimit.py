@@ -163,10 +163,6 @@ class RateLimiter:
         """True while any hold (engine cause or timed pause) is active."""
         return bool(self._holds) or bool(self._active_timed_holds(self._clock()))
 
-    @property
-    def holds(self) -> frozenset[str]:
-        return frozenset(self._holds) | frozenset(self._active_timed_holds(self._clock()))
-
     def _active_timed_holds(self, now: float) -> dict[str, float]:
         for cause in [c for c, until in self._timed_holds.items() if until <= now]:
             del self._timed_holds[cause]
