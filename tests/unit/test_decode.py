@@ -468,3 +468,249 @@ def test_peek_identity_strips_control_characters_and_truncates() -> None:
     event_type, event_id = peek_identity(structured(event(type="a\r\nb", id="i" * 1000)))
     assert event_type == "a??b"
     assert event_id == "i" * 256
+
+
+# --- exact limits, the binary binding's details and what a rejection says ---------------------------
+
+
+def headers_record(headers: Iterable[tuple[str, bytes | None]], value: bytes | None = None) -> Record:
+    body = value if value is not None else b'{"user_id": "usr_2", "email": "max@example.org"}'
+    return Record("events", 1, 9, None, body, tuple(headers))  # type: ignore[arg-type]
+
+
+def ce_headers(**overrides: bytes | None) -> list[tuple[str, bytes | None]]:
+    return [
+        (f"ce_{k}", v) for k, v in {**{k: v.encode() for k, v in binary_attrs().items()}, **overrides}.items()
+    ]
+
+
+def binary_attrs() -> dict[str, str]:
+    return {"specversion": "1.0", "id": "evt-2", "source": "/identity/signup", "type": SIGNED_UP}
+
+
+def test_headers_before_the_ce_headers_do_not_hide_the_binary_mode() -> None:
+    record = headers_record([("traceid", b"abc"), ("x-origin", b"billing"), *ce_headers()])
+    result = decode(record, SETTINGS)
+    assert (result.mode, result.id) == ("binary", "evt-2")
+
+
+def test_headers_other_than_ce_and_content_type_do_not_count_towards_the_size_limit() -> None:
+    record = headers_record(ce_headers(subject=b"s" * 300))
+    exact = len(record.value or b"") + sum(len(k) + len(v or b"") for k, v in record.headers)
+    padded = headers_record([("x-padding", b"p" * 1000), *record.headers])
+    assert decode(padded, DecodeSettings(max_bytes=exact)).id == "evt-2"
+    assert reason(padded, DecodeSettings(max_bytes=exact - 1)) is Reason.OVERSIZE
+
+
+def test_a_ce_header_without_a_value_is_an_empty_attribute() -> None:
+    assert reason(headers_record(ce_headers(subject=None))) is Reason.INVALID_ATTRIBUTE
+
+
+@pytest.mark.parametrize("value", [None, b""])
+def test_a_content_type_header_without_a_value_is_an_empty_datacontenttype(value: bytes | None) -> None:
+    record = headers_record([*ce_headers(), ("content-type", value)])
+    with pytest.raises(InputError) as caught:
+        decode(record, SETTINGS)
+    assert (caught.value.code, str(caught.value)) == (
+        Reason.INVALID_ATTRIBUTE,
+        "attribute datacontenttype must not be empty",
+    )
+
+
+@pytest.mark.parametrize("name", ["data", "datacontenttype"])
+def test_ce_data_and_ce_datacontenttype_headers_are_refused(name: str) -> None:
+    record = headers_record(ce_headers(**{name: b"application/json"}))
+    with pytest.raises(InputError) as caught:
+        decode(record, SETTINGS)
+    assert (caught.value.code, str(caught.value)) == (
+        Reason.INVALID_ATTRIBUTE,
+        f"header ce_{name} is not allowed or repeated",
+    )
+
+
+def test_a_repeated_ce_header_with_the_same_value_is_accepted() -> None:
+    record = headers_record([*ce_headers(), ("ce_id", b"evt-2")])
+    assert decode(record, SETTINGS).id == "evt-2"
+
+
+def extensions(count: int) -> dict[str, bytes | None]:
+    return {f"x{i}": b"v" for i in range(count)}
+
+
+def test_forty_ce_headers_are_accepted_repeats_included() -> None:
+    # 4 required + subject, time, dataschema + 32 extensions = 39 distinct, plus one identical repeat.
+    attributes = {"subject": b"usr_2", "time": b"2026-03-02T09:15:00Z", "dataschema": b"/s", **extensions(32)}
+    headers = [*ce_headers(**attributes), ("ce_id", b"evt-2")]
+    assert len(headers) == 40
+    result = decode(headers_record(headers), SETTINGS)
+    assert len(result.extensions) == 32
+
+
+def test_forty_one_ce_headers_are_too_many_even_when_they_are_repeats() -> None:
+    headers = [*ce_headers(), *[("ce_id", b"evt-2")] * 37]
+    assert len(headers) == 41
+    with pytest.raises(InputError) as caught:
+        decode(headers_record(headers), SETTINGS)
+    assert (caught.value.code, str(caught.value)) == (Reason.INVALID_ATTRIBUTE, "too many ce_ headers")
+
+
+@pytest.mark.parametrize("count", [32, 33])
+def test_at_most_32_extension_attributes_are_accepted(count: int) -> None:
+    structured_event = structured(event(**dict.fromkeys(extensions(count), "v")))
+    binary_event = headers_record(ce_headers(**extensions(count)))
+    if count == 32:
+        assert len(decode(structured_event, SETTINGS).extensions) == 32
+        assert len(decode(binary_event, SETTINGS).extensions) == 32
+    else:
+        assert reason(structured_event) is Reason.INVALID_ATTRIBUTE
+        assert reason(binary_event) is Reason.INVALID_ATTRIBUTE
+
+
+def filled(name: str, length: int) -> str:
+    if name == "datacontenttype":
+        return "application/" + "j" * (length - len("application/+json")) + "+json"
+    return "/" + "s" * (length - 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "limit"),
+    [
+        ("id", 256),
+        ("type", 256),
+        ("datacontenttype", 256),
+        ("source", 1024),
+        ("subject", 1024),
+        ("dataschema", 2048),
+        ("traceparent", 2048),
+    ],
+)
+def test_each_attribute_is_accepted_up_to_its_length_limit_and_refused_one_above(
+    name: str, limit: int
+) -> None:
+    at_limit, above = filled(name, limit), filled(name, limit + 1)
+    assert (len(at_limit), len(above)) == (limit, limit + 1)
+    result = decode(structured(event(**{name: at_limit})), SETTINGS)
+    value = result.extensions[name] if name == "traceparent" else getattr(result, name)
+    assert value == at_limit
+    with pytest.raises(InputError) as caught:
+        decode(structured(event(**{name: above})), SETTINGS)
+    assert (caught.value.code, str(caught.value)) == (
+        Reason.INVALID_ATTRIBUTE,
+        f"attribute {name} is longer than {limit} characters",
+    )
+
+
+def test_an_extension_name_has_at_most_64_characters() -> None:
+    assert dict(decode(structured(event(**{"n" * 64: "v"})), SETTINGS).extensions) == {"n" * 64: "v"}
+    assert reason(structured(event(**{"n" * 65: "v"}))) is Reason.INVALID_ATTRIBUTE
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(-(2**31), "-2147483648"), (2**31 - 1, "2147483647"), (0, "0"), (False, "false"), (True, "true")],
+)
+def test_extension_integers_within_32_bits_and_booleans_become_strings(value: Any, text: str) -> None:
+    assert dict(decode(structured(event(sampled=value)), SETTINGS).extensions) == {"sampled": text}
+
+
+@pytest.mark.parametrize("value", [-(2**31) - 1, 2**31, 1.5, [1]])
+def test_extension_values_outside_32_bit_integers_or_of_other_types_are_refused(value: Any) -> None:
+    assert reason(structured(event(sampled=value))) is Reason.INVALID_ATTRIBUTE
+
+
+def test_an_event_without_time_decodes_with_none() -> None:
+    assert decode(structured(event(time=...)), SETTINGS).time is None
+    assert decode(headers_record(ce_headers()), SETTINGS).time is None
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8",
+        "application/json; charset=UTF-8",
+        "application/json;charset=utf8",
+        'application/json; charset="utf-8"',
+        "application/json ; Charset = UTF-8 ",
+        "Application/JSON; profile=x; charset=utf-8",
+        "application/json; profile=latin1",
+    ],
+)
+def test_a_utf8_charset_in_any_spelling_is_accepted(content_type: str) -> None:
+    assert decode(structured(event(datacontenttype=content_type)), SETTINGS).datacontenttype == content_type
+    record = headers_record([*ce_headers(), ("content-type", content_type.encode())])
+    assert decode(record, SETTINGS).datacontenttype == content_type
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=latin1",
+        'application/json; charset="iso-8859-1"',
+        "application/json; profile=x; CHARSET=utf-16",
+        "application/json; charset=",
+    ],
+)
+def test_a_charset_other_than_utf8_is_unsupported(content_type: str) -> None:
+    with pytest.raises(InputError) as caught:
+        decode(structured(event(datacontenttype=content_type)), SETTINGS)
+    assert (caught.value.code, str(caught.value)) == (
+        Reason.UNSUPPORTED_CONTENT_TYPE,
+        "data charset is not UTF-8",
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "code", "message"),
+    [
+        (Record("events", 0, 0, None, b""), Reason.EMPTY_VALUE, "record has no value"),
+        (
+            structured(b"{}", content_type=b"application/cloudevents+avro"),
+            Reason.UNSUPPORTED_CONTENT_TYPE,
+            "only the JSON event format is supported",
+        ),
+        (
+            structured(b"{}", content_type=b"application/\xffjson"),
+            Reason.INVALID_UTF8,
+            "content-type is not valid UTF-8",
+        ),
+        (headers_record(ce_headers(id=b"\xff")), Reason.INVALID_UTF8, "ce_id is not valid UTF-8"),
+        (
+            headers_record([*ce_headers(), ("ce_trace-parent", b"\xff")]),
+            Reason.INVALID_UTF8,
+            "a ce_ header is not valid UTF-8",
+        ),
+        (
+            headers_record([*ce_headers(), ("ce_id", b"other")]),
+            Reason.INVALID_ATTRIBUTE,
+            "header ce_id is not allowed or repeated",
+        ),
+        (headers_record(ce_headers(), b"[1]"), Reason.NOT_OBJECT, "data must be a JSON object"),
+        (structured(event(id=42)), Reason.INVALID_ATTRIBUTE, "attribute id must be a string"),
+        (structured(event(subject="")), Reason.INVALID_ATTRIBUTE, "attribute subject must not be empty"),
+        (
+            structured(event(type="a\nb")),
+            Reason.CONTROL_CHARACTERS,
+            "attribute type contains control characters",
+        ),
+        (
+            structured(event(source="/a b")),
+            Reason.INVALID_ATTRIBUTE,
+            "attribute source must not contain spaces",
+        ),
+        (structured(event(specversion="0.3")), Reason.INVALID_ATTRIBUTE, "specversion must be 1.0"),
+    ],
+)
+def test_a_rejection_names_the_guard_and_the_attribute_never_the_value(
+    record: Record, code: Reason, message: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        decode(record, SETTINGS)
+    assert (caught.value.code, str(caught.value)) == (code, message)
+
+
+def test_an_oversize_rejection_gives_the_size_and_the_limit() -> None:
+    record = headers_record(ce_headers(subject=b"s" * 300))
+    size = len(record.value or b"") + sum(len(k) + len(v or b"") for k, v in record.headers)
+    with pytest.raises(InputError) as caught:
+        decode(record, DecodeSettings(max_bytes=size - 1))
+    assert str(caught.value) == f"record is {size} bytes, above the limit of {size - 1}"

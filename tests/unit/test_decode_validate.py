@@ -231,3 +231,13 @@ def test_arbitrary_payloads_validate_or_yield_an_input_error(event_type: str, da
     else:
         return
     assert code in (Reason.SCHEMA_VIOLATION, Reason.CONTROL_CHARACTERS)
+
+
+def test_256_properties_are_validated_and_257_are_refused_before_validation() -> None:
+    at_limit = user(**{f"p{i}": i for i in range(256 - 3)})
+    assert len(at_limit) == 256
+    error = reason(envelope(at_limit))
+    assert error.code is Reason.SCHEMA_VIOLATION
+    assert str(error).startswith(f"{SIGNED_UP} data invalid: data.p0: extra_forbidden")
+    above = user(**{f"p{i}": i for i in range(257 - 3)})
+    assert str(reason(envelope(above))) == "data has more than 256 properties"

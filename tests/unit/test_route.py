@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import orjson
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict
 
+import consumer.route as route_module
+import schemas.catalog as catalog_module
 from consumer.decode import ValidatedEvent, decode, validate
 from consumer.errors import ConfigError, InputError
 from consumer.outcome import Reason
@@ -21,6 +26,8 @@ from consumer.settings import DecodeSettings, Environment
 from schemas.catalog import CATALOG
 from schemas.routing import RoutingConfig
 from schemas.samples import examples, expand_time_placeholders
+from schemas.types import Email
+from schemas.users import UserSignedUpV1
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_ROUTING = ROOT / "consumer/samples/routing.yaml"
@@ -410,3 +417,101 @@ def test_the_demo_sample_events_give_the_expected_outcomes() -> None:
     assert sent["demo-0011"] == ["payment-failed", "payment-failed-billing-team"]
     assert sent["demo-0013-bounce"] == ["welcome"]
     assert {r for routes in sent.values() for r in routes} == {r.name for r in router.routes}
+
+
+# --- mapping details: from, booleans, optional nested paths, refused requests -----------------------
+
+
+def test_from_may_be_mapped_from_an_address_field_and_is_omitted_when_that_field_is_empty() -> None:
+    invoice = "com.example.billing.invoice_paid.v1"
+    routing = config(
+        route(
+            name="receipt", event_type=invoice, to="data.customer.email", **{"from": "data.customer.email"}
+        ),
+        route(
+            name="receipt-billing",
+            event_type=invoice,
+            to="data.customer.email",
+            **{"from": "data.customer.billing_email"},
+        ),
+    )
+    paid = example(invoice)
+    assert paid.data.customer.billing_email is None  # type: ignore[attr-defined]
+    first, second = Router.build(routing, Environment.DEV).plan(paid, NOW)
+    assert first.request.to_wire()["message"]["from"] == paid.data.customer.email  # type: ignore[attr-defined]
+    assert "from" not in second.request.to_wire()["message"]
+
+
+@pytest.mark.parametrize(("const", "text"), [(True, "true"), (False, "false")])
+def test_boolean_constants_become_true_or_false_in_contact_properties(const: bool, text: str) -> None:
+    routing = config(
+        route(contact_properties={"beta": {"const": const}}, custom_properties={"beta": {"const": const}})
+    )
+    (job,) = Router.build(routing, Environment.DEV).plan(event(), NOW)
+    wire = job.request.to_wire()
+    assert wire["contactProperties"] == {"beta": text}
+    assert wire["customProperties"] == {"beta": const}
+
+
+class _Referrer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    email: Email
+    name: str | None = None
+
+
+class _InvitedV1(UserSignedUpV1):
+    EVENT_TYPE: ClassVar[str] = "com.example.test.invited.v1"
+
+    referrer: _Referrer | None = None
+
+
+@pytest.fixture
+def invited_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalog with an event whose nested object is optional (no shipped event has one yet)."""
+    extended = MappingProxyType({**CATALOG, _InvitedV1.EVENT_TYPE: _InvitedV1})
+    monkeypatch.setattr(catalog_module, "CATALOG", extended)
+    monkeypatch.setattr(route_module, "CATALOG", extended)
+
+
+def _invited(referrer: dict[str, Any] | None) -> ValidatedEvent:
+    data: dict[str, Any] = {"user_id": "usr_1", "email": "jane.doe@example.com"}
+    if referrer is not None:
+        data["referrer"] = referrer
+    body = {"specversion": "1.0", "id": "evt-1", "source": "/s", "type": _InvitedV1.EVENT_TYPE, "data": data}
+    return validate(decode(Record("events", 0, 0, None, orjson.dumps(body)), DecodeSettings()))
+
+
+@pytest.mark.usefixtures("invited_catalog")
+def test_an_optional_nested_path_whose_parent_is_null_is_absent() -> None:
+    routing = config(
+        route(
+            name="invite",
+            event_type=_InvitedV1.EVENT_TYPE,
+            cc="data.referrer.email",
+            contact_properties={"referrer": "data.referrer.name"},
+            custom_properties={"referrer_email": "data.referrer.email"},
+        )
+    )
+    router = Router.build(routing, Environment.DEV)
+    (without,) = router.plan(_invited(None), NOW)
+    assert without.request.to_wire() == {
+        "emailId": 11,
+        "message": {"to": "jane.doe@example.com", "sendId": without.send_id},
+    }
+    (with_referrer,) = router.plan(_invited({"email": "max@example.org", "name": "Max"}), NOW)
+    wire = with_referrer.request.to_wire()
+    assert wire["message"]["cc"] == ["max@example.org"]
+    assert wire["contactProperties"] == {"referrer": "Max"}
+    assert wire["customProperties"] == {"referrer_email": "max@example.org"}
+
+
+def test_a_mapped_request_that_the_request_model_refuses_is_mapping_failed() -> None:
+    (compiled,) = Router.build(config(), Environment.DEV).routes
+    broken = dataclasses.replace(compiled, email_id=0)  # below the request model's minimum
+    with pytest.raises(InputError) as caught:
+        broken.job(event())
+    assert (caught.value.code, str(caught.value)) == (
+        Reason.MAPPING_FAILED,
+        "route 'welcome': request invalid at emailId",
+    )
