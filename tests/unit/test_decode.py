@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -354,23 +355,25 @@ def test_control_characters_in_single_line_attributes_are_refused(name: str, bad
 
 
 @pytest.mark.parametrize(
-    ("exc", "expected"),
+    ("exc", "expected", "message"),
     [
-        (RecursionError(), Reason.TOO_DEEP),
-        (MemoryError(), Reason.OVERSIZE),
-        (UnicodeError(), Reason.INVALID_UTF8),
-        (ValueError(), Reason.INVALID_JSON),
-        (KeyError("x"), Reason.INVALID_JSON),
+        (RecursionError(), Reason.TOO_DEEP, "nesting too deep to decode"),
+        (MemoryError(), Reason.OVERSIZE, "record too large to decode"),
+        (UnicodeError(), Reason.INVALID_UTF8, "record is not valid UTF-8"),
+        (ValueError(), Reason.INVALID_JSON, "record could not be decoded (ValueError)"),
+        (KeyError("x"), Reason.INVALID_JSON, "record could not be decoded (KeyError)"),
     ],
 )
 def test_unexpected_exceptions_from_the_parser_become_reasons(
-    monkeypatch: pytest.MonkeyPatch, exc: Exception, expected: Reason
+    monkeypatch: pytest.MonkeyPatch, exc: Exception, expected: Reason, message: str
 ) -> None:
     def explode(_raw: bytes) -> Any:
         raise exc
 
     monkeypatch.setattr(orjson, "loads", explode)
-    assert reason(structured(event())) is expected
+    with pytest.raises(InputError) as caught:
+        decode(structured(event()), SETTINGS)
+    assert (caught.value.code, str(caught.value)) == (expected, message)
 
 
 def test_the_event_repr_shows_no_data() -> None:
@@ -648,6 +651,9 @@ def test_a_utf8_charset_in_any_spelling_is_accepted(content_type: str) -> None:
         'application/json; charset="iso-8859-1"',
         "application/json; profile=x; CHARSET=utf-16",
         "application/json; charset=",
+        "application/json;profile=x;charset=latin1",
+        "application/json; charset=latin1=x",
+        "application/json; charset=Xutf-8X",
     ],
 )
 def test_a_charset_other_than_utf8_is_unsupported(content_type: str) -> None:
@@ -698,6 +704,67 @@ def test_a_charset_other_than_utf8_is_unsupported(content_type: str) -> None:
             "attribute source must not contain spaces",
         ),
         (structured(event(specversion="0.3")), Reason.INVALID_ATTRIBUTE, "specversion must be 1.0"),
+        (binary(data=b'{"name": "\xc3\x28"}'), Reason.INVALID_UTF8, "value is not valid UTF-8"),
+        (structured(b"{"), Reason.INVALID_JSON, "value is not valid JSON"),
+        (structured(b"[1]"), Reason.NOT_OBJECT, "a structured event must be a JSON object"),
+        (
+            structured(b'{"id": "x"}', content_type=None),
+            Reason.MISSING_ATTRIBUTE,
+            "specversion is missing (no ce_ headers: not a CloudEvent?)",
+        ),
+        (structured(event(id=...)), Reason.MISSING_ATTRIBUTE, "required attribute id is missing"),
+        (structured(event(data=[1])), Reason.NOT_OBJECT, "data must be a JSON object"),
+        (
+            structured(event(data_base64="e30=")),
+            Reason.INVALID_ATTRIBUTE,
+            "data and data_base64 are both present",
+        ),
+        (
+            structured(event(data=..., data_base64=12)),
+            Reason.INVALID_ATTRIBUTE,
+            "data_base64 must be a string",
+        ),
+        (
+            structured(event(data=..., data_base64="%%%")),
+            Reason.INVALID_ATTRIBUTE,
+            "data_base64 is not valid base64",
+        ),
+        (
+            structured(event(time="yesterday")),
+            Reason.INVALID_ATTRIBUTE,
+            "attribute time is not an RFC 3339 timestamp",
+        ),
+        (
+            structured(event(time="2026-02-30T09:15:00Z")),
+            Reason.INVALID_ATTRIBUTE,
+            "attribute time is not a valid date-time",
+        ),
+        (
+            structured(event(**{"Trace-Parent": "x"})),
+            Reason.INVALID_ATTRIBUTE,
+            "an extension attribute name is not [a-z0-9]{1,64}",
+        ),
+        (
+            structured(event(**dict.fromkeys(extensions(33), "v"))),
+            Reason.INVALID_ATTRIBUTE,
+            "more than 32 extension attributes",
+        ),
+        (
+            structured(event(sampled=2**31)),
+            Reason.INVALID_ATTRIBUTE,
+            "extension sampled is outside the integer range",
+        ),
+        (
+            structured(event(sampled=1.5)),
+            Reason.INVALID_ATTRIBUTE,
+            "extension sampled must be a string, integer or boolean",
+        ),
+        (
+            structured(event(datacontenttype="application/xml")),
+            Reason.UNSUPPORTED_CONTENT_TYPE,
+            "data content type is not JSON",
+        ),
+        (binary(data=b"[" * 40), Reason.TOO_DEEP, "JSON nesting deeper than 32"),
     ],
 )
 def test_a_rejection_names_the_guard_and_the_attribute_never_the_value(
@@ -714,3 +781,62 @@ def test_an_oversize_rejection_gives_the_size_and_the_limit() -> None:
     with pytest.raises(InputError) as caught:
         decode(record, DecodeSettings(max_bytes=size - 1))
     assert str(caught.value) == f"record is {size} bytes, above the limit of {size - 1}"
+
+
+def test_a_datacontenttype_in_the_value_wins_over_the_content_type_header() -> None:
+    body = event(datacontenttype="application/vnd.example+json")
+    result = decode(structured(body, content_type=b"application/json"), SETTINGS)
+    assert (result.mode, result.datacontenttype) == ("structured", "application/vnd.example+json")
+
+
+def test_an_empty_data_base64_is_an_event_without_data() -> None:
+    assert decode(structured(event(data=..., data_base64="")), SETTINGS).data is None
+
+
+def test_the_structured_content_type_is_the_media_type_before_the_first_parameter() -> None:
+    record = structured(event(), b"application/cloudevents+json; charset=utf-8; profile=x")
+    assert decode(record, SETTINGS).mode == "structured"
+
+
+@pytest.mark.parametrize(
+    "time", ["2026-03-02 09:15:00Z", "2026-03-02t09:15:00z", "2026-03-02T10:15:00+01:00"]
+)
+def test_rfc3339_separator_and_zone_spellings_give_the_same_instant(time: str) -> None:
+    result = decode(structured(event(time=time)), SETTINGS)
+    assert result.time == datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+
+
+def test_the_envelope_keeps_specversion_and_dataschema() -> None:
+    result = decode(structured(event(dataschema="https://example.com/s.json")), SETTINGS)
+    assert (result.specversion, result.dataschema) == ("1.0", "https://example.com/s.json")
+
+
+def test_peek_identity_replaces_bytes_that_are_not_utf8() -> None:
+    record = headers_record([("ce_type", b"t\xff"), ("ce_id", b"evt-\xff")])
+    assert peek_identity(record) == ("t\ufffd", "evt-\ufffd")
+
+
+def test_peek_identity_reads_null_headers_as_absent() -> None:
+    assert peek_identity(headers_record([("ce_type", None), ("ce_id", None)], b"[]")) == (None, None)
+
+
+def test_peek_identity_parses_the_value_only_for_what_the_headers_lack() -> None:
+    assert peek_identity(headers_record(ce_headers(), b"not json")) == (SIGNED_UP, "evt-2")
+    type_only = headers_record([("ce_type", b"t")], b'{"type": "other", "id": "evt-9"}')
+    assert peek_identity(type_only) == ("t", "evt-9")
+    id_only = headers_record([("ce_id", b"i")], b'{"type": "other", "id": "evt-9"}')
+    assert peek_identity(id_only) == ("other", "i")
+
+
+def test_peek_identity_ignores_values_that_are_not_strings() -> None:
+    assert peek_identity(structured(b'{"type": 42, "id": "evt-9"}')) == (None, "evt-9")
+    assert peek_identity(structured(b'{"type": "t", "id": 7}')) == ("t", None)
+
+
+def test_peek_identity_parses_values_up_to_one_mebibyte() -> None:
+    head = b'{"type": "t", "id": "i", "pad": "'
+    at_limit = head + b"p" * ((1 << 20) - len(head) - 2) + b'"}'
+    assert len(at_limit) == 1 << 20
+    assert peek_identity(Record("events", 0, 0, None, at_limit)) == ("t", "i")
+    above = at_limit[:-2] + b'p"}'
+    assert peek_identity(Record("events", 0, 0, None, above)) == (None, None)

@@ -241,3 +241,37 @@ def test_256_properties_are_validated_and_257_are_refused_before_validation() ->
     assert str(error).startswith(f"{SIGNED_UP} data invalid: data.p0: extra_forbidden")
     above = user(**{f"p{i}": i for i in range(257 - 3)})
     assert str(reason(envelope(above))) == "data has more than 256 properties"
+
+
+@pytest.mark.parametrize(
+    ("event", "code", "message"),
+    [
+        (
+            envelope(user(), "com.example.unknown.v1"),
+            Reason.UNKNOWN_EVENT_TYPE,
+            "event type is not in the catalog",
+        ),
+        (envelope(None), Reason.SCHEMA_VIOLATION, "event has no data object"),
+        (
+            envelope(user(first_name=object())),
+            Reason.SCHEMA_VIOLATION,
+            "data could not be validated (TypeError)",
+        ),
+    ],
+)
+def test_a_rejection_says_why_without_the_values(event: CloudEvent, code: Reason, message: str) -> None:
+    error = reason(event)
+    assert (error.code, str(error)) == (code, message)
+
+
+def extras(count: int) -> str:
+    return "; ".join(f"data.extra{i}: extra_forbidden" for i in range(count))
+
+
+@pytest.mark.parametrize(
+    ("count", "summary"),
+    [(1, extras(1)), (5, extras(5)), (6, extras(5) + " (+1 more)"), (20, extras(5) + " (+15 more)")],
+)
+def test_the_first_five_errors_are_listed_and_the_rest_counted(count: int, summary: str) -> None:
+    error = reason(envelope(user(**{f"extra{i}": i for i in range(count)})))
+    assert str(error) == f"{SIGNED_UP} data invalid: {summary}"
