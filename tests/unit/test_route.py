@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -21,7 +22,7 @@ from consumer.decode import ValidatedEvent, decode, validate
 from consumer.errors import ConfigError, InputError
 from consumer.outcome import Reason
 from consumer.records import Record
-from consumer.route import Router, load_routing, send_id
+from consumer.route import Mapped, Router, load_routing, send_id
 from consumer.settings import DecodeSettings, Environment
 from schemas.catalog import CATALOG
 from schemas.routing import RoutingConfig
@@ -515,3 +516,125 @@ def test_a_mapped_request_that_the_request_model_refuses_is_mapping_failed() -> 
         Reason.MAPPING_FAILED,
         "route 'welcome': request invalid at emailId",
     )
+
+
+# --- exact texts and the compiled form ------------------------------------------------------------
+
+
+def test_send_id_is_the_sha256_of_the_netstrings_of_source_id_and_route() -> None:
+    expected = hashlib.sha256(b"9:/identity,5:evt-1,7:welcome,").hexdigest()
+    assert send_id("/identity", "evt-1", "welcome") == expected
+    lone_surrogate = hashlib.sha256(b"1:/,3:\xed\xa0\x80,1:r,").hexdigest()
+    assert send_id("/", "\ud800", "r") == lone_surrogate
+
+
+def config_error(tmp_path: Path, body: Any) -> ConfigError:
+    path = tmp_path / "routing.yaml"
+    path.write_text(yaml.safe_dump(body), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_routing(path)
+    assert caught.value.field == "SSC_ROUTING_FILE"
+    return caught.value
+
+
+NOT_A_ROUTE = "Input should be a valid dictionary or instance of Route"
+
+
+@pytest.mark.parametrize(
+    ("body", "problems"),
+    [
+        ({"routes": [route(), route()]}, "file: duplicate route name 'welcome' (routes[0] and routes[1])"),
+        ({"routes": [route(name=...)]}, "routes[0] name: Field required"),
+        ({"routes": ["x"]}, f"routes[0]: {NOT_A_ROUTE}"),
+        (
+            {"routes": [route(to="data.first_name")]},
+            "route 'welcome': to: 'data.first_name' is text, not an e-mail address field",
+        ),
+        ({"routes": ["x"] * 10}, "; ".join(f"routes[{i}]: {NOT_A_ROUTE}" for i in range(10))),
+        ({"routes": ["x"] * 12}, "; ".join(f"routes[{i}]: {NOT_A_ROUTE}" for i in range(10)) + " (+2 more)"),
+    ],
+    ids=["file-level", "unnamed-route", "not-a-mapping", "named-route", "ten-errors", "twelve-errors"],
+)
+def test_routing_file_errors_name_the_route_and_list_at_most_ten_problems(
+    tmp_path: Path, body: Any, problems: str
+) -> None:
+    error = config_error(tmp_path, body)
+    assert str(error) == f"SSC_ROUTING_FILE: routing file {tmp_path / 'routing.yaml'}: {problems}"
+
+
+@pytest.mark.parametrize("text", ["[unclosed", "- a list\n"])
+def test_unreadable_or_wrong_shaped_routing_files_name_the_setting(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_routing(path)
+    assert caught.value.field == "SSC_ROUTING_FILE"
+
+
+def test_a_json_routing_file_is_read_as_json_whatever_the_case_of_its_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "routing.JSON"
+    path.write_text(
+        '{\n\t"routes": [' + orjson.dumps(route()).decode() + "]\n}", encoding="utf-8"
+    )  # tab: not YAML
+    assert load_routing(path).routes[0].name == "welcome"
+
+
+def test_a_missing_email_id_names_every_route_lacking_one_and_the_setting() -> None:
+    routing = config(route(email_id={"dev": 1}), route(name="other", email_id={"dev": 2}))
+    with pytest.raises(ConfigError) as caught:
+        Router.build(routing, Environment.PROD)
+    assert caught.value.field == "SSC_ROUTING_FILE"
+    assert str(caught.value) == (
+        "SSC_ROUTING_FILE: no email_id for environment 'prod' in route(s) 'welcome', 'other'"
+    )
+
+
+def test_the_router_keeps_its_environment() -> None:
+    assert Router.build(config(), Environment.QA).environment is Environment.QA
+
+
+def test_compiled_values_keep_their_labels_as_written() -> None:
+    routing = config(
+        route(
+            contact_properties={"firstname": "data.first_name", "tier": {"const": 3}},
+            custom_properties={"everything": "data"},
+        )
+    )
+    (compiled,) = Router.build(routing, Environment.DEV).routes
+    assert compiled.to.label == "data.email"
+    assert [(k, m.label) for k, m in compiled.contact_properties] == [
+        ("firstname", "data.first_name"),
+        ("tier", "{const: 3}"),
+    ]
+    assert [(k, m.label) for k, m in compiled.custom_properties] == [("everything", "data")]
+
+
+def test_the_whole_data_object_can_be_one_custom_property() -> None:
+    routing = config(route(custom_properties={"everything": "data"}))
+    (job,) = Router.build(routing, Environment.DEV).plan(event(first_name="Jane"), NOW)
+    assert job.request.to_wire()["customProperties"] == {
+        "everything": {
+            "user_id": "usr_1",
+            "email": "jane.doe@example.com",
+            "first_name": "Jane",
+            "locale": "en",
+            "plan": "free",
+        }
+    }
+
+
+def test_plan_rejections_say_why() -> None:
+    no_route = plan_error(Router.build(config(), Environment.DEV), example(RESET))
+    assert str(no_route) == "no route for this event type"
+    no_time = plan_error(_reset_router(), _reset(None))
+    assert str(no_time) == "route 'password-reset' has max_age; the event has no time attribute"
+
+
+def test_a_refused_request_names_at_most_five_fields() -> None:
+    (compiled,) = Router.build(config(), Environment.DEV).routes
+    not_text = tuple((f"p{i}", Mapped("x", lambda _event: 1)) for i in range(6))
+    broken = dataclasses.replace(compiled, email_id=0, contact_properties=not_text)
+    with pytest.raises(InputError) as caught:
+        broken.job(event())
+    fields = ", ".join(["emailId", *(f"contactProperties.p{i}" for i in range(4))])
+    assert str(caught.value) == f"route 'welcome': request invalid at {fields}"
