@@ -551,9 +551,18 @@ NOT_A_ROUTE = "Input should be a valid dictionary or instance of Route"
             "route 'welcome': to: 'data.first_name' is text, not an e-mail address field",
         ),
         ({"routes": ["x"] * 10}, "; ".join(f"routes[{i}]: {NOT_A_ROUTE}" for i in range(10))),
+        ({"routes": ["x"] * 11}, "; ".join(f"routes[{i}]: {NOT_A_ROUTE}" for i in range(10)) + " (+1 more)"),
         ({"routes": ["x"] * 12}, "; ".join(f"routes[{i}]: {NOT_A_ROUTE}" for i in range(10)) + " (+2 more)"),
     ],
-    ids=["file-level", "unnamed-route", "not-a-mapping", "named-route", "ten-errors", "twelve-errors"],
+    ids=[
+        "file-level",
+        "unnamed-route",
+        "not-a-mapping",
+        "named-route",
+        "10-errors",
+        "11-errors",
+        "12-errors",
+    ],
 )
 def test_routing_file_errors_name_the_route_and_list_at_most_ten_problems(
     tmp_path: Path, body: Any, problems: str
