@@ -67,13 +67,31 @@ def refusal(exc: BaseException) -> str | None:
     return None
 
 
-def build_admin(settings: KafkaSettings) -> AIOKafkaAdminClient:
+def build_admin(settings: KafkaSettings, role: str = "admin") -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers,
-        client_id=f"{settings.client_id}-admin",
+        client_id=f"{settings.client_id}-{role}",
         request_timeout_ms=settings.request_timeout_ms,
         **security_kwargs(settings.security),
     )
+
+
+async def describe_configs(
+    admin: AIOKafkaAdminClient, kind: ConfigResourceType, name: str, keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """The values of ``keys`` the broker reports for one config resource (absent keys left out)."""
+    resource = ConfigResource(kind, name, configs=dict.fromkeys(keys))
+    found: dict[str, Any] = {}
+    for response in await admin.describe_configs([resource]):
+        for _error, _message, _type, _name, entries in response.resources:
+            found.update({entry[0]: entry[1] for entry in entries})
+    return found
+
+
+async def broker_configs(admin: AIOKafkaAdminClient, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``keys`` of the first broker's configuration (the cluster-wide defaults topics inherit)."""
+    broker = (await admin.describe_cluster())["brokers"][0]["node_id"]
+    return await describe_configs(admin, ConfigResourceType.BROKER, str(broker), keys)
 
 
 class DeadLetterProducer:
@@ -118,10 +136,7 @@ class DeadLetterProducer:
         return limit
 
     async def _auto_created_limit(self, topic: str) -> int:
-        broker = (await self._admin.describe_cluster())["brokers"][0]["node_id"]
-        configs = await self._describe_all(
-            ConfigResourceType.BROKER, str(broker), (BROKER_LIMIT, AUTO_CREATE)
-        )
+        configs = await broker_configs(self._admin, (BROKER_LIMIT, AUTO_CREATE))
         if str(configs.get(AUTO_CREATE, "true")).lower() != "true":
             raise DeadLetterUnwritable(
                 "unknown_topic",
@@ -136,16 +151,6 @@ class DeadLetterProducer:
                 values = {entry[0]: entry[1] for entry in entries}
                 return int(error), values.get(key)
         return 0, None
-
-    async def _describe_all(
-        self, kind: ConfigResourceType, name: str, keys: tuple[str, ...]
-    ) -> dict[str, Any]:
-        resource = ConfigResource(kind, name, configs=dict.fromkeys(keys))
-        found: dict[str, Any] = {}
-        for response in await self._admin.describe_configs([resource]):
-            for _error, _message, _type, _name, entries in response.resources:
-                found.update({entry[0]: entry[1] for entry in entries})
-        return found
 
     async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         try:

@@ -24,14 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import TopicPartition as KafkaTP
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
+from consumer.deadletter_producer import AUTO_CREATE, broker_configs, build_admin
 from consumer.errors import ConsumerError, SettingsInvalid
 from consumer.hubspot.auth import AuthProvider, OAuthAuth, build_auth
 from consumer.hubspot.client import HubSpotClient
-from consumer.kafka import security_kwargs
 from consumer.ops import connect
 from consumer.ops.render import Output, plural
 from consumer.outcome import OutcomeClass
@@ -39,7 +37,6 @@ from consumer.redact import scrub
 from consumer.route import Router, load_routing
 from consumer.settings import AuthMode, KafkaSettings, Settings
 
-AUTO_CREATE = "auto.create.topics.enable"
 SETTINGS = "settings"
 
 
@@ -219,22 +216,13 @@ async def _dlq_topic(visible: Mapping[str, frozenset[int]], k: KafkaSettings, to
 
 
 async def _broker_auto_creates(k: KafkaSettings) -> bool:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=k.bootstrap_servers,
-        client_id=f"{k.client_id}-check",
-        request_timeout_ms=k.request_timeout_ms,
-        **security_kwargs(k.security),
-    )
+    admin = build_admin(k, "check")
     try:
         await admin.start()
-        broker = (await admin.describe_cluster())["brokers"][0]["node_id"]
-        resource = ConfigResource(ConfigResourceType.BROKER, str(broker), configs={AUTO_CREATE: None})
-        for response in await admin.describe_configs([resource]):
-            for entry in response.resources:
-                for name, value, *_ in entry[4]:
-                    if name == AUTO_CREATE:
-                        return str(value).lower() == "true"
-        raise ConsumerError(f"the broker did not report {AUTO_CREATE}")
+        value = (await broker_configs(admin, (AUTO_CREATE,))).get(AUTO_CREATE)
+        if value is None:
+            raise ConsumerError(f"the broker did not report {AUTO_CREATE}")
+        return str(value).lower() == "true"
     finally:
         with contextlib.suppress(Exception):
             await admin.close()
