@@ -10,6 +10,7 @@ The package reads in the order data flows:
 Pure core: ``records``, ``decode``, ``route``, ``outcome``, ``offsets``, ``breaker``.
 Adapters: ``kafka``, ``hubspot``, ``deadletter``, ``observability``.
 Orchestration: ``pipeline``, ``worker``, ``service``; the CLI lives in ``cli``.
+Seams: ``ports`` (the interfaces the orchestration calls; adapters implement them, tests fake them).
 """
 
 __version__ = "0.1.0"

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from consumer import __version__
 from consumer.errors import DeadLetterUnwritable
@@ -29,6 +29,7 @@ from consumer.logs import get_logger
 from consumer.metrics import DLQ_TRUNCATED, DLQ_UNWRITABLE_TOTAL, DLQ_WRITES
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import DLQ_UNWRITABLE
+from consumer.ports import Blocker, DeadLetterTarget
 from consumer.records import Record
 from consumer.redact import scrub
 from consumer.settings import DeadLetterSettings
@@ -136,31 +137,6 @@ def fit(record: Record, headers: Headers, limit: int, size: RecordSize) -> Fitte
             "too_large", f"key and headers alone exceed the dead-letter limit of {limit} bytes"
         )
     return Fitted(original[:room], cut, True)
-
-
-class DeadLetterSink(Protocol):
-    async def write(self, record: Record, outcome: Outcome, ctx: FailureContext) -> None: ...
-
-
-class DeadLetterTarget(Protocol):
-    """The Kafka edge of dead-lettering (:class:`consumer.deadletter_producer.DeadLetterProducer`).
-
-    ``limit`` and ``send`` raise :class:`DeadLetterUnwritable` when no retry can succeed and any
-    other exception when a retry may."""
-
-    async def limit(self, topic: str) -> int: ...
-    def size(self, key: bytes | None, value: bytes | None, headers: Headers) -> int: ...
-    async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None: ...
-    def forget(self, topic: str) -> None:
-        """Read the topic's limit (and existence) from the broker again on the next write."""
-
-
-class Blocker(Protocol):
-    """The pause controller's ``block``: hold the pipeline for ``cause`` until ``probe`` is healthy."""
-
-    async def block(
-        self, cause: str, outcome: Outcome, probe: Callable[[], Awaitable[Outcome]]
-    ) -> Outcome | None: ...
 
 
 class DeadLetterWriter:

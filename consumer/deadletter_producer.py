@@ -95,7 +95,7 @@ async def broker_configs(admin: AIOKafkaAdminClient, keys: tuple[str, ...]) -> d
 
 
 class DeadLetterProducer:
-    """Implements :class:`consumer.deadletter.DeadLetterTarget` with an aiokafka producer and admin."""
+    """Implements :class:`consumer.ports.DeadLetterTarget` with an aiokafka producer and admin."""
 
     def __init__(
         self, producer: AIOKafkaProducer, admin: AIOKafkaAdminClient, *, max_request_size: int

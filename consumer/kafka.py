@@ -18,6 +18,7 @@ from aiokafka import TopicPartition as KafkaTP
 from aiokafka.helpers import create_ssl_context
 
 from consumer.errors import ConfigError
+from consumer.ports import KafkaConsumer
 from consumer.records import Record, TopicPartition
 from consumer.redact import register_secret
 from consumer.settings import KafkaSecurity, KafkaSettings
@@ -100,7 +101,7 @@ def build_producer(settings: KafkaSettings, *, client_id: str | None = None) -> 
 
 
 async def fetch_committed(
-    consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition]
+    consumer: KafkaConsumer, tps: Iterable[TopicPartition]
 ) -> dict[TopicPartition, tuple[int, str]]:
     """The group's committed position and metadata of each of ``tps`` that has one, in one request.
 

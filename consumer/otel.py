@@ -21,8 +21,9 @@ from consumer.outcome import OutcomeClass
 from consumer.tracing import Tracing
 
 if TYPE_CHECKING:
-    from consumer.deadletter import DeadLetterSink, FailureContext
+    from consumer.deadletter import FailureContext
     from consumer.outcome import Outcome
+    from consumer.ports import DeadLetterSink
     from consumer.records import Record
 
 SERVICE_NAME = "single-send-consumer"

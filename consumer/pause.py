@@ -26,12 +26,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from consumer.breaker import TransientBreaker
 from consumer.logs import get_logger
 from consumer.metrics import BREAKER_OPEN, PAUSED
 from consumer.outcome import Outcome, OutcomeClass, Reason
+from consumer.ports import Holdable
 
 log = get_logger("consumer.pause")
 
@@ -41,13 +41,6 @@ DLQ_UNWRITABLE = Reason.DLQ_UNWRITABLE.value
 _OWN_PROBE_ONLY = (MASS_DLQ, DLQ_UNWRITABLE)  # causes no HubSpot answer releases
 Probe = Callable[[], Awaitable[Outcome]]
 _ANSWERED = (OutcomeClass.SENT, OutcomeClass.TERMINAL, OutcomeClass.PERMANENT)
-
-
-class Holdable(Protocol):
-    """The rate limiter's gate: while any cause holds, no new send attempt starts (probes excepted)."""
-
-    def hold(self, cause: str) -> None: ...
-    def release(self, cause: str) -> None: ...
 
 
 @dataclass(slots=True)

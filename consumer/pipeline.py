@@ -18,19 +18,18 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
 
 import structlog
 
 from consumer.breaker import MassDeadLetterBreaker
-from consumer.deadletter import DeadLetterSink, FailureContext
+from consumer.deadletter import FailureContext
 from consumer.decode import decode, peek_identity, validate
 from consumer.errors import InputError
-from consumer.hubspot.request import SingleSendRequest
 from consumer.logs import get_logger
 from consumer.metrics import EVENTS
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import MASS_DLQ, TRANSIENT, PauseController
+from consumer.ports import DeadLetterSink, EmailSender
 from consumer.records import Record
 from consumer.redact import RecipientHasher
 from consumer.route import EmailJob, Router
@@ -56,13 +55,6 @@ def traceparent(record: Record, extensions: Mapping[str, str]) -> str | None:
     if value is None and (raw := record.header("traceparent")) is not None:
         value = raw.decode("ascii", "replace")
     return value if value is not None and _TRACEPARENT.fullmatch(value) else None
-
-
-class EmailSender(Protocol):
-    """Sends one Single Send request and returns the final outcome (retries, and honouring a
-    request's Retry-After in all its later attempts, are the sender's job)."""
-
-    async def send(self, request: SingleSendRequest, *, probe: bool = False) -> Outcome: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,8 @@ import aiohttp
 from consumer.errors import ConfigError
 
 if TYPE_CHECKING:
-    from consumer.deadletter import DeadLetterSink
     from consumer.outcome import Outcome
+    from consumer.ports import DeadLetterSink
     from consumer.records import Record
 
 EXPORTERS = ("otlp", "console", "none")

@@ -29,7 +29,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError, OffsetMetadataTooLargeError
 
@@ -49,7 +48,7 @@ from consumer.offset_metadata import NOTHING_DONE, Restored, Status, decode, enc
 from consumer.offsets import PartitionTracker
 from consumer.ordering import Scheduler
 from consumer.outcome import OutcomeClass
-from consumer.pipeline import Pipeline
+from consumer.ports import KafkaConsumer, RecordProcessor
 from consumer.records import Record, TopicPartition
 from consumer.settings import EngineSettings
 
@@ -81,7 +80,7 @@ class _InFlight:
 
 
 class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, consumer: AIOKafkaConsumer, pipeline: Pipeline, settings: EngineSettings) -> None:
+    def __init__(self, consumer: KafkaConsumer, pipeline: RecordProcessor, settings: EngineSettings) -> None:
         self._consumer = consumer
         self._pipeline = pipeline
         self._settings = settings

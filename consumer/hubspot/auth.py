@@ -1,4 +1,4 @@
-"""HubSpot credentials: one :class:`AuthProvider` interface, three providers.
+"""HubSpot credentials: one :class:`~consumer.ports.AuthProvider` interface, three providers.
 
 * :class:`BearerTokenAuth` — private-app access token or service key (recommended). From
   ``SSC_HUBSPOT__AUTH__TOKEN`` or ``..._TOKEN_FILE``; the file is re-read after a 401, so a rotated
@@ -19,7 +19,6 @@ import contextvars
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 import aiohttp
 import orjson
@@ -31,6 +30,7 @@ from consumer.hubspot.portal import TRANSACTIONAL_EMAIL_SCOPE, parse_identity
 from consumer.hubspot.taxonomy import classify_transport
 from consumer.logs import get_logger
 from consumer.outcome import Outcome, OutcomeClass, Reason
+from consumer.ports import AuthProvider
 from consumer.redact import register_secret
 from consumer.settings import AuthMode, AuthSettings
 
@@ -41,16 +41,6 @@ _PREFIX = "SSC_HUBSPOT__AUTH__"
 # The access token the current task (one send) last applied: after a 401, a task whose token was
 # already replaced by another task's refresh just retries; a 401 storm causes one refresh.
 _applied_access: contextvars.ContextVar[str | None] = contextvars.ContextVar("applied_access", default=None)
-
-
-class AuthProvider(Protocol):
-    """Adds the credential to a request; :meth:`refresh` is called once after a 401."""
-
-    async def apply(self, headers: dict[str, str], params: dict[str, str]) -> None: ...
-
-    async def refresh(self) -> bool:
-        """Re-read the secret / refresh the token; True when the credential changed."""
-        ...
 
 
 def _secret(value: str) -> SecretStr:

@@ -44,7 +44,7 @@ from prometheus_client import Counter
 
 from consumer import __version__, metrics
 from consumer.errors import SendError
-from consumer.hubspot.auth import AuthProvider, OAuthAuth, build_auth
+from consumer.hubspot.auth import OAuthAuth, build_auth
 from consumer.hubspot.portal import TOKEN_INFO_PATH, PortalIdentity, judge, parse_token_info
 from consumer.hubspot.ratelimit import RateLimiter
 from consumer.hubspot.request import SingleSendRequest
@@ -52,6 +52,7 @@ from consumer.hubspot.responses import header, parse_error, without_query
 from consumer.hubspot.taxonomy import SEND_RESULT_CLASSES, classify, classify_transport
 from consumer.logs import get_logger
 from consumer.outcome import Outcome, OutcomeClass, Reason
+from consumer.ports import AuthProvider
 from consumer.settings import HubSpotSettings
 
 log = get_logger(__name__)

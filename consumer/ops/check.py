@@ -28,11 +28,12 @@ from aiokafka.errors import KafkaError
 
 from consumer.deadletter_producer import AUTO_CREATE, broker_configs, build_admin
 from consumer.errors import ConsumerError, SettingsInvalid
-from consumer.hubspot.auth import AuthProvider, OAuthAuth, build_auth
+from consumer.hubspot.auth import OAuthAuth, build_auth
 from consumer.hubspot.client import HubSpotClient
 from consumer.ops import connect
 from consumer.ops.render import Output, plural
 from consumer.outcome import OutcomeClass
+from consumer.ports import AuthProvider
 from consumer.redact import scrub
 from consumer.route import Router, load_routing
 from consumer.settings import AuthMode, KafkaSettings, Settings

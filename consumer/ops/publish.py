@@ -23,11 +23,11 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 from aiokafka import AIOKafkaProducer
 
@@ -36,6 +36,7 @@ from consumer.logs import get_logger
 from consumer.ops import connect
 from consumer.ops.events import InvalidEvents, Mode, Options, Outgoing, SourceEvent, prepare, read_events
 from consumer.ops.render import Output
+from consumer.ports import RecordProducer
 from consumer.settings import DecodeSettings, KafkaSettings
 from schemas.envelope import Envelope
 
@@ -43,16 +44,6 @@ log = get_logger("consumer.ops.publish")
 
 CHUNK = 500
 Progress = Callable[[int], None]
-
-
-class RecordProducer(Protocol):
-    """The part of ``AIOKafkaProducer`` publishing needs: ``send`` returns a delivery future."""
-
-    async def send(
-        self, topic: str, *, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> Awaitable[Any]: ...
-
-    async def partitions_for(self, topic: str) -> set[int]: ...
 
 
 @dataclass(frozen=True, slots=True)
