@@ -1,14 +1,12 @@
-"""Taking a partition over: records that arrive before the assignment listener has run are kept, not
-dropped (found by the failover chaos run: aiokafka can hand out a new partition's records before it
-awaits ``on_partitions_assigned``; dropping them moved the position past records nobody sent), and a
-member does not send again what the previous owner finished above the committed offset (the done
-offsets travel in the commit metadata, docs/concepts/how-it-works.md)."""
+"""Taking a partition over: a member does not send again what the previous owner finished above the
+committed offset (the done offsets travel in the commit metadata, docs/concepts/how-it-works.md).
+Records handed out before the assignment listener has run are covered without a broker
+(``tests/unit/test_worker_revoke.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import pytest
 
@@ -16,7 +14,6 @@ from consumer.outcome import Outcome
 from consumer.pipeline import Pipeline
 from consumer.records import Record
 from consumer.service import Service
-from consumer.worker import Worker
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
 from tests.integration.harness import (
@@ -32,31 +29,6 @@ from tests.integration.harness import (
 pytestmark = pytest.mark.kafka
 
 EVENTS = 200
-
-
-@pytest.mark.timeout(120)
-async def test_records_fetched_before_the_assignment_listener_finishes_are_all_sent(
-    kafka_bootstrap: str, create_topic: CreateTopic, start_sim: StartSim, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    topic = await create_topic(partitions=6)
-    events = [signup(i) for i in range(3_000)]
-    await produce(kafka_bootstrap, topic, events)
-    original = Worker._committed
-
-    async def slow_committed(self: Worker, tps: Any) -> Any:  # a slow coordinator
-        await asyncio.sleep(0.3)
-        return await original(self, tps)
-
-    monkeypatch.setattr(Worker, "_committed", slow_committed)
-    sim = await start_sim(sim_config())
-    settings = settings_for(kafka_bootstrap, topic, sim)
-
-    await run_until_drained(settings, timeout_s=60)
-
-    assert len(sim.state.sends) == len(events)  # nothing skipped
-    assert await committed(kafka_bootstrap, settings.kafka.group_id, topic, 6) == await end_offsets(
-        kafka_bootstrap, topic, 6
-    )
 
 
 @pytest.mark.timeout(120)

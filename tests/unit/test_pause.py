@@ -6,23 +6,13 @@ import asyncio
 
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import DLQ_UNWRITABLE, MASS_DLQ, TRANSIENT, PauseController, Probe
+from tests.unit.fakes import FakeGate
 
 UNAUTHORIZED = Outcome(OutcomeClass.PAUSE, Reason.UNAUTHORIZED, http_status=401)
 MIGRATING = Outcome(OutcomeClass.PAUSE, Reason.MIGRATING, http_status=477, retry_after_s=120.0)
 DOWN = Outcome(OutcomeClass.RETRY, Reason.SERVER_ERROR, http_status=503)
 OK = Outcome(OutcomeClass.SENT, Reason.SENT, http_status=200)
 BAD = Outcome(OutcomeClass.PERMANENT, Reason.BAD_REQUEST, http_status=400)
-
-
-class FakeGate:
-    def __init__(self) -> None:
-        self.held: set[str] = set()
-
-    def hold(self, cause: str) -> None:
-        self.held.add(cause)
-
-    def release(self, cause: str) -> None:
-        self.held.discard(cause)
 
 
 class Clock:

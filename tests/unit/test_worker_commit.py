@@ -3,40 +3,23 @@ budget; positions alone when the broker refuses the metadata as too large."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka import TopicPartition as KafkaTP
-from aiokafka.errors import OffsetMetadataTooLargeError
 
 from consumer.offset_metadata import decode
 from consumer.offsets import PartitionTracker
-from consumer.pipeline import Pipeline
 from consumer.records import TopicPartition
 from consumer.settings import EngineSettings
 from consumer.worker import Worker
+from tests.unit.fake_kafka import FakeConsumer
+from tests.unit.fakes import GatedPipeline
 
 TP = TopicPartition("events", 0)
 
 
-class FakeConsumer:
-    """The two calls a commit makes; refuses metadata longer than ``max_metadata`` like a broker."""
-
-    def __init__(self, max_metadata: int = 4096) -> None:
-        self.max_metadata = max_metadata
-        self.commits: list[dict[KafkaTP, tuple[int, str]]] = []
-
-    async def commit(self, offsets: dict[KafkaTP, tuple[int, str]]) -> None:
-        if any(len(meta) > self.max_metadata for _, meta in offsets.values()):
-            raise OffsetMetadataTooLargeError()
-        self.commits.append(dict(offsets))
-
-    def highwater(self, tp: KafkaTP) -> int | None:
-        return None
-
-
 def worker_with(consumer: FakeConsumer, **engine: Any) -> Worker:
-    return Worker(cast(AIOKafkaConsumer, consumer), cast(Pipeline, None), EngineSettings(**engine))
+    return Worker(consumer, GatedPipeline(), EngineSettings(**engine))
 
 
 def tracker_with_alternating_done(n: int) -> PartitionTracker:

@@ -7,51 +7,15 @@ a fake that crashes on its first run of one record and holds another in flight.
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 import pytest
-from aiokafka import TopicPartition as KafkaTP
 
 from consumer import worker as worker_module
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record
 from consumer.settings import EngineSettings
 from consumer.worker import Worker
-from tests.unit.fake_kafka import NoCommittedOffsets
-
-TOPIC = "t"
-
-
-class OneBatchConsumer:
-    """Assigned one partition; the first ``getmany`` returns ``records``, later ones nothing."""
-
-    def __init__(self, records: list[SimpleNamespace]) -> None:
-        self._tp = KafkaTP(TOPIC, 0)
-        self._batches = [{self._tp: records}]
-
-    def assignment(self) -> set[KafkaTP]:
-        return {self._tp}
-
-    async def getmany(self, timeout_ms: int) -> dict[KafkaTP, list[SimpleNamespace]]:
-        if self._batches:
-            return self._batches.pop()
-        await asyncio.sleep(timeout_ms / 1000)
-        return {}
-
-    def pause(self, *tps: KafkaTP) -> None: ...
-    def resume(self, *tps: KafkaTP) -> None: ...
-    def highwater(self, tp: KafkaTP) -> int | None:
-        return None
-
-    _coordinator = NoCommittedOffsets()
-
-    async def commit(self, offsets: dict[KafkaTP, tuple[int, str]]) -> None: ...
-
-
-def message(offset: int, key: bytes) -> SimpleNamespace:
-    return SimpleNamespace(
-        topic=TOPIC, partition=0, offset=offset, key=key, value=b"{}", headers=[], timestamp=0
-    )
+from tests.unit.fake_kafka import FakeConsumer
 
 
 class CrashOnceThenHold:
@@ -87,8 +51,9 @@ async def test_a_crashed_record_runs_again_only_in_a_free_slot_and_under_its_nam
 ) -> None:
     monkeypatch.setattr(worker_module, "CRASH_RETRY_S", 0.3)  # longer than one fetch poll
     pipeline = CrashOnceThenHold()
-    consumer = OneBatchConsumer([message(0, b"a"), message(1, b"b")])
-    worker = Worker(consumer, pipeline, EngineSettings(max_in_flight=1))  # type: ignore[arg-type]
+    consumer = FakeConsumer()
+    consumer.feed(0, 1)
+    worker = Worker(consumer, pipeline, EngineSettings(max_in_flight=1))
     stop = asyncio.Event()
     await worker.on_partitions_assigned(consumer.assignment())
     run = asyncio.create_task(worker.run(stop))
@@ -105,5 +70,8 @@ async def test_a_crashed_record_runs_again_only_in_a_free_slot_and_under_its_nam
         stop.set()
         counts = await asyncio.wait_for(run, 10)
     assert pipeline.most_running == 1
-    assert [name for offset, name in pipeline.runs if offset == 0] == ["record t-0@0", "record t-0@0"]
+    assert [name for offset, name in pipeline.runs if offset == 0] == [
+        "record orders-0@0",
+        "record orders-0@0",
+    ]
     assert counts.done == 2

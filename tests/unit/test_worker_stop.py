@@ -5,92 +5,30 @@ HubSpot seam (the pipeline); the worker's stop path itself is real."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
-from aiokafka.structs import ConsumerRecord
-from aiokafka.structs import TopicPartition as KafkaTP
-
-from consumer.outcome import Outcome, OutcomeClass, Reason
-from consumer.records import Record
+from consumer.offset_metadata import decode
 from consumer.settings import EngineSettings
 from consumer.worker import Worker
-from tests.unit.fake_kafka import NoCommittedOffsets, positions
-
-TP = KafkaTP("orders", 0)
-SENT = Outcome(OutcomeClass.SENT, Reason.SENT, http_status=200)
-
-
-def message(offset: int) -> ConsumerRecord[bytes, bytes]:
-    key = f"key-{offset}".encode()
-    return ConsumerRecord(TP.topic, TP.partition, offset, 0, 0, key, b"{}", None, len(key), 2, [])
-
-
-class FakeConsumer:
-    """Hands out one batch of partition 0, then nothing; records commits. ``on_stop_pause`` runs (on
-    the next loop turn) when the worker pauses its partitions after the stop was requested."""
-
-    def __init__(self, offsets: list[int], stop: asyncio.Event) -> None:
-        self._batches = [{TP: [message(o) for o in offsets]}]
-        self._stop = stop
-        self.commits: list[dict[KafkaTP, int]] = []
-        self.on_stop_pause: Callable[[], None] = lambda: None
-
-    def assignment(self) -> set[KafkaTP]:
-        return {TP}
-
-    async def getmany(self, timeout_ms: int = 0) -> dict[KafkaTP, list[ConsumerRecord[bytes, bytes]]]:
-        await asyncio.sleep(0.005)
-        return self._batches.pop(0) if self._batches else {}
-
-    def pause(self, *tps: KafkaTP) -> None:
-        if self._stop.is_set():
-            asyncio.get_running_loop().call_soon(self.on_stop_pause)
-
-    def resume(self, *tps: KafkaTP) -> None:
-        pass
-
-    def highwater(self, tp: KafkaTP) -> int | None:
-        return None
-
-    _coordinator = NoCommittedOffsets()
-
-    async def commit(self, offsets: dict[KafkaTP, tuple[int, str]]) -> None:
-        self.commits.append(positions(offsets))
-
-
-class HeldPipeline:
-    """Every record is sent at once except ``held``, whose send completes when ``healthy`` is set
-    (a send waiting for the pause controller's probe to succeed)."""
-
-    def __init__(self, held: int) -> None:
-        self.held = held
-        self.healthy = asyncio.Event()
-
-    async def process(self, record: Record) -> Outcome:
-        if record.offset == self.held:
-            await self.healthy.wait()
-        return SENT
-
-
-async def wait_for(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
-        while not condition():
-            await asyncio.sleep(0.005)
+from tests.unit.fake_kafka import TP, FakeConsumer
+from tests.unit.fakes import GatedPipeline, running, wait_for
 
 
 async def stop_while_paused(deadline_s: float, *, resumes_after_stop: bool) -> FakeConsumer:
     """Records 0-2 in flight; 1 and 2 finish, 0 waits on a probe; the pipeline is paused; then the stop."""
     stop = asyncio.Event()
-    consumer = FakeConsumer([0, 1, 2], stop)
-    pipeline = HeldPipeline(held=0)
-    worker = Worker(consumer, pipeline, EngineSettings(drain_deadline_s=deadline_s))  # type: ignore[arg-type]
+    consumer = FakeConsumer()
+    consumer.feed(0, 1, 2)
+    pipeline = GatedPipeline()
+    pipeline.hold(0)  # a send waiting for the pause controller's probe to succeed
+    worker = Worker(consumer, pipeline, EngineSettings(drain_deadline_s=deadline_s))
 
     def probe_succeeds() -> None:
-        worker.set_paused(False)
-        pipeline.healthy.set()
+        if stop.is_set():  # the worker paused its partitions to drain
+            worker.set_paused(False)
+            pipeline.release(0)
 
     if resumes_after_stop:
-        consumer.on_stop_pause = probe_succeeds
+        consumer.on_pause = probe_succeeds
     await worker.on_partitions_assigned(consumer.assignment())
     run = asyncio.create_task(worker.run(stop))
     await wait_for(lambda: worker.counts.done == 2)
@@ -103,9 +41,38 @@ async def stop_while_paused(deadline_s: float, *, resumes_after_stop: bool) -> F
 
 async def test_a_stop_while_paused_drains_records_that_resume_within_the_deadline() -> None:
     consumer = await stop_while_paused(5.0, resumes_after_stop=True)
-    assert consumer.commits[-1] == {TP: 3}  # 0 finished during the drain: nothing is sent again
+    assert consumer.positions[-1] == {TP: 3}  # 0 finished during the drain: nothing is sent again
 
 
 async def test_a_stop_while_paused_cancels_what_is_still_held_at_the_deadline() -> None:
     consumer = await stop_while_paused(0.05, resumes_after_stop=False)
-    assert consumer.commits[-1] == {TP: 0}  # never past the unfinished record
+    assert consumer.positions[-1] == {TP: 0}  # never past the unfinished record
+
+
+async def test_a_stop_lets_records_in_flight_finish_starts_nothing_new_and_commits_them() -> None:
+    consumer = FakeConsumer()
+    consumer.feed(0, 1, 2, 3)
+    pipeline = GatedPipeline()
+    pipeline.hold(0)
+    pipeline.hold(1)
+    worker = Worker(consumer, pipeline, EngineSettings(max_in_flight=2, drain_deadline_s=5.0))
+    async with running(worker, consumer):
+        await wait_for(lambda: pipeline.started == [0, 1])
+        consumer.on_pause = lambda: pipeline.release(0, 1)  # they finish while the worker drains
+    assert pipeline.started == [0, 1]  # 2 and 3 were queued: the next run starts them
+    assert worker.counts.cancelled == 0
+    assert consumer.positions[-1] == {TP: 2}
+
+
+async def test_a_stop_cancels_what_is_unfinished_at_the_deadline_and_commits_below_it() -> None:
+    consumer = FakeConsumer()
+    consumer.feed(0, 1, 2)
+    pipeline = GatedPipeline()
+    pipeline.hold(0)
+    worker = Worker(consumer, pipeline, EngineSettings(drain_deadline_s=0.05))
+    async with running(worker, consumer):
+        await wait_for(lambda: worker.counts.done == 2)
+    assert worker.counts.cancelled == 1
+    [(position, metadata)] = consumer.commits[-1].values()
+    assert position == 0  # never past the unfinished record
+    assert decode(TP.topic, TP.partition, 0, metadata).done.ranges == ((1, 3),)  # 1 and 2 are not sent again
