@@ -15,7 +15,7 @@ pipeline's logic runs without a broker or HubSpot.
 - :class:`AuthProvider`: the HubSpot client's credential (the auth providers).
 - :class:`RecordProducer`: the Kafka edge of ``consumer publish`` (aiokafka's ``AIOKafkaProducer``).
 
-This module holds no logic and imports nothing at run time.
+This module holds no logic and imports nothing of the project at run time.
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ class KafkaConsumer(Protocol):
     ``commit`` is only ever called with explicit ``{tp: (position, metadata)}``."""
 
     @property
-    def _coordinator(self) -> OffsetCoordinator: ...
+    def _coordinator(self) -> OffsetCoordinator:
+        """aiokafka's own attribute: the committed metadata is read through it."""
+        ...
 
     def assignment(self) -> set[KafkaTP]: ...
 
@@ -100,7 +102,7 @@ class DeadLetterSink(Protocol):
 
 
 class DeadLetterTarget(Protocol):
-    """The Kafka edge of dead-lettering (:class:`consumer.deadletter_producer.DeadLetterProducer`).
+    """The Kafka edge of dead-lettering (the dead-letter producer).
 
     ``limit`` and ``send`` raise :class:`~consumer.errors.DeadLetterUnwritable` when no retry can
     succeed and any other exception when a retry may."""
