@@ -27,8 +27,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.figures import parse_iso
-from consumer.hubspot.simulator.process import SimulatorProcess
 from consumer.route import send_id
+from hubspot_simulator.process import SimulatorProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_SCRIPT = ROOT / "deploy" / "local" / "kafka.py"

@@ -35,11 +35,11 @@ from bench import infra
 from bench.figures import Check, table
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.request import SingleSendRequest
-from consumer.hubspot.simulator.config import parse_rate_limit
-from consumer.hubspot.simulator.process import SimulatorProcess
 from consumer.logs import configure as configure_logs
 from consumer.outcome import Outcome, OutcomeClass
 from consumer.settings import AuthSettings, HubSpotSettings, RateLimitSettings, RetrySettings
+from hubspot_simulator.config import parse_rate_limit
+from hubspot_simulator.process import SimulatorProcess
 
 EMAIL_ID = 1001
 RESULTS = infra.ROOT / "bench" / "results"

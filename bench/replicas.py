@@ -41,8 +41,8 @@ from aiokafka import AIOKafkaProducer
 
 from bench import infra
 from bench.figures import Check, parse_iso, table
-from consumer.hubspot.simulator.config import parse_rate_limit
-from consumer.hubspot.simulator.process import SimulatorProcess
+from hubspot_simulator.config import parse_rate_limit
+from hubspot_simulator.process import SimulatorProcess
 
 RESULTS = infra.ROOT / "bench" / "results"
 SEND_PATH = "/marketing/v3/transactional/single-email/send"

@@ -223,7 +223,7 @@ def schemas_asyncapi(
 
 # ---------------------------------------------------------------------------------------- simulator
 # The flags and their help live beside the simulator; this only registers the command.
-from consumer.hubspot.simulator.cli import simulator as simulator_command  # noqa: E402
+from hubspot_simulator.cli import simulator as simulator_command  # noqa: E402
 
 app.command("simulator")(simulator_command)
 
@@ -268,9 +268,9 @@ def demo(  # noqa: PLR0917 - one parameter per CLI flag
     import json
 
     from consumer import logs
-    from consumer.demo import run_demo
-    from consumer.render import print_demo_summary
     from consumer.samples import DEMO_ROUTING, SAMPLE_EVENTS
+    from consumer_demo.demo import run_demo
+    from consumer_demo.render import print_demo_summary
 
     logs.configure("ERROR", "console")
     logs.quiet_kafka_client()  # its start-up chatter (coordinator not yet available) is not news here

@@ -22,8 +22,8 @@ from aiohttp import ClientResponse
 from aioresponses import aioresponses as AioResponses
 from pydantic import SecretStr
 
-from consumer.hubspot.simulator import RunningSimulator, SimulatorConfig, Template, start_simulator
 from consumer.settings import AuthSettings, HubSpotSettings, RateLimitSettings, RetrySettings
+from hubspot_simulator import RunningSimulator, SimulatorConfig, Template, start_simulator
 
 SIM_TOKEN = "sim-test-token-0001"
 SIM_EMAIL_ID = 1001

@@ -27,9 +27,9 @@ from typing import IO, Any
 import orjson
 from aiohttp import web
 
-from consumer.hubspot.simulator import SimState, create_app
-from consumer.hubspot.simulator.cli import build_config
-from consumer.hubspot.simulator.process import SimulatorProcess
+from hubspot_simulator import SimState, create_app
+from hubspot_simulator.cli import build_config
+from hubspot_simulator.process import SimulatorProcess
 
 _SEND_ID = re.compile(rb'"sendId":"([^"]*)"')
 _TO = re.compile(rb'"to":"([^"]*)"')

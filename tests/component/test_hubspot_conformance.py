@@ -23,7 +23,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.request import SingleSendRequest
-from consumer.hubspot.simulator import OAuthClient, RecipientRule, RunningSimulator, SimulatorConfig, Template
+from hubspot_simulator import OAuthClient, RecipientRule, RunningSimulator, SimulatorConfig, Template
 from tests.fixtures_simulator import SIM_TOKEN, StartSim, hubspot_settings_for
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "reference" / "hubspot"

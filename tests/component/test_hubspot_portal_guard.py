@@ -8,9 +8,9 @@ from pydantic import SecretStr
 
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.request import SingleSendRequest
-from consumer.hubspot.simulator import OAuthClient
 from consumer.outcome import OutcomeClass, Reason
 from consumer.settings import AuthMode, AuthSettings
+from hubspot_simulator import OAuthClient
 from tests.fixtures_simulator import SIM_EMAIL_ID, SIM_TOKEN, StartSim, hubspot_settings_for
 
 PROD, DEV = 3001, 1001

@@ -12,9 +12,9 @@ from pydantic import SecretStr
 
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.request import SingleSendRequest
-from consumer.hubspot.simulator import OAuthClient, RecipientRule, RunningSimulator, Template
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.settings import AuthMode, AuthSettings, RetrySettings
+from hubspot_simulator import OAuthClient, RecipientRule, RunningSimulator, Template
 from tests.fixtures_simulator import SIM_EMAIL_ID, SIM_TOKEN, StartSim, hubspot_settings_for
 
 

@@ -15,9 +15,9 @@ from consumer.errors import ConsumerError
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.install import authorize_url, install, write_secret_file
 from consumer.hubspot.request import SingleSendRequest
-from consumer.hubspot.simulator import OAuthClient
 from consumer.outcome import OutcomeClass
 from consumer.settings import AuthMode, AuthSettings
+from hubspot_simulator import OAuthClient
 from tests.fixtures_simulator import SIM_EMAIL_ID, StartSim, hubspot_settings_for
 
 APP = OAuthClient("install-app", "install-secret-0001", "unused-refresh-0001")

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from consumer.cli import app
-from consumer.hubspot.simulator import SimulatorConfig
-from consumer.hubspot.simulator.cli import read_control_token
-from consumer.hubspot.simulator.server import start_simulator
 from consumer.loopback import is_loopback
+from hubspot_simulator import SimulatorConfig
+from hubspot_simulator.cli import read_control_token
+from hubspot_simulator.server import start_simulator
 
 CONTROL = "c" * 40
 

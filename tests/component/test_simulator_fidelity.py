@@ -16,9 +16,9 @@ from pydantic import SecretStr
 from consumer.hubspot.auth import OAuthAuth
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.request import SingleSendRequest
-from consumer.hubspot.simulator import OAuthClient, RunningSimulator
 from consumer.outcome import OutcomeClass, Reason
 from consumer.settings import AuthMode, AuthSettings
+from hubspot_simulator import OAuthClient, RunningSimulator
 from tests.fixtures_simulator import SIM_EMAIL_ID, SIM_TOKEN, StartSim, hubspot_settings_for
 
 SEND = "/marketing/v3/transactional/single-email/send"

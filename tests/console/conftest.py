@@ -20,8 +20,8 @@ from aiohttp import web
 
 from consumer.console.app import ConsoleConfig, create_app
 from consumer.console.guard import Credentials, Guard
-from consumer.hubspot.simulator import RunningSimulator
 from consumer.service import Service
+from hubspot_simulator import RunningSimulator
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
 from tests.integration.harness import produce, read_all, settings_for, signup, sim_config

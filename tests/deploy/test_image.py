@@ -18,9 +18,9 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from consumer.hubspot.simulator import RunningSimulator
 from consumer.observability import Health, HttpServer
 from consumer.settings import ObservabilitySettings
+from hubspot_simulator import RunningSimulator
 from tests.conftest import CreateTopic
 from tests.deploy.conftest import DEPLOY, ROOT
 from tests.deploy.test_lock import pins

@@ -12,7 +12,6 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import SecretStr
 
-from consumer.hubspot.simulator import RecipientRule, RunningSimulator, SimulatorConfig, Template
 from consumer.route import load_routing
 from consumer.service import RunResult, Service
 from consumer.settings import (
@@ -26,6 +25,7 @@ from consumer.settings import (
     RetrySettings,
     Settings,
 )
+from hubspot_simulator import RecipientRule, RunningSimulator, SimulatorConfig, Template
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTING = ROOT / "consumer" / "samples" / "routing.yaml"

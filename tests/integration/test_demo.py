@@ -11,8 +11,8 @@ import orjson
 import pytest
 from rich.console import Console
 
-from consumer.demo import DemoSummary
-from consumer.render import print_demo_summary
+from consumer_demo.demo import DemoSummary
+from consumer_demo.render import print_demo_summary
 from tests.integration.test_ops_support import run_process
 
 pytestmark = pytest.mark.kafka

@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from consumer.hubspot.simulator import RunningSimulator, SimulatorConfig
 from consumer.service import RunResult, Service
 from consumer.settings import Settings
+from hubspot_simulator import RunningSimulator, SimulatorConfig
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
 from tests.integration.harness import (

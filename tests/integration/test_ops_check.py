@@ -12,7 +12,7 @@ import yaml
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from consumer.hubspot.simulator import OAuthClient
+from hubspot_simulator import OAuthClient
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
 from tests.integration.harness import ROUTING, TOKEN, sim_config

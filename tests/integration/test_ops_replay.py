@@ -17,9 +17,9 @@ import orjson
 import pytest
 import yaml
 
-from consumer.hubspot.simulator import Template
 from consumer.outcome import Reason
 from consumer.route import send_id
+from hubspot_simulator import Template
 from schemas.samples import format_time
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim

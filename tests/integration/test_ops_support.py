@@ -24,11 +24,11 @@ from typer.testing import CliRunner, Result
 from consumer.cli import app
 from consumer.deadletter import DeadLetterWriter, FailureContext, dead_letter_headers
 from consumer.deadletter_producer import DeadLetterProducer
-from consumer.hubspot.simulator import RunningSimulator
 from consumer.kafka import PRODUCER_MAX_REQUEST_SIZE
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record
 from consumer.settings import DeadLetterSettings
+from hubspot_simulator import RunningSimulator
 from tests.integration.harness import ROUTING, TOKEN, signup
 
 CONSUMER = Path(sys.executable).parent / "consumer"

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from consumer.cli import app
-from consumer.hubspot.simulator.cli import build_config
-from consumer.hubspot.simulator.config import (
+from hubspot_simulator.cli import build_config
+from hubspot_simulator.config import (
     Faults,
     Template,
     parse_hidden_limit,
@@ -18,7 +18,7 @@ from consumer.hubspot.simulator.config import (
     parse_rule,
     parse_template,
 )
-from consumer.hubspot.simulator.validation import validate_send
+from hubspot_simulator.validation import validate_send
 
 
 @pytest.mark.parametrize(

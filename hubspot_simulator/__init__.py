@@ -5,7 +5,7 @@ and returns a :class:`RunningSimulator` (``.url``, ``.state``, ``.configure()``,
 ``consumer simulator`` runs it from the command line.
 """
 
-from consumer.hubspot.simulator.config import (
+from hubspot_simulator.config import (
     Faults,
     OAuthClient,
     RecipientRule,
@@ -13,8 +13,8 @@ from consumer.hubspot.simulator.config import (
     Template,
     Window,
 )
-from consumer.hubspot.simulator.server import RunningSimulator, create_app, start_simulator
-from consumer.hubspot.simulator.state import SimState
+from hubspot_simulator.server import RunningSimulator, create_app, start_simulator
+from hubspot_simulator.state import SimState
 
 __all__ = [
     "Faults",

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from consumer.hubspot.simulator.config import (
+from consumer.loopback import is_loopback
+from hubspot_simulator.config import (
     DEFAULT_ERROR_STATUSES,
     Faults,
     RecipientRule,
@@ -23,8 +24,7 @@ from consumer.hubspot.simulator.config import (
     parse_template,
     parse_token_portal,
 )
-from consumer.hubspot.simulator.server import start_simulator
-from consumer.loopback import is_loopback
+from hubspot_simulator.server import start_simulator
 
 
 def build_config(  # the CLI's flags, as plain values (tests call this directly)

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import orjson
 
-from consumer.hubspot.simulator.config import Faults, SimulatorConfig
+from hubspot_simulator.config import Faults, SimulatorConfig
 
 # version 4 (bits 76-79 = 0100) and RFC 4122 variant (bits 62-63 = 10)
 _UUID_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)

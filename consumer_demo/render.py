@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from consumer.demo import DemoSummary
+    from consumer_demo.demo import DemoSummary
 
 
 def print_demo_summary(s: DemoSummary, console: Console | None = None) -> None:

@@ -21,8 +21,8 @@ import orjson
 from aiohttp import web
 from yarl import URL
 
-from consumer.hubspot.simulator.state import AccessToken, RateWindow, SendRecord, SimState, now_iso
-from consumer.hubspot.simulator.validation import validate_send
+from hubspot_simulator.state import AccessToken, RateWindow, SendRecord, SimState, now_iso
+from hubspot_simulator.validation import validate_send
 
 JSON = "application/json"
 CORRELATION = "X-HubSpot-Correlation-Id"

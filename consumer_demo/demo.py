@@ -25,7 +25,6 @@ from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import SecretStr
 
 from consumer.errors import ConfigError
-from consumer.hubspot.simulator import RecipientRule, SimulatorConfig, Template, start_simulator
 from consumer.ops.events import Options
 from consumer.ops.publish import prepare_input, publish
 from consumer.redact import mask_email
@@ -41,6 +40,7 @@ from consumer.settings import (
     RateLimitSettings,
     load_settings,
 )
+from hubspot_simulator import RecipientRule, SimulatorConfig, Template, start_simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "deploy" / "local"

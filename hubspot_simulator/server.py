@@ -33,10 +33,10 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from consumer.hubspot.simulator.api import JSON, HubSpotApi
-from consumer.hubspot.simulator.config import SimulatorConfig
-from consumer.hubspot.simulator.state import SimState
 from consumer.loopback import is_loopback
+from hubspot_simulator.api import JSON, HubSpotApi
+from hubspot_simulator.config import SimulatorConfig
+from hubspot_simulator.state import SimState
 
 STATE_KEY = web.AppKey("state", SimState)
 
