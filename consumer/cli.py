@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from consumer import __version__
+from consumer.deferred import DeferringGroup, deferred
 from consumer.errors import ConsumerError
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     # Help is plain text: rich markup would turn "ID:SECRET:TOKEN" into an emoji and "[x]" into style.
     rich_markup_mode=None,
+    cls=DeferringGroup,
 )
 
 
@@ -222,10 +224,11 @@ def schemas_asyncapi(
 
 
 # ---------------------------------------------------------------------------------------- simulator
-# The flags and their help live beside the simulator; this only registers the command.
-from hubspot_simulator.cli import simulator as simulator_command  # noqa: E402
-
-app.command("simulator")(simulator_command)
+# A developer tool outside the runtime package: its flags and help live beside it, and its module is
+# imported only when this command is looked up (run or --help), never by the other commands.
+@app.command("simulator", cls=deferred("hubspot_simulator.cli:simulator"))
+def simulator() -> None:
+    """Placeholder: replaced by hubspot_simulator.cli.simulator when looked up."""
 
 
 # ------------------------------------------------------------------------------------------ console

@@ -53,8 +53,9 @@ def commands() -> Iterator[Command]:
         name = path.rsplit(" ", 1)[-1]
         ctx = cmd.make_context(name, [], parent=parent, resilient_parsing=True)
         yield Command(path, cmd, ctx)
-        for sub_name, sub in getattr(cmd, "commands", {}).items():
-            yield from walk(sub, f"{path} {sub_name}", ctx)
+        # get_command, not the commands mapping: a deferred command is loaded on look-up.
+        for sub_name in cmd.list_commands(ctx) if hasattr(cmd, "commands") else ():
+            yield from walk(cmd.get_command(ctx, sub_name), f"{path} {sub_name}", ctx)
 
     yield from walk(root, "consumer", None)
 

@@ -32,8 +32,10 @@ def test_every_option_of_every_operator_command_has_help(path: tuple[str, ...]) 
 
 def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     yield path, command
-    for name, sub in getattr(command, "commands", {}).items():
-        yield from _commands(sub, (*path, name))
+    if hasattr(command, "commands"):  # a group: look each up (a deferred command loads on look-up)
+        ctx = command.make_context(command.name, [], resilient_parsing=True)
+        for name in command.list_commands(ctx):
+            yield from _commands(command.get_command(ctx, name), (*path, name))
 
 
 def test_help_prints_every_option_text_as_written() -> None:
