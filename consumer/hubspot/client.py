@@ -1,7 +1,9 @@
 """The HubSpot Single Send client: one aiohttp session, auth, the shared rate limiter, retries.
 
 :meth:`HubSpotClient.send` returns the FINAL :class:`~consumer.outcome.Outcome` of one request and
-never raises for HubSpot answers or transport failures (only ``CancelledError`` propagates):
+never raises for HubSpot answers or transport failures (only ``CancelledError`` propagates). What
+follows each answer is decided by the pure :class:`consumer.hubspot.retry.RetryPolicy`; the client
+carries the decisions out (sleeps, credential refresh, limiter, metrics, logs):
 
 * every attempt acquires the limiter, POSTs the same bytes (same ``sendId``), and is classified by
   :func:`consumer.hubspot.taxonomy.classify`; ``observer(outcome, started_at)`` sees every attempt's
@@ -49,6 +51,7 @@ from consumer.hubspot.portal import TOKEN_INFO_PATH, PortalIdentity, judge, pars
 from consumer.hubspot.ratelimit import RateLimiter
 from consumer.hubspot.request import SingleSendRequest
 from consumer.hubspot.responses import header, parse_error, without_query
+from consumer.hubspot.retry import Action, Decision, RetryPolicy, SendState
 from consumer.hubspot.taxonomy import SEND_RESULT_CLASSES, classify, classify_transport
 from consumer.logs import get_logger
 from consumer.outcome import Outcome, OutcomeClass, Reason
@@ -102,7 +105,7 @@ class HubSpotClient:
         self._sleep = sleep
         self._clock = clock
         self._observer = observer
-        self._rng = rng or random.Random()
+        self.retry_policy = RetryPolicy(settings.retry, (rng or random.Random()).uniform)
         # sha256 of a credential -> the portal guard's verdict about it (None: may send)
         self._portal_verdicts: dict[str, Outcome | None] = {}
         self.portal: PortalIdentity | None = None  # what HubSpot said about the last credential checked
@@ -256,106 +259,81 @@ class HubSpotClient:
             return classify(status, raw, resp_headers)
         return PortalIdentity()  # HubSpot does not know this kind of credential here
 
-    def _backoff(self, retry_no: int, retry_after: float | None) -> float:
-        policy = self.settings.retry
-        cap = min(policy.max_backoff_s, policy.initial_backoff_s * 2 ** (retry_no - 1))
-        delay = self._rng.uniform(0, cap) if policy.jitter else cap
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, policy.max_retry_after_s))
-        return delay
-
     # -- public ---------------------------------------------------------------------------------------------
     async def send(self, request: SingleSendRequest, *, probe: bool = False) -> Outcome:
-        """The final outcome of ``request`` (see the module docstring); never raises but CancelledError."""
+        """The final outcome of ``request`` (see the module docstring); never raises but CancelledError.
+        What follows each answer is decided by :class:`~consumer.hubspot.retry.RetryPolicy`."""
         # One wire form for every API version: the dated specs require the optional collections
         # (empty is fine), and the bytes are computed once, so every attempt is identical.
-        body = request.complete_body
-        deadline: float | None = None  # the retry budget starts at the first RETRY-class answer
-        attempt = throttled = 0
-        reauthed = False
-        passes_hold = probe
+        body, send_id = request.complete_body, request.send_id
+        state = SendState.start(probe=probe)
         while True:
-            attempt += 1
-            await self._wait_retry_after(request.send_id)
-            outcome, sent_at = await self._attempt(self.send_url, body, probe=passes_hold)
-            self._note_retry_after(request.send_id, outcome)
-            passes_hold = probe
-            if self._observer is not None:
-                self._observer(outcome, sent_at)
-            cls = outcome.cls
-            if cls is OutcomeClass.THROTTLE:
-                policy = "THROTTLED" if outcome.send_result else "TEN_SECONDLY_ROLLING"
-                metrics.THROTTLED.labels(policy=policy).inc()
-                refused = outcome.http_status == 429  # HubSpot counted a THROTTLED 200, not a 429
-                self.limiter.throttle(outcome.retry_after_s, sent_at=sent_at if refused else None)
-                # Flow control, not failure: the limiter makes every sender wait, and the retry
-                # budget is not spent (rate limiting must never end in a pause or a dead letter).
-                if probe:
-                    return dataclasses.replace(outcome, attempts=attempt)
-                throttled += 1
-                # With Retry-After the limiter holds everyone; without it this request also backs off
-                # on its own (capped, jittered), so a refused request does not come straight back.
-                delay = 0.0 if outcome.retry_after_s is not None else self._backoff(throttled, None)
-                log.info(
-                    "send.throttled",
-                    send_id=request.send_id,
-                    attempt=attempt,
-                    delay_s=round(delay, 3),
-                    retry_after_s=outcome.retry_after_s,
-                )
-                if delay > 0:
-                    await self._sleep(delay)
-                continue
-            if cls is OutcomeClass.RETRY:
-                delay = self._backoff(attempt, outcome.retry_after_s)
-                wait = delay
-                if deadline is None:
-                    deadline = self._clock() + self.settings.retry.budget_s
-            elif cls is OutcomeClass.PAUSE and outcome.http_status == 401 and not reauthed:
-                reauthed = True
-                try:
-                    changed = await self.auth.refresh()
-                except SendError as exc:
-                    return dataclasses.replace(exc.outcome, attempts=attempt)
-                if not changed:
-                    return dataclasses.replace(outcome, attempts=attempt)
-                log.info("send.reauthenticated", send_id=request.send_id, attempt=attempt)
-                passes_hold = True  # the retry checks the new credential: it passes the pause's hold
-                continue
-            else:
-                return self._finish(outcome, request, attempt)
-            if probe:
-                return dataclasses.replace(outcome, attempts=attempt)  # a probe is one attempt
-            if deadline is not None and self._clock() + wait > deadline:
-                log.warning(
-                    "send.retries_exhausted",
-                    send_id=request.send_id,
-                    attempts=attempt,
-                    reason=outcome.reason.value,
-                    http_status=outcome.http_status,
-                )
-                return Outcome(
-                    OutcomeClass.RETRY,
-                    Reason.RETRIES_EXHAUSTED,
-                    f"gave up after {attempt} attempts; last: {outcome.detail}",
-                    http_status=outcome.http_status,
-                    send_result=outcome.send_result,
-                    correlation_id=outcome.correlation_id,
-                    retry_after_s=outcome.retry_after_s,
-                    attempts=attempt,
-                )
+            outcome = await self._answer(send_id, body, passes_hold=state.passes_hold)
+            step = self.retry_policy.decide(state, outcome, self._clock())
+            state, result = step.state, step.outcome
+            match step.action:
+                case Action.RETRY | Action.THROTTLED:
+                    await self._back_off(step, send_id)
+                case Action.REAUTHENTICATE:
+                    try:
+                        changed = await self.auth.refresh()
+                    except SendError as exc:
+                        return dataclasses.replace(exc.outcome, attempts=state.attempts)
+                    if not changed:
+                        return result
+                    log.info("send.reauthenticated", send_id=send_id, attempt=state.attempts)
+                case Action.GIVE_UP:
+                    log.warning(
+                        "send.retries_exhausted",
+                        send_id=send_id,
+                        attempts=state.attempts,
+                        reason=outcome.reason.value,
+                        http_status=outcome.http_status,
+                    )
+                    return result
+                case Action.FINISH:
+                    return self._finish(result, send_id)
+                case Action.RETURN:
+                    return result
+
+    async def _answer(self, send_id: str | None, body: bytes, *, passes_hold: bool) -> Outcome:
+        """One attempt of a send, once its ``Retry-After`` allows, reported to the observer; a
+        THROTTLE answer slows the limiter for every sender of the credential."""
+        await self._wait_retry_after(send_id)
+        outcome, sent_at = await self._attempt(self.send_url, body, probe=passes_hold)
+        self._note_retry_after(send_id, outcome)
+        if self._observer is not None:
+            self._observer(outcome, sent_at)
+        if outcome.cls is OutcomeClass.THROTTLE:
+            policy = "THROTTLED" if outcome.send_result else "TEN_SECONDLY_ROLLING"
+            metrics.THROTTLED.labels(policy=policy).inc()
+            refused = outcome.http_status == 429  # HubSpot counted a THROTTLED 200, not a 429
+            self.limiter.throttle(outcome.retry_after_s, sent_at=sent_at if refused else None)
+        return outcome
+
+    async def _back_off(self, step: Decision, send_id: str | None) -> None:
+        outcome, attempt, delay = step.outcome, step.state.attempts, step.delay_s
+        if step.action is Action.THROTTLED:
+            log.info(
+                "send.throttled",
+                send_id=send_id,
+                attempt=attempt,
+                delay_s=round(delay, 3),
+                retry_after_s=outcome.retry_after_s,
+            )
+        else:
             metrics.RETRIES.labels(reason=outcome.reason.value).inc()
             log.info(
                 "send.retry_scheduled",
-                send_id=request.send_id,
+                send_id=send_id,
                 attempt=attempt,
                 delay_s=round(delay, 3),
                 reason=outcome.reason.value,
                 http_status=outcome.http_status,
                 correlation_id=outcome.correlation_id,
             )
-            if delay > 0:
-                await self._sleep(delay)
+        if delay > 0:
+            await self._sleep(delay)
 
     async def _wait_retry_after(self, send_id: str | None) -> None:
         at = self._not_before.get(send_id) if send_id is not None else None
@@ -371,7 +349,7 @@ class HubSpotClient:
         wait = min(outcome.retry_after_s, self.settings.retry.max_retry_after_s)
         self._not_before[send_id] = max(self._not_before.get(send_id, 0.0), now + wait)
 
-    def _finish(self, outcome: Outcome, request: SingleSendRequest, attempt: int) -> Outcome:
+    def _finish(self, outcome: Outcome, send_id: str | None) -> Outcome:
         if outcome.send_result == "PORTAL_OVER_LIMIT":
             self.limiter.throttle(None)  # the email layer's own limit pushes back like THROTTLED
         if outcome.cls is OutcomeClass.PAUSE and outcome.reason in (Reason.DAILY_LIMIT, Reason.MIGRATING):
@@ -381,15 +359,14 @@ class HubSpotClient:
                 outcome = dataclasses.replace(outcome, retry_after_s=wait)
             if wait is not None:
                 self.limiter.hold_for(outcome.reason.value, wait)
-        outcome = dataclasses.replace(outcome, attempts=attempt)
         if outcome.cls is not OutcomeClass.SENT:
             log.info(
                 "send.finished",
-                send_id=request.send_id,
+                send_id=send_id,
                 outcome=outcome.cls.value,
                 reason=outcome.label,
                 http_status=outcome.http_status,
-                attempts=attempt,
+                attempts=outcome.attempts,
                 correlation_id=outcome.correlation_id,
             )
         return outcome

@@ -19,6 +19,7 @@ CORE: dict[str, tuple[tuple[str, ...], float]] = {
     "consumer/decode.py": (("tests/unit/test_decode.py", "tests/unit/test_decode_validate.py"), 0.90),
     "consumer/route.py": (("tests/unit/test_route.py",), 0.90),
     "consumer/hubspot/taxonomy.py": (("tests/unit/test_hubspot_taxonomy.py",), 0.90),
+    "consumer/hubspot/retry.py": (("tests/unit/test_hubspot_retry.py",), 0.90),
     "consumer/hubspot/ratelimit.py": (("tests/unit/test_hubspot_ratelimit.py",), 0.90),
 }
 KILLED = {"killed", "timeout"}  # a mutant that makes a test hang is caught by the per-test timeout
