@@ -18,7 +18,7 @@ from consumer.hubspot.taxonomy import (
     classify,
     classify_transport,
 )
-from consumer.outcome import OutcomeClass, Reason
+from consumer.outcome import Outcome, OutcomeClass, Reason
 
 SPECS = Path(__file__).resolve().parent.parent / "reference" / "hubspot"
 S, T, P = OutcomeClass.SENT, OutcomeClass.TERMINAL, OutcomeClass.PERMANENT
@@ -305,3 +305,176 @@ def test_parsers_accept_any_json_object(data: dict[str, object]) -> None:
     view = parse_send_status(raw)
     assert view is None or isinstance(view.status_id, str)
     parse_error(raw)
+
+
+# -- exact outcomes: every field an answer carries, and what each class keeps of Retry-After -------------
+
+WAIT = {"Retry-After": "5", "X-HubSpot-Correlation-Id": "c-h"}
+
+
+def _error(**fields: str) -> bytes:
+    return orjson.dumps({"status": "error", **fields})
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "reason", "retry_after"),
+    [
+        (401, _error(category="INVALID_AUTHENTICATION"), PA, Reason.UNAUTHORIZED, 5.0),
+        (403, _error(category="MISSING_SCOPES"), PA, Reason.FORBIDDEN, 5.0),
+        (404, b"", PA, Reason.ENDPOINT_NOT_FOUND, 5.0),  # not HubSpot's: a routing problem, it waits
+        (404, _error(category="OBJECT_NOT_FOUND"), P, Reason.OBJECT_NOT_FOUND, None),  # never retried
+        (405, b"", PA, Reason.ENDPOINT_NOT_FOUND, 5.0),
+        (408, b"", R, Reason.TIMEOUT, 5.0),
+        (423, b"", R, Reason.LOCKED, 5.0),
+        (429, _error(policyName="DAILY"), PA, Reason.DAILY_LIMIT, 5.0),  # the pause lasts Retry-After
+        (429, _error(policyName="daily"), PA, Reason.DAILY_LIMIT, 5.0),
+        (429, _error(policyName="TEN_SECONDLY_ROLLING"), TH, Reason.RATE_LIMITED, 5.0),
+        (429, b"", TH, Reason.RATE_LIMITED, 5.0),
+        (477, b"", PA, Reason.MIGRATING, 5.0),
+        (400, _error(category="VALIDATION_ERROR"), P, Reason.BAD_REQUEST, None),
+        (422, b"", P, Reason.BAD_REQUEST, None),
+        (499, b"", P, Reason.BAD_REQUEST, None),
+        (500, b"", R, Reason.SERVER_ERROR, 5.0),
+        (599, b"", R, Reason.SERVER_ERROR, 5.0),
+        (600, b"", R, Reason.AMBIGUOUS, 5.0),  # beyond the 5xx: unknown, retried as ambiguous
+        (601, b"", R, Reason.AMBIGUOUS, 5.0),
+        (103, b"", R, Reason.AMBIGUOUS, 5.0),
+        (399, b"", PA, Reason.REDIRECTED, None),  # a redirect is a configuration problem: no wait
+    ],
+)
+def test_each_error_answer_keeps_retry_after_exactly_where_it_sets_a_wait(
+    status: int, body: bytes, cls: OutcomeClass, reason: Reason, retry_after: float | None
+) -> None:
+    outcome = classify(status, body, WAIT)
+    assert (outcome.cls, outcome.reason, outcome.retry_after_s) == (cls, reason, retry_after)
+    assert (outcome.http_status, outcome.correlation_id, outcome.attempts) == (status, "c-h", 1)
+    assert (outcome.send_result, outcome.status_id) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "detail"),
+    [
+        (503, b"", "HTTP 503"),
+        (400, _error(category="VALIDATION_ERROR"), "HTTP 400 VALIDATION_ERROR"),
+        (400, _error(message="emailId is required"), "HTTP 400: emailId is required"),
+        (
+            429,
+            _error(category="RATE_LIMITS", policyName="TEN_SECONDLY_ROLLING", message="slow down"),
+            "HTTP 429 RATE_LIMITS TEN_SECONDLY_ROLLING: slow down",
+        ),
+        (429, _error(policyName="DAILY"), "HTTP 429 DAILY"),
+        (400, _error(message="m" * 201), "HTTP 400: " + "m" * 200),  # HubSpot's text, cut at 200
+    ],
+)
+def test_the_detail_of_an_error_answer_is_status_category_policy_and_message(
+    status: int, body: bytes, detail: str
+) -> None:
+    assert classify(status, body, {}).detail == detail
+
+
+def test_an_error_answer_is_one_exact_outcome() -> None:
+    body = _error(category="VALIDATION_ERROR", message="bad", correlationId="c-b")
+    assert classify(400, body, {"X-HubSpot-Correlation-Id": "c-h", "Retry-After": "9"}) == Outcome(
+        P, Reason.BAD_REQUEST, "HTTP 400 VALIDATION_ERROR: bad", http_status=400, correlation_id="c-b"
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        ({}, "HTTP 302 redirect to nowhere (not followed)"),
+        ({"Location": ""}, "HTTP 302 redirect to nowhere (not followed)"),
+        (
+            {"Location": "https://login.example.com/p?x=1"},
+            "HTTP 302 redirect to https://login.example.com/p (not followed)",
+        ),
+    ],
+)
+def test_a_redirect_names_where_it_leads_or_nowhere(headers: dict[str, str], detail: str) -> None:
+    assert classify(302, b"", {**headers, "X-HubSpot-Correlation-Id": "c-r"}) == Outcome(
+        PA, Reason.REDIRECTED, detail, http_status=302, correlation_id="c-r"
+    )
+
+
+@pytest.mark.parametrize(
+    ("send_result", "cls", "retry_after"),
+    [
+        ("ATTACHMENT_DOWNLOAD_QUEUE_FULL", R, 5.0),
+        ("THROTTLED", TH, 5.0),  # a THROTTLED 200 sets how long every sender waits
+        ("PORTAL_SUSPENDED", PA, 5.0),
+        ("SENT", S, None),
+        ("PREVIOUSLY_BOUNCED", T, None),
+        ("TEMPLATE_RENDER_EXCEPTION", P, None),
+    ],
+)
+def test_a_2xx_send_status_keeps_retry_after_only_for_the_classes_that_wait(
+    send_result: str, cls: OutcomeClass, retry_after: float | None
+) -> None:
+    outcome = classify(200, _view(send_result), WAIT)
+    reason = {
+        R: Reason.SERVER_ERROR,
+        TH: Reason.RATE_LIMITED,
+        PA: Reason.PORTAL_UNAVAILABLE,
+        S: Reason.SENT,
+        T: Reason.TERMINAL,
+        P: Reason.SEND_REJECTED,
+    }[cls]
+    assert outcome == Outcome(
+        cls,
+        reason,
+        f"sendResult {send_result}",
+        http_status=200,
+        send_result=send_result,
+        correlation_id="c-h",
+        retry_after_s=retry_after,
+        status_id="s-1",
+    )
+
+
+def test_an_accepted_2xx_without_send_result_is_one_exact_outcome() -> None:
+    assert classify(201, _view(None, "PENDING"), WAIT) == Outcome(
+        S, Reason.SENT, "accepted (PENDING)", http_status=201, correlation_id="c-h", status_id="s-1"
+    )
+
+
+def test_a_canceled_2xx_without_send_result_is_one_exact_outcome() -> None:
+    assert classify(200, _view(None, "CANCELED"), WAIT) == Outcome(
+        P,
+        Reason.SEND_REJECTED,
+        "send CANCELED without a sendResult",
+        http_status=200,
+        correlation_id="c-h",
+        status_id="s-1",
+    )
+
+
+def test_a_2xx_that_is_not_a_send_status_is_one_exact_outcome() -> None:
+    assert classify(202, b"<html>ok</html>", WAIT) == Outcome(
+        R, Reason.AMBIGUOUS, "HTTP 202 without a send status", http_status=202, correlation_id="c-h"
+    )
+
+
+class ClientError(Exception):
+    """Named like aiohttp's base error, but not aiohttp's."""
+
+
+AiohttpInternal = type("AiohttpInternal", (Exception,), {"__module__": "aiohttp.internal"})
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason", "detail"),
+    [
+        (TimeoutError(), Reason.TIMEOUT, "timeout (TimeoutError)"),
+        (aiohttp.ServerTimeoutError("read"), Reason.TIMEOUT, "timeout (ServerTimeoutError)"),
+        (ConnectionResetError(), Reason.CONNECTION, "transport error (ConnectionResetError)"),
+        (aiohttp.ClientError("x"), Reason.CONNECTION, "transport error (ClientError)"),
+        (aiohttp.ServerDisconnectedError(), Reason.CONNECTION, "transport error (ServerDisconnectedError)"),
+        (ClientError("not aiohttp's"), Reason.AMBIGUOUS, "unexpected transport failure (ClientError)"),
+        (AiohttpInternal(), Reason.AMBIGUOUS, "unexpected transport failure (AiohttpInternal)"),
+        (RuntimeError("weird"), Reason.AMBIGUOUS, "unexpected transport failure (RuntimeError)"),
+    ],
+)
+def test_a_transport_failure_is_one_exact_outcome_named_after_its_exception(
+    exc: BaseException, reason: Reason, detail: str
+) -> None:
+    assert classify_transport(exc) == Outcome(R, reason, detail)
