@@ -29,6 +29,7 @@ RETRY-class answer, so time spent waiting for the rate limiter before it does no
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -119,7 +120,11 @@ class RetryPolicy:
     def backoff(self, retry_no: int, retry_after_s: float | None) -> float:
         """The wait before the ``retry_no``-th retry (1-based), at least the capped ``Retry-After``."""
         limits = self.limits
-        cap = min(limits.max_backoff_s, limits.initial_backoff_s * 2 ** (retry_no - 1))
+        try:
+            exponential = limits.initial_backoff_s * 2 ** (retry_no - 1)
+        except OverflowError:  # beyond a float after about a thousand doublings: the cap applies
+            exponential = math.inf
+        cap = min(limits.max_backoff_s, exponential)
         delay = self.uniform(0, cap) if limits.jitter else cap
         if retry_after_s is not None:
             delay = max(delay, min(retry_after_s, limits.max_retry_after_s))

@@ -85,7 +85,8 @@ def test_a_send_starts_with_nothing_spent_and_only_a_probe_passes_the_holds() ->
 
 @pytest.mark.parametrize(
     ("retry_no", "expected"),
-    [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 4.0), (9, 4.0)],
+    # past a float's range (about a thousand throttled answers in a row) the cap still applies
+    [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 4.0), (9, 4.0), (1_100, 4.0), (100_000, 4.0)],
 )
 def test_backoff_without_jitter_doubles_from_the_initial_wait_up_to_the_cap(
     retry_no: int, expected: float
