@@ -25,7 +25,7 @@ its own sends and lets a send through while
   matters;
 * once the group's partition ownership is known (:meth:`share_by_partitions`, with the setting of
   that name), that part of ``max`` replaces ``replica_share`` and, after each answer, the cap is that
-  part of what senders outside the group leave (``ratepolicy.claim_by_partitions``) instead of the
+  part of what senders outside the group leave (``ratesharing.claim_by_partitions``) instead of the
   proportional split above;
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
@@ -46,13 +46,14 @@ real.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 
 from consumer import metrics
-from consumer.hubspot import ratepolicy
+from consumer.hubspot import ratepolicy, ratesharing
 from consumer.hubspot.responses import header
 from consumer.logs import get_logger
 from consumer.settings import RateLimitSettings
@@ -95,13 +96,7 @@ class RateLimiter:
         self._max = settings.requests_per_interval
         self._interval_s = settings.interval_ms / 1000
         self._log: deque[float] = deque()
-        self._cap: int | None = None
-        self._cap_until = 0.0
-        self._cap_sent_at = -math.inf
-        # our share of what HubSpot counted at the last answer: after the cap ends (a new window),
-        # we plan for that share of the budget, not all of it, until answers say otherwise
-        self._share = ratepolicy.Share()
-        self._group_share: float | None = None  # our part of the group's partitions, once known
+        self._sharing = ratesharing.Sharing()  # our share of the app's window (see ratesharing)
         self._first_sent_at: float | None = None
         self._blocked_until = 0.0
         self._last_remaining: int | None = None  # X-HubSpot-RateLimit-Remaining of the last answer
@@ -127,17 +122,17 @@ class RateLimiter:
     @property
     def budget(self) -> int:
         """Sends this replica may make per interval (after adaptation and the static share)."""
-        share = self._settings.replica_share if self._group_share is None else self._group_share
-        return max(1, math.floor(self._max * share))
+        part = self._sharing.part
+        return max(1, math.floor(self._max * (self._settings.replica_share if part is None else part)))
 
     def share_by_partitions(self, owned: int, total: int) -> None:
         """This replica owns ``owned`` of the ``total`` partitions its group reads: with
         ``share_by_partitions`` that part of the app's window is its budget, and after each answer
-        that part of what senders outside the group leave (see ``ratepolicy.claim_by_partitions``)."""
-        share = owned / total if self._settings.share_by_partitions and 0 < owned <= total else None
-        if share == self._group_share:
+        that part of what senders outside the group leave (see ``ratesharing.claim_by_partitions``)."""
+        part = owned / total if self._settings.share_by_partitions and 0 < owned <= total else None
+        if part == self._sharing.part:
             return
-        self._group_share = share
+        self._sharing = dataclasses.replace(self._sharing, part=part)
         metrics.LIMITER_TOKENS.set(self.budget)
         log.info("ratelimit.shared", owned=owned, total=total, budget=self.budget)
         self._notify()
@@ -229,26 +224,21 @@ class RateLimiter:
             log.info("ratelimit.adapted", budget=self.budget, interval_s=self._interval_s)
 
     def _claim(self, remaining: int, sent_at: float | None) -> None:
-        """Cap our window for one interval at our part of what HubSpot has left (see ratepolicy)."""
+        """Cap our window for one interval at our part of what HubSpot has left (see ratesharing)."""
         now = self._clock()
         when = now if sent_at is None else sent_at
-        if when < self._cap_sent_at:
-            return  # an older answer overtaken by a newer one
-        self._cap_sent_at = when
         # HubSpot's window has no guard, so our share is counted over the bare interval (the log
         # holds no refused send: see throttle)
-        answer = ratepolicy.Answer(
+        answer = ratesharing.Answer(
             maximum=self._max,
             remaining=remaining,
             accepted=self._count_at(when, self._interval_s),
             warming=self._first_sent_at is None or when - self._first_sent_at < self._interval_s,
         )
-        self._share = ratepolicy.measure(self._share, answer, now, self._interval_s)
-        if self._group_share is None:
-            self._cap = ratepolicy.claim(self._count_at(when), remaining, self._share.at(now))
-        else:
-            self._cap = ratepolicy.claim_by_partitions(answer, self._group_share)
-        self._cap_until = now + self._interval_s
+        mine = self._count_at(when)
+        self._sharing = ratesharing.answered(
+            self._sharing, answer, sent_at=when, now=now, mine=mine, interval_s=self._interval_s
+        )
         self._notify()
 
     def throttle(self, retry_after_s: float | None, *, sent_at: float | None = None) -> None:
@@ -276,9 +266,9 @@ class RateLimiter:
         if retry_after_s is None:
             # HubSpot's window is full and it did not say for how long: no new send until one of
             # ours rolls off (with none of ours in the window, for one interval).
-            self._cap = len(self._log)
-            self._cap_sent_at = now
-            self._cap_until = now + self._interval_s
+            self._sharing = ratesharing.window_full(
+                self._sharing, now=now, mine=len(self._log), interval_s=self._interval_s
+            )
         log.info("ratelimit.throttled", pause_s=round(pause, 3), in_window=len(self._log))
         self._notify()
 
@@ -299,19 +289,6 @@ class RateLimiter:
         metrics.LIMITER_TOKENS.set(math.floor(self._discovery.rate * self._interval_s))
 
     # -- acquiring --------------------------------------------------------------------------------------
-    def _window_limit(self, now: float, discovering: bool) -> int:
-        """How many of our sends the rolling window may hold now (the pace aside)."""
-        # discovering, only a cap bounds the window: one more than it holds is always allowed
-        limit = len(self._log) + 1 if discovering else self.budget
-        fraction = self._share.at(now) if self._group_share is None else 1.0  # (the budget has it)
-        if fraction < 1.0 and not discovering:
-            limit = max(1, math.floor(limit * fraction))
-        if self._cap is not None and now < self._cap_until:
-            limit = min(limit, self._cap)
-        elif self._cap is not None:
-            self._cap = None
-        return limit
-
     def _wait_time(self, now: float, probe: bool) -> float | None:
         """Seconds until a send may go (0: now); ``None``: blocked by a hold with no end."""
         if not probe:
@@ -327,13 +304,16 @@ class RateLimiter:
         if discovering and self._next_send_at > now:
             self._paced_at = now
             return self._next_send_at - now
-        limit = self._window_limit(now, discovering)
+        limit = ratesharing.window_limit(
+            self._sharing, now, budget=self.budget, mine=len(self._log), discovering=discovering
+        )
         if len(self._log) < limit:
             return 0.0
         # a slot frees when the (len - limit + 1)-th oldest send rolls off, or when the cap ends
         waits: list[float] = []
-        if self._cap is not None and limit == self._cap:
-            waits.append(self._cap_until - now)
+        cap = self._sharing.cap_at(now)
+        if cap is not None and limit == cap.sends:
+            waits.append(cap.until - now)
         if limit > 0:
             waits.append(self._log[len(self._log) - limit] + self._window_s - now)
         return max(min(waits), 1e-3)

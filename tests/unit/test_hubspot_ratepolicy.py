@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consumer.hubspot.ratepolicy import (
-    Answer,
-    Discovery,
-    Share,
-    Tuning,
-    accepted,
-    claim,
-    claim_by_partitions,
-    measure,
-    pushback,
-)
+from consumer.hubspot.ratepolicy import Discovery, Tuning, accepted, pushback
 
 TUNING = Tuning(start_rate=10.0, max_rate=1_000.0, settle_s=10.0)
 
@@ -94,58 +84,3 @@ def test_a_ceiling_far_below_an_unrefused_rate_is_forgotten() -> None:
     state = accepted(state, TUNING, 1.0, limited=True)
     assert state.ceiling is None
     assert state.rate == pytest.approx(111 * 1.25)
-
-
-def answer(remaining: int, accepted: int, *, maximum: int = 100, warming: bool = False) -> Answer:
-    return Answer(maximum=maximum, remaining=remaining, accepted=accepted, warming=warming)
-
-
-@pytest.mark.parametrize(
-    ("before", "seen", "fraction"),
-    [
-        (Share(), answer(remaining=50, accepted=50), 1.0),  # alone: everything HubSpot counted is ours
-        (Share(), answer(remaining=50, accepted=25), 0.5),  # another sender used as much as we did
-        (Share(), answer(remaining=0, accepted=10), 0.1),
-        (Share(), answer(remaining=50, accepted=80), 1.0),  # never more than all of it
-        (Share(), answer(remaining=50, accepted=25, warming=True), 1.0),  # our first interval: not ours
-        (Share(0.5, 105.0), answer(remaining=90, accepted=1), 0.5),  # a nearly empty window keeps it
-        (Share(0.5, 99.0), answer(remaining=90, accepted=1), 0.1),  # ...unless the old one is stale
-    ],
-)
-def test_an_answer_measures_our_share_of_the_apps_usage(before: Share, seen: Answer, fraction: float) -> None:
-    assert measure(before, seen, 100.0, 10.0).at(100.0) == pytest.approx(fraction)
-
-
-def test_a_measured_share_lasts_three_intervals_and_a_sparse_answer_does_not_prolong_it() -> None:
-    share = measure(Share(), answer(remaining=50, accepted=25), 100.0, 10.0)
-    assert share == Share(0.5, 130.0)
-    assert measure(share, answer(remaining=95, accepted=1), 120.0, 10.0) is share
-    assert share.at(129.9) == 0.5
-    assert share.at(130.0) == 1.0
-
-
-@pytest.mark.parametrize(
-    ("mine", "remaining", "fraction", "cap"),
-    [(10, 40, 1.0, 50), (10, 40, 0.5, 30), (10, 5, 0.5, 12), (10, -3, 1.0, 10), (0, 0, 1.0, 0)],
-)
-def test_the_claim_is_ours_in_the_window_plus_our_share_of_what_is_left(
-    mine: int, remaining: int, fraction: float, cap: int
-) -> None:
-    assert claim(mine, remaining, fraction) == cap
-
-
-@pytest.mark.parametrize(
-    ("seen", "part", "cap"),
-    [
-        (answer(remaining=50, accepted=50), 1.0, 100),  # alone in the group and the app: everything
-        (answer(remaining=50, accepted=25), 0.5, 50),  # the group used it all: our half of the window
-        # 30 used outside the group, 33.9 with its margin: half of the 66.1 it leaves
-        (answer(remaining=40, accepted=15), 0.5, 33),
-        (answer(remaining=0, accepted=35), 0.5, 33),  # a full window, 30 of it outside: the same
-        (answer(remaining=90, accepted=0), 0.25, 21),  # we have sent nothing yet: the 10 used are outside
-    ],
-)
-def test_a_member_claims_its_partitions_part_of_what_senders_outside_the_group_leave(
-    seen: Answer, part: float, cap: int
-) -> None:
-    assert claim_by_partitions(seen, part) == cap
