@@ -1,6 +1,7 @@
 """The replica benchmark: how well 1, 2 and 4 consumer processes of one group share one HubSpot budget.
 
     .venv/bin/python -m bench.replicas [--quick] [--replicas 1,2,4] [--limit 50/1s] [--events 1500]
+        [--strategies partitions,static]
 
 For each replica count, with and without another app of the same credential using ``--other``
 (30 %) of the limit, and for each strategy, it fills a fresh topic of ``--partitions`` (12)
@@ -58,6 +59,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--max-in-flight", type=int, default=16)
     ap.add_argument("--latency-ms", type=float, default=20.0)
     ap.add_argument("--timeout", type=float, default=180.0, help="at most this long per run, s")
+    ap.add_argument("--strategies", default="partitions,static", help="strategies to run, comma-separated")
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 replicas, a small backlog")
     ap.add_argument("--json-out", type=Path, default=None, help="default bench/results/replicas-<UTC>.json")
     args = ap.parse_args(argv)
@@ -218,9 +220,20 @@ def figures(
         "refused_share": refused / requests if requests else float("nan"),
         "least_fair_share": min(in_window.values()) / mean if mean and len(in_window) == replicas else 0.0,
         "per_replica": {str(n): c for n, c in sorted(in_window.items())},
+        "per_second": per_second(list(accepted.values()), start, end),
+        "other_per_second": per_second(other_app.accepted, start, end),
         "other_app_accepted_in_window": others,
         "unowned_partitions": -1 in by_replica,
     }
+
+
+def per_second(times: list[float], start: float, end: float) -> list[int]:
+    """Accepted emails in each whole second from ``start`` to ``end`` (where the budget went)."""
+    counts = [0] * max(0, int(end - start))
+    for t in times:
+        if start <= t and int(t - start) < len(counts):
+            counts[int(t - start)] += 1
+    return counts
 
 
 def checks(results: dict[str, dict[str, Any]]) -> list[Check]:
@@ -244,7 +257,7 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         for replicas in (int(r) for r in args.replicas.split(",")):
             for other in (0.0, args.other):
-                for strategy in ("partitions", "static"):
+                for strategy in args.strategies.split(","):
                     name = f"{replicas}x-{strategy}-other{other:g}"
                     results[name] = await one_run(
                         args, kafka, replicas=replicas, strategy=strategy, other=other, logs=logs
