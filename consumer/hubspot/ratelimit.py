@@ -24,9 +24,10 @@ its own sends and lets a send through while
   small share until the busy one slows down; use the static share below when strict fairness
   matters;
 * once the group's partition ownership is known (:meth:`share_by_partitions`, with the setting of
-  that name), that part of ``max`` replaces ``replica_share`` and, after each answer, the cap is that
-  part of what senders outside the group leave (``ratesharing.claim_by_partitions``) instead of the
-  proportional split above;
+  that name), that part of ``max`` (rounded up) replaces ``replica_share`` and, after each answer,
+  the cap is that part of what senders outside the group leave (``ratesharing.claim_by_partitions``)
+  instead of the proportional split above; and the sends are paced, that part of ``max`` spread
+  evenly over the window (``ratesharing.spacing``), rather than sent whenever a slot frees;
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
@@ -289,6 +290,13 @@ class RateLimiter:
         metrics.LIMITER_TOKENS.set(math.floor(self._discovery.rate * self._interval_s))
 
     # -- acquiring --------------------------------------------------------------------------------------
+    def _pace_step(self, now: float) -> float:
+        """The pace's time between two sends: the discovered rate's, or sharing by partitions the
+        budget's spread evenly over the window; 0 when nothing paces the sends."""
+        if self._discovering(now):
+            return 1 / self._discovery.rate
+        return ratesharing.spacing(self._sharing, maximum=self._max, window_s=self._window_s)
+
     def _wait_time(self, now: float, probe: bool) -> float | None:
         """Seconds until a send may go (0: now); ``None``: blocked by a hold with no end."""
         if not probe:
@@ -301,11 +309,16 @@ class RateLimiter:
             return self._blocked_until - now
         self._prune(now)
         discovering = self._discovering(now)
-        if discovering and self._next_send_at > now:
+        if self._pace_step(now) and self._next_send_at > now:
             self._paced_at = now
             return self._next_send_at - now
         limit = ratesharing.window_limit(
-            self._sharing, now, budget=self.budget, mine=len(self._log), discovering=discovering
+            self._sharing,
+            now,
+            budget=self.budget,
+            maximum=self._max,
+            mine=len(self._log),
+            discovering=discovering,
         )
         if len(self._log) < limit:
             return 0.0
@@ -346,8 +359,7 @@ class RateLimiter:
                     await self._wait(wait)
         now = self._clock()
         self._log.append(now)
-        if self._discovering(now):
-            step = 1 / self._discovery.rate
+        if step := self._pace_step(now):
             self._next_send_at = max(self._next_send_at, now - max(step, _PACE_CREDIT_S)) + step
         if self._first_sent_at is None:
             self._first_sent_at = now

@@ -14,6 +14,7 @@ answers in.
 * **By partitions** (the group's ownership known): the cap is our part of what senders outside the
   group leave (:func:`claim_by_partitions`), and the budget already is our part of the maximum.
 * **A full window** (a refusal without ``Retry-After``): the cap is what is in our window now.
+* **Pace** (by partitions): the sends the window may hold are spread evenly over it (:func:`spacing`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import NamedTuple
 MIN_SAMPLE_RATIO = 0.2
 # how long our last measured share of the app's usage shapes the budget without fresh answers
 SHARE_TTL_INTERVALS = 3
-# with senders outside the group, the group leaves this much of the window (and of their use) free
+# with senders outside the group, the group leaves them this much more than they used, and one request
 OUTSIDE_MARGIN = 0.03
 
 
@@ -100,11 +101,14 @@ def claim_by_partitions(answer: Answer, part: float) -> int:
     """How many of our sends the window may hold when we own ``part`` of the group's partitions:
     that part of what the senders outside the group leave. Outside use is what HubSpot counted
     minus the group's, estimated as ours ÷ ``part`` (every member busy with its share). The members'
-    claims add up to the window, whoever else sends."""
+    claims add up to the window, whoever else sends (alone, a part that is no whole number of
+    requests is rounded up: the pace, not the claim, holds each member to its part)."""
     used = max(0, answer.maximum - max(0, answer.remaining))
-    outside = max(0.0, used - answer.accepted / part)
-    if outside >= 1:  # a sender outside the group races us for every slot that frees: leave it room
-        outside = min(float(answer.maximum), outside * (1 + OUTSIDE_MARGIN) + answer.maximum * OUTSIDE_MARGIN)
+    outside = used - answer.accepted / part
+    if outside < 1:  # the group alone: our part, rounded up (the pace keeps the rate at the part)
+        return math.ceil(part * answer.maximum)
+    # a sender outside the group races us for every slot that frees: leave it room
+    outside = min(float(answer.maximum), outside * (1 + OUTSIDE_MARGIN) + 1)
     return math.floor(part * (answer.maximum - outside))
 
 
@@ -129,13 +133,31 @@ def window_full(state: Sharing, *, now: float, mine: int, interval_s: float) -> 
     return Sharing(share=state.share, part=state.part, cap=Cap(mine, now + interval_s), newest=now)
 
 
-def window_limit(state: Sharing, now: float, *, budget: int, mine: int, discovering: bool) -> int:
-    """How many of our sends the rolling window may hold now (a discovered pace aside), given the
-    ``budget`` (our part of the maximum) and ``mine`` in the window. Discovering, only a cap bounds
-    the window: one more than it holds is always allowed."""
-    limit = mine + 1 if discovering else budget
-    fraction = state.share.at(now) if state.part is None else 1.0  # (the budget has the partitions')
-    if fraction < 1.0 and not discovering:
-        limit = max(1, math.floor(limit * fraction))
+def spacing(state: Sharing, *, maximum: int, window_s: float) -> float:
+    """The time between two of our sends: with the group's partition share known, our part of the
+    ``maximum`` (a whole number of requests or not) spreads evenly over the window rather than going
+    out together whenever slots free (a cap still bounds how many the window holds). A burst
+    takes every slot that frees before a sender outside the group gets one (it is refused, its use
+    looks smaller, we claim more: the window fills in spikes and idles between them), and crowds
+    HubSpot's window when answers come late. Zero (no pace) otherwise."""
+    return window_s / (state.part * maximum) if state.part is not None and maximum > 0 else 0.0
+
+
+def window_limit(
+    state: Sharing, now: float, *, budget: int, maximum: int, mine: int, discovering: bool
+) -> int:
+    """How many of our sends the rolling window may hold now (a pace aside), given the static
+    ``budget``, HubSpot's ``maximum`` and ``mine`` in the window. By partitions, our part of the
+    maximum rounded up (the pace holds the rate to the part). Discovering, only a cap bounds the
+    window: one more than it holds is always allowed."""
+    fraction = state.share.at(now)
+    if discovering:
+        limit = mine + 1
+    elif state.part is not None:
+        limit = math.ceil(state.part * maximum)
+    elif fraction < 1.0:
+        limit = max(1, math.floor(budget * fraction))
+    else:
+        limit = budget
     cap = state.cap_at(now)
     return limit if cap is None else min(limit, cap.sends)

@@ -14,6 +14,7 @@ from consumer.hubspot.ratesharing import (
     claim,
     claim_by_partitions,
     measure,
+    spacing,
     window_full,
     window_limit,
 )
@@ -62,10 +63,16 @@ def test_the_claim_is_ours_in_the_window_plus_our_share_of_what_is_left(
     [
         (answer(remaining=50, accepted=50), 1.0, 100),  # alone in the group and the app: everything
         (answer(remaining=50, accepted=25), 0.5, 50),  # the group used it all: our half of the window
-        # 30 used outside the group, 33.9 with its margin: half of the 66.1 it leaves
-        (answer(remaining=40, accepted=15), 0.5, 33),
-        (answer(remaining=0, accepted=35), 0.5, 33),  # a full window, 30 of it outside: the same
-        (answer(remaining=90, accepted=0), 0.25, 21),  # we have sent nothing yet: the 10 used are outside
+        (answer(remaining=30, accepted=5, maximum=50), 0.25, 13),  # a quarter of 50, rounded up
+        # 30 used outside the group, 31.9 with its margin (3 % of it and one request): half of the
+        # 68.1 it leaves
+        (answer(remaining=40, accepted=15), 0.5, 34),
+        (answer(remaining=0, accepted=35), 0.5, 34),  # a full window, 30 of it outside: the same
+        # we have sent nothing yet: the 10 used are outside, 11.3 with the margin
+        (answer(remaining=90, accepted=0), 0.25, 22),
+        # the margin follows what the others used, not the window: 5 outside leave 93.85 to the group
+        (answer(remaining=45, accepted=25, maximum=100), 0.5, 46),
+        (answer(remaining=245, accepted=25, maximum=300), 0.5, 146),
     ],
 )
 def test_a_member_claims_its_partitions_part_of_what_senders_outside_the_group_leave(
@@ -139,7 +146,8 @@ def test_a_cap_lasts_until_its_end() -> None:
         (Sharing(Share(0.5, 130.0)), 100, 40, False, 50),  # by use: our measured share of it
         (Sharing(Share(0.005, 130.0)), 100, 40, False, 1),  # ...never nothing
         (Sharing(Share(0.5, 100.0)), 100, 40, False, 100),  # a stale share no longer shapes it
-        (Sharing(Share(0.5, 130.0), part=0.25), 25, 10, False, 25),  # by partitions: the budget has it
+        (Sharing(Share(0.5, 130.0), part=0.25), 25, 10, False, 25),  # by partitions: our part of 100
+        (Sharing(part=0.125), 12, 10, False, 13),  # ...rounded up (the pace holds us to 12.5)
         (Sharing(cap=Cap(30, 110.0)), 100, 40, False, 30),  # a cap binds while it lasts
         (Sharing(cap=Cap(130, 110.0)), 100, 40, False, 100),  # ...but never raises the budget
         (Sharing(cap=Cap(30, 100.0)), 100, 40, False, 100),  # ...and then ends
@@ -150,4 +158,20 @@ def test_a_cap_lasts_until_its_end() -> None:
 def test_the_window_limit_is_the_budget_shaped_by_share_and_cap(
     sharing: Sharing, budget: int, mine: int, discovering: bool, limit: int
 ) -> None:
-    assert window_limit(sharing, 100.0, budget=budget, mine=mine, discovering=discovering) == limit
+    assert (
+        window_limit(sharing, 100.0, budget=budget, maximum=100, mine=mine, discovering=discovering) == limit
+    )
+
+
+@pytest.mark.parametrize(
+    ("sharing", "maximum", "step"),
+    [
+        (Sharing(part=0.5), 50, 0.042),  # 25 sends spread over the guarded window of 1.05 s
+        (Sharing(part=0.25), 50, 0.084),  # 12.5 of them: a part need not be a whole number
+        (Sharing(part=0.5), 2, 1.05),
+        (Sharing(part=0.5), 0, 0.0),  # no maximum: no pace (the window decides)
+        (Sharing(), 50, 0.0),  # not sharing by partitions: no pace
+    ],
+)
+def test_sharing_by_partitions_paces_the_window_evenly(sharing: Sharing, maximum: int, step: float) -> None:
+    assert spacing(sharing, maximum=maximum, window_s=1.05) == pytest.approx(step)
