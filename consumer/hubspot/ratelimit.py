@@ -360,7 +360,8 @@ class RateLimiter:
         now = self._clock()
         self._log.append(now)
         if step := self._pace_step(now):
-            self._next_send_at = max(self._next_send_at, now - max(step, _PACE_CREDIT_S)) + step
+            credit = _PACE_CREDIT_S if self._discovering(now) else ratesharing.PACE_CREDIT * self._window_s
+            self._next_send_at = max(self._next_send_at, now - max(step, credit)) + step
         if self._first_sent_at is None:
             self._first_sent_at = now
         metrics.LIMITER_WAIT.observe(max(0.0, now - started))

@@ -29,6 +29,9 @@ MIN_SAMPLE_RATIO = 0.2
 SHARE_TTL_INTERVALS = 3
 # with senders outside the group, the group leaves them this much more than they used, and one request
 OUTSIDE_MARGIN = 0.03
+# by partitions, a send that comes up to this part of the window late after its paced slot may take
+# the slots it missed: a loaded event loop wakes late, and a pace that never catches up runs slow
+PACE_CREDIT = 0.1
 
 
 @dataclass(frozen=True, slots=True)

@@ -437,6 +437,15 @@ async def test_sharing_by_partitions_spreads_the_sends_evenly_over_the_window() 
     assert times == pytest.approx([500.0, 500.0, 500.2, 500.4, 500.6, 501.0, 501.0])
 
 
+async def test_the_pace_lets_a_late_send_take_the_slots_it_missed_up_to_a_tenth_of_the_window() -> None:
+    # 50 per second: one send every 20 ms; a loop that wakes late may send what it missed within
+    # the last 100 ms at once (a pace that never catches up runs slow), then the pace resumes
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=100)
+    rl.share_by_partitions(1, 2)
+    assert await acquire_times(rl, fake, 8) == pytest.approx([500.0] * 6 + [500.02, 500.04])
+
+
 async def test_a_cap_bounds_how_many_and_the_pace_how_fast() -> None:
     # others used 11 of 20 (10 and its margin): our part of what they leave is 4 sends in the
     # window, at the budget's pace (one every tenth of a second); then the window moves on
