@@ -21,6 +21,8 @@ CORE: dict[str, tuple[tuple[str, ...], float]] = {
     "consumer/hubspot/taxonomy.py": (("tests/unit/test_hubspot_taxonomy.py",), 0.90),
     "consumer/hubspot/retry.py": (("tests/unit/test_hubspot_retry.py",), 0.90),
     "consumer/hubspot/ratelimit.py": (("tests/unit/test_hubspot_ratelimit.py",), 0.90),
+    "consumer/hubspot/ratepolicy.py": (("tests/unit/test_hubspot_ratepolicy.py",), 0.90),
+    "consumer/hubspot/ratesharing.py": (("tests/unit/test_hubspot_ratesharing.py",), 0.90),
 }
 KILLED = {"killed", "timeout"}  # a mutant that makes a test hang is caught by the per-test timeout
 _LINE = re.compile(r"^\s*(\S+): (.+?)\s*$")
