@@ -136,9 +136,12 @@ def consumer_env(args: argparse.Namespace, kafka: str, sim: str, topic: str, gro
 
 
 def owned_partitions(log: Path) -> list[int]:
-    """The partitions of the last ``rebalance.assigned`` event in a consumer's JSON log."""
+    """The partitions of the last ``rebalance.assigned`` event in a consumer's JSON log before it was
+    told to stop (the members stopped first hand their partitions to the others on the way out)."""
     owned: list[int] = []
     for line in log.read_bytes().splitlines():
+        if b"service.signal" in line:
+            break
         if b"rebalance.assigned" in line:
             owned = [int(p.rsplit("-", 1)[1]) for p in orjson.loads(line).get("partitions", [])]
     return owned
