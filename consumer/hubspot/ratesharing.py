@@ -153,14 +153,11 @@ def window_limit(
     ``budget``, HubSpot's ``maximum`` and ``mine`` in the window. By partitions, our part of the
     maximum rounded up (the pace holds the rate to the part). Discovering, only a cap bounds the
     window: one more than it holds is always allowed."""
-    fraction = state.share.at(now)
     if discovering:
         limit = mine + 1
     elif state.part is not None:
         limit = math.ceil(state.part * maximum)
-    elif fraction < 1.0:
-        limit = max(1, math.floor(budget * fraction))
-    else:
-        limit = budget
+    else:  # our measured share of the budget (all of it unmeasured), never nothing
+        limit = max(1, math.floor(budget * state.share.at(now)))
     cap = state.cap_at(now)
     return limit if cap is None else min(limit, cap.sends)

@@ -34,6 +34,10 @@ def answer(remaining: int, accepted: int, *, maximum: int = 100, warming: bool =
         (Share(), answer(remaining=50, accepted=25, warming=True), 1.0),  # our first interval: not ours
         (Share(0.5, 105.0), answer(remaining=90, accepted=1), 0.5),  # a nearly empty window keeps it
         (Share(0.5, 99.0), answer(remaining=90, accepted=1), 0.1),  # ...unless the old one is stale
+        (Share(0.5, 100.0), answer(remaining=90, accepted=1), 0.1),  # ...as it is at its end
+        (Share(0.5, 105.0), answer(remaining=80, accepted=5), 0.25),  # a fifth of it used: measured
+        (Share(), answer(remaining=50, accepted=0), 0.0),  # none of what HubSpot counted is ours
+        (Share(), answer(remaining=99, accepted=1), 1.0),  # the one request counted is ours
     ],
 )
 def test_an_answer_measures_our_share_of_the_apps_usage(before: Share, seen: Answer, fraction: float) -> None:
@@ -64,6 +68,10 @@ def test_the_claim_is_ours_in_the_window_plus_our_share_of_what_is_left(
         (answer(remaining=50, accepted=50), 1.0, 100),  # alone in the group and the app: everything
         (answer(remaining=50, accepted=25), 0.5, 50),  # the group used it all: our half of the window
         (answer(remaining=30, accepted=5, maximum=50), 0.25, 13),  # a quarter of 50, rounded up
+        (answer(remaining=100, accepted=0), 0.5, 50),  # an empty window: our half of it
+        # one request outside the group is an outside sender: 2.03 with its margin
+        (answer(remaining=49, accepted=25), 0.5, 48),
+        (answer(remaining=0, accepted=99), 1.0, 97),
         # 30 used outside the group, 31.9 with its margin (3 % of it and one request): half of the
         # 68.1 it leaves
         (answer(remaining=40, accepted=15), 0.5, 34),
@@ -107,6 +115,14 @@ def test_a_member_claims_its_partitions_part_of_what_senders_outside_the_group_l
             99.0,
             25,
             Sharing(Share(0.5, 130.0), 0.5, Cap(50, 110.0), 99.0),
+        ),
+        # an answer to a send in our first interval keeps the share measured before
+        (
+            Sharing(Share(0.5, 130.0)),
+            answer(remaining=40, accepted=60, warming=True),
+            99.0,
+            60,
+            Sharing(Share(0.5, 130.0), None, Cap(80, 110.0), 99.0),
         ),
         # an answer to a send older than the newest answered one changes nothing
         (Sharing(newest=99.5), answer(remaining=0, accepted=50), 99.0, 50, Sharing(newest=99.5)),
@@ -169,6 +185,7 @@ def test_the_window_limit_is_the_budget_shaped_by_share_and_cap(
         (Sharing(part=0.5), 50, 0.042),  # 25 sends spread over the guarded window of 1.05 s
         (Sharing(part=0.25), 50, 0.084),  # 12.5 of them: a part need not be a whole number
         (Sharing(part=0.5), 2, 1.05),
+        (Sharing(part=1.0), 1, 1.05),
         (Sharing(part=0.5), 0, 0.0),  # no maximum: no pace (the window decides)
         (Sharing(), 50, 0.0),  # not sharing by partitions: no pace
     ],
