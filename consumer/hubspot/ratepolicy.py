@@ -70,7 +70,7 @@ def accepted(state: Discovery, tuning: Tuning, now: float, *, limited: bool) -> 
         hold = ceiling * (1 - tuning.margin)
         rate = min(ramped, hold) if rate < hold else rate + tuning.probe_per_s * ceiling * elapsed
     rate = min(rate, tuning.max_rate)
-    return Discovery(rate=rate, ceiling=ceiling, grown_at=now, settle_until=state.settle_until)
+    return Discovery(rate=rate, ceiling=ceiling, grown_at=now)  # (growth only once settled)
 
 
 def pushback(state: Discovery, tuning: Tuning, now: float, *, measured: float | None) -> Discovery:

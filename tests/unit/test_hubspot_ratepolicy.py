@@ -49,6 +49,7 @@ def test_the_rate_never_exceeds_the_maximum() -> None:
         (50.0, None, 50.0, 49.0),  # nothing measured: the pace itself was too fast
         (50.0, 0.0, 50.0, 49.0),
         (0.1, 0.0, 0.1, 0.1),  # never below the minimum
+        (50.0, 0.5, 0.5, 0.49),  # less than one request per second measured is still a measure
     ],
 )
 def test_a_pushback_sets_the_rate_just_under_the_measured_limit(
@@ -84,3 +85,28 @@ def test_a_ceiling_far_below_an_unrefused_rate_is_forgotten() -> None:
     state = accepted(state, TUNING, 1.0, limited=True)
     assert state.ceiling is None
     assert state.rate == pytest.approx(111 * 1.25)
+
+
+def test_growth_resumes_when_the_settling_time_ends_and_counts_from_the_pushback() -> None:
+    state = pushback(Discovery(rate=250.0), TUNING, 100.0, measured=100.0)
+    assert state.grown_at == 100.0
+    # at the end of the settling time: a whole second of probing credited (at most one)
+    assert accepted(state, TUNING, 110.0, limited=True).rate == pytest.approx(98.0 + 0.5)
+
+
+def test_an_answer_that_did_not_wait_for_the_pace_restarts_the_growth_clock() -> None:
+    state = accepted(Discovery(rate=10.0, grown_at=0.0), TUNING, 0.5, limited=False)
+    assert state == Discovery(rate=10.0, grown_at=0.5)
+    assert accepted(state, TUNING, 1.0, limited=True).rate == pytest.approx(10.0 * 1.25**0.5)
+
+
+def test_probing_above_the_hold_grows_with_the_time_credited() -> None:
+    state = accepted(Discovery(rate=98.0, ceiling=100.0, grown_at=0.0), TUNING, 0.5, limited=True)
+    assert state.rate == pytest.approx(98.0 + TUNING.probe_per_s * 100 * 0.5)
+
+
+def test_a_ceiling_is_kept_up_to_exactly_forget_above_over_it() -> None:
+    tuning = Tuning(start_rate=10.0, max_rate=1_000.0, forget_above=0.5)
+    state = accepted(Discovery(rate=150.0, ceiling=100.0, grown_at=0.0), tuning, 1.0, limited=True)
+    assert state.ceiling == 100.0
+    assert state.rate == pytest.approx(150.0 + tuning.probe_per_s * 100)
