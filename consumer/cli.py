@@ -80,7 +80,7 @@ def run(
 
     from consumer import logs, tracing
     from consumer.service import Service
-    from consumer.settings import load_settings
+    from consumer.settings_loader import load_settings
 
     settings = load_settings(config)
     logs.configure(settings.observability.log_level, settings.observability.log_format)
@@ -128,7 +128,7 @@ def config_show(
     """
     from consumer.ops.commands import one_line_errors
     from consumer.ops.render import Output
-    from consumer.settings import effective_settings
+    from consumer.settings_loader import effective_settings
 
     with one_line_errors():
         entries = effective_settings(config)

@@ -1,53 +1,33 @@
-"""Typed, frozen settings, built once at the edge (the CLI) and passed down.
+"""Typed, frozen settings: the values every module is given (no I/O, no environment).
 
-Sources, highest priority first: explicit arguments (tests), environment variables with the prefix
-``SSC_`` and ``__`` for nesting (``SSC_KAFKA__BOOTSTRAP_SERVERS``), then an optional YAML config file
-(``--config`` / ``SSC_CONFIG_FILE``). Secrets (HubSpot token, OAuth client secret and refresh token,
-hapikey, SASL password) come from the environment or from a mounted file (``*_file``), never from the
-config file or argv: a config file that sets one is refused.
+One section per concern (``kafka``, ``hubspot``, ``engine``, ...), each a frozen pydantic model that
+validates itself; :class:`Settings` holds them all. ``environment`` (dev / qa / prod) selects the
+``emailId`` column of the routing file.
 
-``environment`` (dev / qa / prod) selects the ``emailId`` column of the routing file.
-
-:func:`load_settings` reports every problem at once, one line each naming the variable or file key
-(:mod:`consumer.settings_report`): invalid values, JSON that does not parse inside a variable, a
-``SSC_*`` variable no setting reads (with the closest known name), secrets in the file, secret files
-that cannot be read.
+Where the values come from (environment variables, the YAML config file, secret files) is the
+loader's business: :mod:`consumer.settings_loader`, the only module that reads them.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import urllib.parse
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
 
-from consumer import settings_report
-from consumer.errors import SettingsInvalid
 from consumer.samples import DEMO_ROUTING
-
-ENV_PREFIX = "SSC_"
 
 
 class Environment(StrEnum):
@@ -334,98 +314,9 @@ class ObservabilitySettings(_Section):
     recipient_hash_key_file: Path | None = Field(default=None, description="file holding that key")
 
 
-_SECRET_KEYS = {
-    ("hubspot", "auth", "token"),
-    ("hubspot", "auth", "oauth_client_secret"),
-    ("hubspot", "auth", "oauth_refresh_token"),
-    ("hubspot", "auth", "hapikey"),
-    ("kafka", "security", "sasl_password"),
-    ("observability", "recipient_hash_key"),
-}
-
-
-def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """The YAML config file as a mapping, and its problems (unreadable, not a mapping, secrets in it)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        detail = exc.strerror if isinstance(exc, OSError) else str(exc).replace("\n", " ")
-        return {}, [f"{path}: cannot read the config file: {detail}"]
-    if not isinstance(data, dict):
-        return {}, [f"{path}: the config file must be a mapping of settings"]
-    problems = []
-    for keys in sorted(_SECRET_KEYS):
-        node: Any = data
-        for key in keys:
-            node = node.get(key) if isinstance(node, dict) else None
-        if node is not None:
-            problems.append(
-                f"{path}: {'.'.join(keys)}: secrets are not read from the config file; "
-                "use the environment or a *_file setting"
-            )
-    return data, problems
-
-
-def _secret_file_problems(environ: dict[str, str], data: dict[str, Any]) -> list[str]:
-    """A ``*_file`` secret that is set (environment first, then the file) must be readable and not empty."""
-    upper = {k.upper(): v for k, v in environ.items()}
-    problems = []
-    for *section, name in sorted(_SECRET_KEYS):
-        keys = (*section, f"{name}_file")
-        variable = settings_report.env_name(ENV_PREFIX, keys)
-        node: Any = data
-        for key in keys:
-            node = node.get(key) if isinstance(node, dict) else None
-        value = upper.get(variable, node)
-        if not value or not isinstance(value, str):
-            continue
-        where = variable if variable in upper else ".".join(keys)
-        try:
-            text = Path(value).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            detail = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            problems.append(f"{where}: cannot read the secret file {value}: {detail}")
-            continue
-        if not text.strip():
-            problems.append(f"{where}: the secret file {value} is empty")
-    return problems
-
-
-class _YamlFileSource(PydanticBaseSettingsSource):
-    """The config file's settings, read and checked by :func:`read_config_file` beforehand."""
-
-    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self.data = data
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return self.data
-
-
-class _EnvSource(EnvSettingsSource):
-    """Environment variables; JSON that does not parse is handed to validation, which names the variable."""
-
-    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
-        try:
-            return super().decode_complex_value(field_name, field, value)
-        except ValueError as exc:
-            return settings_report.Undecodable(str(exc))
-
-
-class Settings(BaseSettings):
-    """All settings of the service. Build with :func:`load_settings` (CLI) or directly (tests)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter="__",
-        frozen=True,
-        extra="forbid",
-        case_sensitive=False,
-    )
-    _config_data: ClassVar[dict[str, Any]] = {}
+class Settings(_Section):
+    """All settings of the service: built by :func:`consumer.settings_loader.load_settings` (the
+    CLI: environment, config file, secret files) or directly (tests, tools)."""
 
     environment: Environment = Environment.DEV
     routing_file: Path = Field(default=DEMO_ROUTING, validate_default=True)
@@ -455,52 +346,3 @@ class Settings(BaseSettings):
                 f"({rebalance_ms} ms), or a slow revocation drops the member from the group"
             )
         return self
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, _EnvSource(settings_cls), _YamlFileSource(settings_cls, cls._config_data)
-
-
-def load_settings(
-    config_file: Path | None = None, *, check_secret_files: bool = True, **overrides: Any
-) -> Settings:
-    """Build settings from env + optional file; every problem at once as :class:`SettingsInvalid`.
-
-    ``check_secret_files=False`` skips reading the ``*_file`` secrets (a deployment's settings checked
-    outside the container that mounts them)."""
-    data, problems = read_config_file(config_file) if config_file is not None else ({}, [])
-    environ = dict(os.environ)
-    problems += settings_report.unknown_variables(Settings, ENV_PREFIX, environ)
-    if check_secret_files:
-        problems += _secret_file_problems(environ, data)
-    Settings._config_data = data
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        problems += settings_report.validation_problems(
-            exc,
-            model=Settings,
-            prefix=ENV_PREFIX,
-            environ=environ,
-            file_data=data,
-            file_name=str(config_file) if config_file is not None else None,
-        )
-    finally:
-        Settings._config_data = {}
-    if problems:
-        raise SettingsInvalid(problems)
-    return settings
-
-
-def effective_settings(config_file: Path | None = None) -> list[settings_report.Entry]:
-    """The effective settings, secrets redacted, each with its source (``consumer config show``)."""
-    settings = load_settings(config_file)
-    data = read_config_file(config_file)[0] if config_file is not None else {}
-    return settings_report.effective(settings, prefix=ENV_PREFIX, environ=dict(os.environ), file_data=data)

@@ -1,9 +1,9 @@
 """What is wrong with the settings, and where each effective value came from.
 
 Every problem is one line that names the environment variable (``SSC_KAFKA__TOPICS: ...``) or the
-config file key (``settings.yaml: kafka.group_id: ...``) it concerns; :func:`consumer.settings.load_settings`
-collects all of them before it refuses to start. Values never appear in a problem: a typo in a
-variable may hold a secret.
+config file key (``settings.yaml: kafka.group_id: ...``) it concerns;
+:func:`consumer.settings_loader.load_settings` collects all of them before it refuses to start.
+Values never appear in a problem: a typo in a variable may hold a secret.
 
 Knows the settings model only through the class it is given (no import of ``consumer.settings``).
 """

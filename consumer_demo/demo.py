@@ -38,8 +38,8 @@ from consumer.settings import (
     KafkaSettings,
     ObservabilitySettings,
     RateLimitSettings,
-    load_settings,
 )
+from consumer.settings_loader import load_settings
 from hubspot_simulator import RecipientRule, SimulatorConfig, Template, start_simulator
 
 ROOT = Path(__file__).resolve().parent.parent

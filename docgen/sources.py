@@ -19,7 +19,8 @@ from consumer.ops.events import prepare as prepare_events
 from consumer.ops.events import read_events
 from consumer.outcome import OutcomeClass, Reason
 from consumer.route import Router, send_id
-from consumer.settings import ENV_PREFIX, Environment, Settings, load_settings
+from consumer.settings import Environment, Settings
+from consumer.settings_loader import ENV_PREFIX, load_settings
 from schemas.catalog import CATALOG
 from schemas.export import event_schema
 from schemas.routing import RoutingConfig

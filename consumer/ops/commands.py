@@ -89,7 +89,7 @@ def one_line_errors() -> Iterator[None]:
 def settings_for(config: Path | None, bootstrap: str | None) -> Settings:
     """Settings from env and ``--config``, with ``--bootstrap`` applied."""
     from consumer.ops.connect import with_bootstrap
-    from consumer.settings import load_settings
+    from consumer.settings_loader import load_settings
 
     return with_bootstrap(load_settings(config), bootstrap)
 

@@ -20,7 +20,8 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from consumer.settings import ENV_PREFIX, Settings, load_settings
+from consumer.settings import Settings
+from consumer.settings_loader import ENV_PREFIX, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from consumer.settings import ENV_PREFIX, Settings
+from consumer.settings import Settings
+from consumer.settings_loader import ENV_PREFIX
 from consumer.settings_report import TOOL_VARIABLES, known_variables
 from docgen import cli_ref, metrics_ref, pages, settings_ref, sources
 from docgen.settings_text import TEXT

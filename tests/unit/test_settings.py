@@ -9,7 +9,8 @@ import pytest
 from consumer.errors import ConfigError, SettingsInvalid
 from consumer.samples import DEMO_ROUTING
 from consumer.service import recipient_hasher
-from consumer.settings import Environment, Ordering, effective_settings, load_settings
+from consumer.settings import Environment, KafkaSettings, Ordering, Settings
+from consumer.settings_loader import effective_settings, load_settings
 
 
 def test_env_vars_with_the_prefix_and_double_underscore_nesting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,6 +39,18 @@ def test_the_config_file_is_read_and_env_overrides_it(
     assert s.environment is Environment.QA
     assert s.kafka.topics == ("a", "b")
     assert s.kafka.group_id == "from-env"
+
+
+def test_the_loader_returns_the_plain_value_and_a_value_built_directly_reads_no_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSC_KAFKA__GROUP_ID", "from-env")
+    loaded = load_settings()
+    assert type(loaded) is Settings
+    assert loaded == Settings(kafka=KafkaSettings(group_id="from-env"))
+    assert Settings().kafka.group_id == "single-send-consumer"
+    with pytest.raises(ValueError, match="frozen"):
+        loaded.environment = Environment.PROD  # type: ignore[misc]
 
 
 def test_a_secret_in_the_config_file_is_refused_naming_the_field(tmp_path: Path) -> None:
