@@ -42,7 +42,8 @@ from consumer.hubspot.taxonomy import classify
 from consumer.kafka import to_record
 from consumer.outcome import OutcomeClass
 from consumer.records import Record
-from consumer.route import Router, load_routing
+from consumer.route import Router
+from consumer.routing_loader import load_routing
 from consumer.settings import DecodeSettings, Environment, HubSpotSettings
 
 SEND_PATH = HubSpotSettings().send_path

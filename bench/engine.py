@@ -39,7 +39,8 @@ import orjson
 
 from bench import infra, phases
 from bench.figures import Check, cpu_bound_rate, fmt, littles_bound, median_run, ratio, table
-from consumer.route import Router, load_routing
+from consumer.route import Router
+from consumer.routing_loader import load_routing
 from consumer.settings import Environment
 from docgen.results import record_bench
 

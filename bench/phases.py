@@ -37,7 +37,8 @@ from bench.procstat import MACHINE, STEAL, Sample, Sampler, cpu_between
 from bench.profile import summarise
 from consumer.decode import decode, validate
 from consumer.records import Record
-from consumer.route import Router, load_routing
+from consumer.route import Router
+from consumer.routing_loader import load_routing
 from consumer.settings import DecodeSettings, Environment, HubSpotSettings
 
 

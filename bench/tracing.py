@@ -30,7 +30,8 @@ from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import PauseController
 from consumer.pipeline import Pipeline
 from consumer.records import Record
-from consumer.route import Router, load_routing
+from consumer.route import Router
+from consumer.routing_loader import load_routing
 from consumer.settings import DecodeSettings, Environment
 from consumer.tracing import NO_TRACING, Tracing
 

@@ -79,6 +79,7 @@ def run(
     import os
 
     from consumer import logs, tracing
+    from consumer.routing_loader import load_router
     from consumer.service import Service
     from consumer.settings_loader import load_settings
 
@@ -87,7 +88,7 @@ def run(
     traces = tracing.configure(os.environ, settings.kafka.group_id)
 
     async def main() -> None:
-        service = Service(settings, traces)
+        service = Service(settings, load_router(settings), traces)
         uninstall = service.install_signal_handlers(asyncio.get_running_loop())
         try:
             await service.run(until_drained=until_drained)

@@ -1,10 +1,10 @@
 """Routing: a validated event → the Single Send requests it causes (pure: no I/O, no ``await``).
 
-The routing file (:class:`schemas.routing.RoutingConfig`) is loaded and checked against the catalog
-once, at start-up (:func:`load_routing`, :meth:`Router.build`); every mistake is a
-:class:`ConfigError` naming the route and the field, never a surprise at the first message. Each
-route is compiled into attribute getters and renderers, so :meth:`Router.plan` does no lookups by
-name and no model rebuilding per event.
+A routing configuration (:class:`schemas.routing.RoutingConfig`, read from its file by
+:mod:`consumer.routing_loader`) is compiled and checked against the catalog once, at start-up
+(:meth:`Router.build`); every mistake is a :class:`ConfigError` naming the route and the field, never
+a surprise at the first message. Each route is compiled into attribute getters and renderers, so
+:meth:`Router.plan` does no lookups by name and no model rebuilding per event.
 
 ``sendId`` (:func:`send_id`) is ``sha256(ns(source) + ns(id) + ns(route))`` in lowercase hex, where
 ``ns(s) = <byte length of utf8(s)> ":" utf8(s) ","`` (a netstring, so no two different triples can
@@ -20,11 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
-from pathlib import Path
 from typing import Any
 
-import orjson
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from consumer.decode import ValidatedEvent
@@ -36,8 +33,8 @@ from schemas.catalog import CATALOG
 from schemas.paths import FieldPath, Kind, resolve_path
 from schemas.routing import Route, RoutingConfig, Value
 
-_FIELD = "SSC_ROUTING_FILE"
-_MAX_CONFIG_ERRORS = 10
+ROUTING_FIELD = "SSC_ROUTING_FILE"
+"""The setting a routing mistake is reported under."""
 
 
 def send_id(source: str, event_id: str, route: str) -> str:
@@ -144,7 +141,7 @@ class Router:
         if missing:
             names = ", ".join(f"'{name}'" for name in missing)
             raise ConfigError(
-                f"no email_id for environment '{environment.value}' in route(s) {names}", field=_FIELD
+                f"no email_id for environment '{environment.value}' in route(s) {names}", field=ROUTING_FIELD
             )
         return cls(tuple(_compile(route, environment) for route in config.routes), environment)
 
@@ -181,40 +178,6 @@ class Router:
                     f"above max_age {route.max_age} of route '{route.name}'",
                 )
         return [route.job(event) for route in routes]
-
-
-def load_routing(path: Path) -> RoutingConfig:
-    """Read and validate a routing file (YAML, or JSON when it ends in ``.json``); ConfigError otherwise."""
-    try:
-        text = path.read_bytes()
-        raw = orjson.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, yaml.YAMLError, orjson.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read routing file {path}: {exc}", field=_FIELD) from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"routing file {path} must be a mapping with a 'routes' list", field=_FIELD)
-    try:
-        return RoutingConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"routing file {path}: {_explain(exc, raw)}", field=_FIELD) from exc
-
-
-def _explain(exc: ValidationError, raw: dict[str, Any]) -> str:
-    """One line per problem, naming the route by name (``route 'welcome'``) rather than by index."""
-    listed = raw.get("routes")
-    routes: list[Any] = listed if isinstance(listed, list) else []
-    lines = []
-    for error in exc.errors(include_url=False)[:_MAX_CONFIG_ERRORS]:
-        loc = list(error["loc"])
-        where = ".".join(map(str, loc)) or "file"
-        if len(loc) >= 2 and loc[0] == "routes" and isinstance(loc[1], int):
-            entry = routes[loc[1]] if loc[1] < len(routes) else None
-            name = entry.get("name") if isinstance(entry, dict) else None
-            label = f"route '{name}'" if isinstance(name, str) else f"routes[{loc[1]}]"
-            where = " ".join([label, ".".join(map(str, loc[2:]))]).strip()
-        message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"{where}: {message}")
-    more = len(exc.errors()) - _MAX_CONFIG_ERRORS
-    return "; ".join(lines) + (f" (+{more} more)" if more > 0 else "")
 
 
 # --- compilation ----------------------------------------------------------------------------------

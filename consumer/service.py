@@ -37,7 +37,7 @@ from consumer.observability import Health, HttpServer, stalled
 from consumer.pause import PauseController
 from consumer.pipeline import Pipeline
 from consumer.redact import RecipientHasher, register_secret
-from consumer.route import Router, load_routing
+from consumer.route import Router
 from consumer.settings import KafkaSettings, ObservabilitySettings, Settings
 from consumer.tracing import NO_TRACING, Tracing
 from consumer.worker import Counts, Worker
@@ -78,10 +78,11 @@ class RunResult:
 class Service:
     """One consumer-group member: Kafka consumer, pipeline, HubSpot client, DLQ producer, HTTP server."""
 
-    def __init__(self, settings: Settings, tracing: Tracing = NO_TRACING) -> None:
+    def __init__(self, settings: Settings, router: Router, tracing: Tracing = NO_TRACING) -> None:
+        """``router``: built by the caller (:func:`consumer.routing_loader.load_router`)."""
         self.settings = settings
         self.tracing = tracing
-        self.router = Router.build(load_routing(settings.routing_file), settings.environment)
+        self.router = router
         self.recipient_id = recipient_hasher(settings.observability)
         self.stop_event = asyncio.Event()
         self.http: HttpServer | None = None

@@ -28,7 +28,8 @@ from consumer.errors import ConfigError
 from consumer.ops.events import Options
 from consumer.ops.publish import prepare_input, publish
 from consumer.redact import mask_email
-from consumer.route import Router, load_routing
+from consumer.route import Router
+from consumer.routing_loader import load_router, load_routing
 from consumer.service import Service
 from consumer.settings import (
     AuthSettings,
@@ -147,7 +148,7 @@ async def run_demo(
             observability=ObservabilitySettings(host="127.0.0.1", port=metrics_port, log_level="WARNING"),
         )
         published = await publish_samples(kafka, topic, events)
-        service = Service(settings)
+        service = Service(settings, load_router(settings))
         result = await service.run(until_drained=True)
         emails = [
             {"to": mask_email(str(s["to"])), "emailId": s["emailId"], "sendId": str(s["sendId"])[:12] + "…"}

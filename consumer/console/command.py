@@ -111,10 +111,10 @@ def console_command(  # noqa: PLR0917 - one parameter per CLI flag
 
 
 def _router(settings: Settings) -> Router | None:
-    from consumer.route import Router, load_routing
+    from consumer.routing_loader import load_router
 
     try:
-        return Router.build(load_routing(settings.routing_file), settings.environment)
+        return load_router(settings)
     except ConsumerError:
         return None  # no routing file here: replays are offered without revalidation
 

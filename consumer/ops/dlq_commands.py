@@ -275,7 +275,8 @@ def dlq_replay(  # noqa: PLR0917 - one parameter per CLI flag
     """
     from consumer.ops import dlq, replay
     from consumer.ops.render import Output, configure_logging
-    from consumer.route import Router, load_routing
+    from consumer.route import Router
+    from consumer.routing_loader import load_routing
 
     with one_line_errors():
         configure_logging(verbose)

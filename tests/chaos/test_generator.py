@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from consumer.decode import decode, validate
 from consumer.errors import InputError
 from consumer.records import Record
-from consumer.route import Router, load_routing
+from consumer.route import Router
+from consumer.routing_loader import load_routing
 from consumer.settings import DecodeSettings, Environment
 from tests.chaos.generator import MALFORMED_KINDS, Canaries, Event, Kind, generate
 from tests.chaos.stage import ROUTING

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from consumer.console.app import ConsoleConfig, create_app
 from consumer.console.guard import Credentials, Guard
+from consumer.routing_loader import load_router
 from consumer.service import Service
 from hubspot_simulator import RunningSimulator
 from tests.conftest import CreateTopic
@@ -67,7 +68,8 @@ async def scenario(
     poison[1]["campaign"] = HOSTILE
     events = [*good, *poison]
     await produce(kafka_bootstrap, topic, events)
-    service = Service(settings_for(kafka_bootstrap, topic, sim))
+    settings = settings_for(kafka_bootstrap, topic, sim)
+    service = Service(settings, load_router(settings))
     run = asyncio.create_task(service.run(), name="test.console.service")
     try:
         await wait_for(lambda: len(sim.state.sends) == len(good), 60)

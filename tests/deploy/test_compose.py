@@ -15,7 +15,8 @@ import typer
 from typer.core import TyperGroup
 
 from consumer.cli import app
-from consumer.route import Router, load_routing
+from consumer.route import Router
+from consumer.routing_loader import load_routing
 from consumer.settings import Settings
 from tests.deploy.conftest import DEPLOY, ROOT, is_setting, run_tool, tool
 

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from consumer.observability import Health, create_app
-from consumer.route import Router, load_routing
+from consumer.route import Router
+from consumer.routing_loader import load_routing
 from consumer.settings import Environment, Settings
 from tests.deploy.conftest import (
     OVERLAYS,

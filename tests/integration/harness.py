@@ -12,7 +12,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import SecretStr
 
-from consumer.route import load_routing
+from consumer.routing_loader import load_router, load_routing
 from consumer.service import RunResult, Service
 from consumer.settings import (
     AuthSettings,
@@ -156,7 +156,7 @@ async def produce(
 
 
 async def run_until_drained(settings: Settings, timeout_s: float = 90.0) -> RunResult:
-    service = Service(settings)
+    service = Service(settings, load_router(settings))
     return await asyncio.wait_for(service.run(until_drained=True), timeout_s)
 
 

@@ -13,6 +13,7 @@ import pytest
 from consumer.outcome import Outcome
 from consumer.pipeline import Pipeline
 from consumer.records import Record
+from consumer.routing_loader import load_router
 from consumer.service import Service
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
@@ -57,7 +58,7 @@ async def test_a_restarted_member_does_not_resend_records_done_above_the_committ
         return await original(self, record)
 
     monkeypatch.setattr(Pipeline, "process", first_offset_never_answered)
-    first = Service(settings)
+    first = Service(settings, load_router(settings))
     running = asyncio.create_task(first.run())
     async with asyncio.timeout(60):
         while first.worker is None or first.worker.counts.done < EVENTS - 1:

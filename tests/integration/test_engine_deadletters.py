@@ -20,6 +20,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from consumer.kafka import PRODUCER_MAX_REQUEST_SIZE
+from consumer.routing_loader import load_router
 from consumer.service import Service
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
@@ -78,7 +79,7 @@ async def test_a_compressed_record_too_large_to_dead_letter_whole_is_cut_and_its
     await publish(kafka_bootstrap, topic, [(b"k", big), (b"k", after)], zstd=True)  # same key: waits behind
     settings = settings_for(kafka_bootstrap, topic, sim)
 
-    result = await asyncio.wait_for(Service(settings).run(until_drained=True), 90)
+    result = await asyncio.wait_for(Service(settings, load_router(settings)).run(until_drained=True), 90)
 
     [letter] = await read_all(kafka_bootstrap, f"{topic}.dlq")
     h = letter.headers
@@ -106,7 +107,7 @@ async def test_the_dlq_topics_own_max_message_bytes_is_read_from_the_broker(
     await publish(kafka_bootstrap, topic, [(b"k", poison)])
     settings = settings_for(kafka_bootstrap, topic, sim)
 
-    await asyncio.wait_for(Service(settings).run(until_drained=True), 90)
+    await asyncio.wait_for(Service(settings, load_router(settings)).run(until_drained=True), 90)
 
     [letter] = await read_all(kafka_bootstrap, f"{topic}.dlq")
     assert letter.headers["ssc.reason"] == "invalid_json"
@@ -129,7 +130,7 @@ async def test_a_dead_letter_the_topic_cannot_hold_pauses_the_pipeline_until_the
         [(b"k", b"not json at all")] + [(b"v", orjson.dumps(signup(i))) for i in range(20)],
     )
     settings = settings_for(kafka_bootstrap, topic, sim)
-    service = Service(settings)
+    service = Service(settings, load_router(settings))
     run = asyncio.create_task(service.run(until_drained=True))
     try:
         async with asyncio.timeout(60):
@@ -174,7 +175,7 @@ async def test_a_dlq_topic_the_broker_refuses_by_name_pauses_instead_of_retrying
     await publish(kafka_bootstrap, topic, [(b"k", b"not json at all"), (b"v", orjson.dumps(signup(1)))])
     settings = settings_for(kafka_bootstrap, topic, sim, drain_deadline_s=2.0)
     settings = settings.model_copy(update={"dlq": settings.dlq.model_copy(update={"topic": "dead letters!"})})
-    service = Service(settings)
+    service = Service(settings, load_router(settings))
     run = asyncio.create_task(service.run())
     try:
         async with asyncio.timeout(60):

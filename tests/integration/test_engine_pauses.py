@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from consumer.routing_loader import load_router
 from consumer.service import RunResult, Service
 from consumer.settings import Settings
 from hubspot_simulator import RunningSimulator, SimulatorConfig
@@ -116,7 +117,7 @@ async def launch(
         sample = [signup(i) for i in range(events)]
         await produce(kafka_bootstrap, topic, sample)
         settings = settings_for(kafka_bootstrap, topic, simulator, hubspot=hubspot, **engine)
-        service = Service(settings)
+        service = Service(settings, load_router(settings))
         run = asyncio.create_task(service.run(until_drained=True))
         tasks.append(run)
         return Scenario(topic, simulator, answers, sample, settings, service, run)

@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from consumer.route import send_id
+from consumer.routing_loader import load_router
 from consumer.service import Service
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
@@ -74,7 +75,7 @@ async def test_s2_a_member_joining_mid_stream_resends_no_accepted_event(
     events = [signup(i) for i in range(8_000)]
     await produce(kafka_bootstrap, topic, events)
     settings = settings_for(kafka_bootstrap, topic, sim, max_in_flight=32)
-    first, second = Service(settings), Service(settings)
+    first, second = Service(settings, load_router(settings)), Service(settings, load_router(settings))
     t1 = asyncio.create_task(first.run())
     async with asyncio.timeout(60):
         while len(sim.state.sends) < 1_500:

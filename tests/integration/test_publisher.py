@@ -14,7 +14,8 @@ from consumer.errors import KafkaUnavailable
 from consumer.ops.events import InvalidEvents
 from consumer.ops.publish import Publisher
 from consumer.records import Record
-from consumer.route import Router, load_routing
+from consumer.route import Router
+from consumer.routing_loader import load_routing
 from consumer.settings import DecodeSettings, Environment, KafkaSettings
 from schemas.catalog import CATALOG
 from schemas.envelope import Envelope, build

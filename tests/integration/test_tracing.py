@@ -19,6 +19,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from consumer import tracing
 from consumer.otel import OtelTracing
+from consumer.routing_loader import load_router
 from consumer.service import Service
 from tests.conftest import CreateTopic
 from tests.fixtures_simulator import StartSim
@@ -48,7 +49,10 @@ async def test_spans_continue_the_events_trace_and_carry_no_personal_data(
     settings = settings_for(kafka_bootstrap, topic, sim)
 
     result = await asyncio.wait_for(
-        Service(settings, OtelTracing(provider, settings.kafka.group_id)).run(until_drained=True), 90
+        Service(settings, load_router(settings), OtelTracing(provider, settings.kafka.group_id)).run(
+            until_drained=True
+        ),
+        90,
     )
 
     assert result.counts.by_outcome == {"SENT": 1, "PERMANENT": 1}
@@ -128,7 +132,9 @@ async def test_spans_are_exported_over_otlp_http_to_the_configured_endpoint(
     environ = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SERVICE_NAME": "ssc-under-test"}
     settings = settings_for(kafka_bootstrap, topic, sim)
 
-    await asyncio.wait_for(Service(settings, tracing.configure(environ)).run(until_drained=True), 90)
+    await asyncio.wait_for(
+        Service(settings, load_router(settings), tracing.configure(environ)).run(until_drained=True), 90
+    )
 
     posts = receiver.bodies  # type: ignore[attr-defined]
     assert posts

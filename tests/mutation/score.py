@@ -18,6 +18,7 @@ CORE: dict[str, tuple[tuple[str, ...], float]] = {
     "consumer/pause.py": (("tests/unit/test_pause.py",), 0.90),
     "consumer/decode.py": (("tests/unit/test_decode.py", "tests/unit/test_decode_validate.py"), 0.90),
     "consumer/route.py": (("tests/unit/test_route.py",), 0.90),
+    "consumer/routing_loader.py": (("tests/unit/test_route.py",), 0.90),
     "consumer/hubspot/taxonomy.py": (("tests/unit/test_hubspot_taxonomy.py",), 0.90),
     "consumer/hubspot/retry.py": (("tests/unit/test_hubspot_retry.py",), 0.90),
     "consumer/hubspot/ratelimit.py": (("tests/unit/test_hubspot_ratelimit.py",), 0.90),

@@ -26,7 +26,8 @@ from consumer.ops.dlq import dlq_topic
 from consumer.ops.replay import Pacer, Revalidator, plan, replay_headers, source_topics
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record
-from consumer.route import Router, load_routing
+from consumer.route import Router
+from consumer.routing_loader import load_routing
 from consumer.settings import DeadLetterSettings, DecodeSettings, Environment, KafkaSettings, Settings
 from tests.integration.harness import ROUTING, signup
 

@@ -22,7 +22,8 @@ from consumer.decode import ValidatedEvent, decode, validate
 from consumer.errors import ConfigError, InputError
 from consumer.outcome import Reason
 from consumer.records import Record
-from consumer.route import Mapped, Router, load_routing, send_id
+from consumer.route import Mapped, Router, send_id
+from consumer.routing_loader import load_routing
 from consumer.settings import DecodeSettings, Environment
 from schemas.catalog import CATALOG
 from schemas.routing import RoutingConfig
@@ -647,3 +648,14 @@ def test_a_refused_request_names_at_most_five_fields() -> None:
         broken.job(event())
     fields = ", ".join(["emailId", *(f"contactProperties.p{i}" for i in range(4))])
     assert str(caught.value) == f"route 'welcome': request invalid at {fields}"
+
+
+def test_the_router_is_built_without_touching_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_files(*_: object, **__: object) -> None:
+        raise AssertionError("the router read a file")
+
+    monkeypatch.setattr(Path, "read_bytes", no_files)
+    monkeypatch.setattr(Path, "read_text", no_files)
+    monkeypatch.setattr("builtins.open", no_files)
+    router = Router.build(config(), Environment.QA)
+    assert router.plan(event(), NOW)[0].email_id == 22

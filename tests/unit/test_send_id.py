@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from consumer.decode import decode, validate
 from consumer.records import Record
-from consumer.route import Router, load_routing, send_id
+from consumer.route import Router, send_id
+from consumer.routing_loader import load_routing
 from consumer.settings import DecodeSettings, Environment
 from schemas.samples import examples
 

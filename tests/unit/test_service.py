@@ -1,0 +1,24 @@
+"""The service is given what it runs: a router built by its caller, not a routing file to read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from consumer.route import Router
+from consumer.service import Service
+from consumer.settings import Environment, Settings
+from schemas.routing import RoutingConfig
+
+WELCOME = {
+    "name": "welcome",
+    "event_type": "com.example.user.signed_up.v1",
+    "email_id": {"dev": 11, "qa": 22, "prod": 33},
+    "to": "data.email",
+}
+
+
+def test_the_service_runs_the_router_it_is_given_and_reads_no_routing_file(tmp_path: Path) -> None:
+    router = Router.build(RoutingConfig.model_validate({"routes": [WELCOME]}), Environment.DEV)
+    service = Service(Settings(routing_file=tmp_path / "absent.yaml"), router)
+    assert service.router is router
+    assert service.router.email_ids == {11}
