@@ -2,7 +2,7 @@
 
 Header names follow Kafka Connect's DLQ conventions (``__connect.errors.*``, so existing tooling
 reads them) plus service-specific ``ssc.*`` ones. Values never contain tokens, recipient addresses
-or raw response bodies (they pass through :func:`consumer.redact.scrub`). A record is *done* only
+or raw response bodies (they pass through :func:`consumer.scrubbing.scrub`). A record is *done* only
 after :meth:`DeadLetterWriter.write` returned, i.e. after the broker acknowledged the write with
 ``acks=all``; until then its offset is not committable.
 
@@ -31,7 +31,7 @@ from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import DLQ_UNWRITABLE
 from consumer.ports import Blocker, DeadLetterTarget
 from consumer.records import Record
-from consumer.redact import scrub
+from consumer.scrubbing import scrub
 from consumer.settings import DeadLetterSettings
 
 log = get_logger("consumer.deadletter")

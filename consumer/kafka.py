@@ -20,7 +20,7 @@ from aiokafka.helpers import create_ssl_context
 from consumer.errors import ConfigError
 from consumer.ports import KafkaConsumer
 from consumer.records import Record, TopicPartition
-from consumer.redact import register_secret
+from consumer.scrubbing import register_secret
 from consumer.settings import KafkaSecurity, KafkaSettings
 
 #: The producer's ``max_request_size`` (aiokafka's default): no record larger than this is sent.

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import orjson
 import structlog
 
-from consumer.redact import scrub
+from consumer.scrubbing import scrub
 
 _NOISY = ("aiokafka", "kafka", "aiohttp.access")
 

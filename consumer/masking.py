@@ -1,4 +1,4 @@
-"""Masking of events for display: personal data and secrets hidden, driven by the event schemas (pure).
+"""Masking of events for display: personal data and secrets hidden, driven by the event schemas (no I/O).
 
 What an operator sees of an event (``consumer dlq inspect``, ``dlq replay``'s listing) goes through
 :func:`mask_event`:
@@ -6,7 +6,7 @@ What an operator sees of an event (``consumer dlq inspect``, ``dlq replay``'s li
 - a field the schema marks ``x-sensitive`` (:mod:`schemas.sensitivity`) is hidden: an address keeps
   its first character and domain (``j***@example.com``), a secret link keeps only its origin
   (``https://example.com/***``), anything else becomes ``***`` — for an object, every value inside;
-- every other string is scrubbed (:func:`consumer.redact.scrub`: addresses, registered secrets,
+- every other string is scrubbed (:func:`consumer.scrubbing.scrub`: addresses, registered secrets,
   token-looking values), and a URL in it loses its query string and fragment (``?***``);
 - a property the schema does not describe (an event that failed validation, an unknown event type,
   an event from a newer producer) is hidden entirely when its name looks personal
@@ -24,7 +24,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from consumer.redact import mask_email, scrub
+from consumer.redact import mask_email
+from consumer.scrubbing import scrub
 from schemas.catalog import CATALOG
 from schemas.export import event_schema
 from schemas.sensitivity import LOOKS_PERSONAL, Sensitivity, marked

@@ -1,10 +1,13 @@
-"""Scrubbing of secrets and recipient addresses (pure).
+"""Scrubbing of secrets and recipient addresses (pure: no I/O, no process-wide state).
 
-Used by the log pipeline, DLQ context headers, error messages and ``consumer dlq inspect``. Secrets
-known at run time (tokens read from env or files, refreshed OAuth tokens) are registered with
-:func:`register_secret` and replaced wherever they appear; e-mail addresses are masked to
-``a***@example.com`` so an operator can still tell recipients apart by domain. A log line that
-must let operators follow one recipient carries a keyed id (:class:`RecipientHasher`) instead.
+A :class:`Scrubber` removes the secrets it has been told about, token-looking values and e-mail
+addresses from a text; addresses are masked to ``a***@example.com`` so an operator can still tell
+recipients apart by domain. A log line that must let operators follow one recipient carries a keyed
+id (:class:`RecipientHasher`) instead.
+
+The process's own scrubber, which every secret the process loads is registered with, is an edge
+concern: :mod:`consumer.scrubbing`. Pure code that needs one (``hubspot.taxonomy.classify``) is
+given it.
 """
 
 from __future__ import annotations
@@ -26,15 +29,35 @@ _TOKENISH = re.compile(
 )
 _MIN_SECRET_LEN = 6
 
-_lock = threading.Lock()
-_secrets: set[str] = set()
 
+class Scrubber:
+    """``scrubber(text)``: ``text`` without the registered secrets, token-looking values and addresses.
 
-def register_secret(value: str | None) -> None:
-    """Remember a secret so every later :func:`scrub` removes it (no-op for empty/short values)."""
-    if value and len(value) >= _MIN_SECRET_LEN:
-        with _lock:
-            _secrets.add(value)
+    Safe to share between threads (the log pipeline runs in several)."""
+
+    __slots__ = ("_lock", "_secrets")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+
+    def register(self, value: str | None) -> None:
+        """Remember a secret so every later call removes it (no-op for empty/short values)."""
+        if value and len(value) >= _MIN_SECRET_LEN:
+            with self._lock:
+                self._secrets.add(value)
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        text = _TOKENISH.sub(lambda m: f"{m.group(1)}***", text)
+        return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+
+    def __repr__(self) -> str:
+        return f"Scrubber({len(self._secrets)} secrets)"
 
 
 def mask_email(address: str) -> str:
@@ -70,14 +93,3 @@ class RecipientHasher:
     def __call__(self, address: str) -> str:
         digest = hmac.new(self.key, address.strip().lower().encode(), hashlib.sha256).hexdigest()
         return f"{self.key_id}:{digest[:16]}"
-
-
-def scrub(text: str) -> str:
-    """Remove registered secrets, token-looking values and addresses from ``text``."""
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "***")
-    text = _TOKENISH.sub(lambda m: f"{m.group(1)}***", text)
-    return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)

@@ -36,8 +36,9 @@ from consumer.logs import get_logger
 from consumer.observability import Health, HttpServer, stalled
 from consumer.pause import PauseController
 from consumer.pipeline import Pipeline
-from consumer.redact import RecipientHasher, register_secret
+from consumer.redact import RecipientHasher
 from consumer.route import Router
+from consumer.scrubbing import register_secret
 from consumer.settings import KafkaSettings, ObservabilitySettings, Settings
 from consumer.tracing import NO_TRACING, Tracing
 from consumer.worker import Counts, Worker

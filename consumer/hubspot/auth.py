@@ -8,7 +8,7 @@
   at a time however many sends are in flight; a rotated refresh token from the answer is kept.
 * :class:`HapikeyAuth` — legacy ``?hapikey=`` query parameter (HubSpot sunset it on 2022-11-30).
 
-Every secret is a ``SecretStr`` and registered with :func:`consumer.redact.register_secret`, so it is
+Every secret is a ``SecretStr`` and registered with :func:`consumer.scrubbing.register_secret`, so it is
 scrubbed from logs; reprs and exception messages never contain one.
 """
 
@@ -31,7 +31,7 @@ from consumer.hubspot.taxonomy import classify_transport
 from consumer.logs import get_logger
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.ports import AuthProvider
-from consumer.redact import register_secret
+from consumer.scrubbing import register_secret
 from consumer.settings import AuthMode, AuthSettings
 
 log = get_logger(__name__)

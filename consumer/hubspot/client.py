@@ -56,6 +56,7 @@ from consumer.hubspot.taxonomy import SEND_RESULT_CLASSES, classify, classify_tr
 from consumer.logs import get_logger
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.ports import AuthProvider
+from consumer.scrubbing import scrub
 from consumer.settings import HubSpotSettings
 
 log = get_logger(__name__)
@@ -200,7 +201,7 @@ class HubSpotClient:
             log.warning("hubspot.redirect_refused", http_status=status, location=location, url=url)
         if body is None:
             return self._classify_check(status, raw, resp_headers), sent_at
-        outcome = classify(status, raw, resp_headers)
+        outcome = classify(status, raw, resp_headers, scrub=scrub)
         result = outcome.send_result
         label = "none" if result is None else (result if result in SEND_RESULT_CLASSES else "unknown")
         _send_counter(status, label).inc()
@@ -256,7 +257,7 @@ class HubSpotClient:
         if status == 200:
             return parse_token_info(raw)
         if status in (401, 403) or status >= 500 or 300 <= status < 400 or status == 429:
-            return classify(status, raw, resp_headers)
+            return classify(status, raw, resp_headers, scrub=scrub)
         return PortalIdentity()  # HubSpot does not know this kind of credential here
 
     # -- public ---------------------------------------------------------------------------------------------
@@ -380,7 +381,7 @@ class HubSpotClient:
                 http_status=status,
                 correlation_id=parse_error(raw, headers).correlation_id,
             )
-        return classify(status, raw, headers)
+        return classify(status, raw, headers, scrub=scrub)
 
     async def check(self) -> Outcome:
         """An authenticated, side-effect-free call (for ``consumer check`` and probes).

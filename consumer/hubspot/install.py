@@ -29,7 +29,7 @@ from aiohttp import web
 
 from consumer.errors import ConsumerError
 from consumer.hubspot.portal import PortalIdentity, parse_identity
-from consumer.redact import register_secret
+from consumer.scrubbing import register_secret
 
 AUTHORIZE_URL = "https://app.hubspot.com/oauth/authorize"
 CALLBACK_PATH = "/oauth-callback"

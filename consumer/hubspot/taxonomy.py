@@ -1,7 +1,9 @@
 """The ONE place where a HubSpot answer becomes an :class:`~consumer.outcome.Outcome` (pure).
 
 :func:`classify` maps (HTTP status, body, headers) to an outcome class (docs/concepts/how-it-works.md);
-:func:`classify_transport` does the same for an exception raised before any answer arrived.
+:func:`classify_transport` does the same for an exception raised before any answer arrived. The
+error text of an answer reaches the outcome's ``detail`` through the ``scrub`` the caller passes
+(the HubSpot client passes the process's scrubber, which knows the credentials it sends).
 
 HTTP statuses:
 
@@ -26,7 +28,7 @@ HTTP statuses:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from consumer.hubspot.responses import (
@@ -39,7 +41,6 @@ from consumer.hubspot.responses import (
     without_query,
 )
 from consumer.outcome import Outcome, OutcomeClass, Reason
-from consumer.redact import scrub
 
 _S, _T, _P = OutcomeClass.SENT, OutcomeClass.TERMINAL, OutcomeClass.PERMANENT
 _R, _TH, _PA = OutcomeClass.RETRY, OutcomeClass.THROTTLE, OutcomeClass.PAUSE
@@ -141,7 +142,7 @@ def classify_send_result(send_result: str | None) -> OutcomeClass:
     return SEND_RESULT_CLASSES.get(send_result, UNKNOWN_SEND_RESULT_CLASS)
 
 
-def _detail(status: int, err: ErrorBody) -> str:
+def _detail(status: int, err: ErrorBody, scrub: Callable[[str], str]) -> str:
     parts = [f"HTTP {status}"]
     if err.category:
         parts.append(err.category)
@@ -187,8 +188,9 @@ def _success(status: int, body: bytes, headers: Mapping[str, str]) -> Outcome:
     )
 
 
-def classify(status: int, body: bytes, headers: Mapping[str, str]) -> Outcome:
-    """Turn one HTTP answer of the Single Send endpoint into an outcome (see the module table)."""
+def classify(status: int, body: bytes, headers: Mapping[str, str], *, scrub: Callable[[str], str]) -> Outcome:
+    """Turn one HTTP answer of the Single Send endpoint into an outcome (see the module table);
+    HubSpot's error message enters the ``detail`` only through ``scrub``."""
     if 200 <= status < 300:
         return _success(status, body, headers)
     err = parse_error(body, headers)
@@ -198,7 +200,7 @@ def classify(status: int, body: bytes, headers: Mapping[str, str]) -> Outcome:
         return Outcome(
             cls,
             reason,
-            _detail(status, err),
+            _detail(status, err, scrub),
             http_status=status,
             correlation_id=err.correlation_id,
             retry_after_s=wait,

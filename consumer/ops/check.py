@@ -34,9 +34,9 @@ from consumer.ops import connect
 from consumer.ops.render import Output, plural
 from consumer.outcome import OutcomeClass
 from consumer.ports import AuthProvider
-from consumer.redact import scrub
 from consumer.route import Router
 from consumer.routing_loader import load_routing
+from consumer.scrubbing import scrub
 from consumer.settings import AuthMode, KafkaSettings, Settings
 
 SETTINGS = "settings"

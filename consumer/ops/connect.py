@@ -24,7 +24,7 @@ from aiokafka.errors import (
 
 from consumer.errors import ConsumerError, KafkaUnavailable
 from consumer.kafka import build_consumer, build_producer
-from consumer.redact import scrub
+from consumer.scrubbing import scrub
 from consumer.settings import KafkaSettings, Settings
 
 _MAX_DETAIL = 200

@@ -17,7 +17,7 @@ from consumer.metrics import REGISTRY
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import PauseController
 from consumer.records import Record
-from consumer.redact import register_secret
+from consumer.scrubbing import register_secret
 from consumer.settings import DeadLetterSettings
 
 RECORD = Record(

@@ -11,18 +11,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from consumer.hubspot import taxonomy
 from consumer.hubspot.responses import parse_error, parse_retry_after, parse_send_status
-from consumer.hubspot.taxonomy import (
-    SEND_RESULT_CLASSES,
-    UNKNOWN_SEND_RESULT_CLASS,
-    classify,
-    classify_transport,
-)
+from consumer.hubspot.taxonomy import SEND_RESULT_CLASSES, UNKNOWN_SEND_RESULT_CLASS, classify_transport
 from consumer.outcome import Outcome, OutcomeClass, Reason
+from consumer.redact import Scrubber
 
 SPECS = Path(__file__).resolve().parent.parent / "reference" / "hubspot"
 S, T, P = OutcomeClass.SENT, OutcomeClass.TERMINAL, OutcomeClass.PERMANENT
 R, TH, PA = OutcomeClass.RETRY, OutcomeClass.THROTTLE, OutcomeClass.PAUSE
+
+
+def classify(status: int, body: bytes, headers: dict[str, str]) -> Outcome:
+    """The classification with a scrubber that knows no secret (addresses and token shapes only)."""
+    return taxonomy.classify(status, body, headers, scrub=Scrubber())
+
 
 # The expected class of every sendResult, written out independently of the implementation's table.
 EXPECTED: dict[str, OutcomeClass] = {
@@ -261,6 +264,17 @@ def test_retry_after_seconds_parsing(value: str | None, expected: float | None) 
 def test_the_correlation_id_falls_back_to_the_header() -> None:
     outcome = classify(500, b"oops", {"X-HubSpot-Correlation-Id": "abc-123"})
     assert outcome.correlation_id == "abc-123"
+
+
+def test_the_error_text_passes_through_the_scrubber_the_caller_gives_and_no_other() -> None:
+    body = orjson.dumps({"message": "token canary-7d1f0c2e9a refused"})
+    given = Scrubber()
+    given.register("canary-7d1f0c2e9a")
+    assert taxonomy.classify(401, body, {}, scrub=given).detail == "HTTP 401: token *** refused"
+    assert (
+        taxonomy.classify(401, body, {}, scrub=str.upper).detail
+        == "HTTP 401: TOKEN CANARY-7D1F0C2E9A REFUSED"
+    )
 
 
 def test_error_details_are_scrubbed_of_addresses() -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from consumer import logs
 from consumer.hubspot.request import SingleSendMessage, SingleSendRequest
-from consumer.redact import RecipientHasher, mask_email, register_secret, scrub
+from consumer.redact import RecipientHasher, Scrubber, mask_email
+from consumer.scrubbing import register_secret, scrub
 
 
 def test_addresses_are_masked_but_keep_their_domain() -> None:
@@ -29,6 +30,17 @@ def test_token_shaped_values_and_registered_secrets_are_removed() -> None:
     assert "xyz123" not in text
     assert "r-1" not in text
     assert "canary-secret-value-42" not in text
+
+
+def test_a_scrubber_removes_only_the_secrets_registered_with_it() -> None:
+    mine, other = Scrubber(), Scrubber()
+    mine.register("canary-only-mine-77")
+    register_secret("canary-process-88")
+    assert mine("a canary-only-mine-77 b") == "a *** b"
+    assert other("a canary-only-mine-77 b") == "a canary-only-mine-77 b"
+    assert mine("c canary-process-88") == "c canary-process-88", "no process-wide state"
+    assert scrub("c canary-process-88 canary-only-mine-77") == "c *** canary-only-mine-77"
+    assert "canary" not in repr(mine)
 
 
 KEY = b"k" * 32
