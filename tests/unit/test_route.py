@@ -23,8 +23,8 @@ from consumer.errors import ConfigError, InputError
 from consumer.outcome import Reason
 from consumer.records import Record
 from consumer.route import Mapped, Router, send_id
-from consumer.routing_loader import load_routing
-from consumer.settings import DecodeSettings, Environment
+from consumer.routing_loader import load_router, load_routing
+from consumer.settings import DecodeSettings, Environment, Settings
 from schemas.catalog import CATALOG
 from schemas.routing import RoutingConfig
 from schemas.samples import examples, expand_time_placeholders
@@ -659,3 +659,11 @@ def test_the_router_is_built_without_touching_a_file(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("builtins.open", no_files)
     router = Router.build(config(), Environment.QA)
     assert router.plan(event(), NOW)[0].email_id == 22
+
+
+def test_the_loader_builds_the_router_of_the_settings_routing_file_for_their_environment(
+    tmp_path: Path,
+) -> None:
+    router = load_router(Settings(routing_file=write(tmp_path, route()), environment=Environment.QA))
+    assert router.environment is Environment.QA
+    assert router.email_ids == {22}
