@@ -7,10 +7,8 @@ The package reads in the order data flows:
      values)     CloudEvents) requests)                                       decides a class)
                                                       offsets <- pipeline <- worker <- service
 
-Pure core: ``records``, ``decode``, ``route``, ``outcome``, ``offsets``, ``breaker``.
-Adapters: ``kafka``, ``hubspot``, ``deadletter``, ``observability``.
-Orchestration: ``pipeline``, ``worker``, ``service``; the CLI lives in ``cli``.
-Seams: ``ports`` (the interfaces the orchestration calls; adapters implement them, tests fake them).
+The layers (entry points, orchestration, adapters and loaders, cross-cutting edges, pure core) and
+which module sits in which: docs/development/index.md#layers, checked by ``lint-imports``.
 """
 
 __version__ = "0.1.0"
