@@ -1,12 +1,12 @@
 """One error tree for the whole service.
 
-    ConsumerError                  .reason (a Reason code or short slug), .retriable
+    ConsumerError                  .reason (a Reason code or short slug)
     ├── ConfigError                settings, routing file, credentials missing: refuse to start
     │   └── SettingsInvalid        every problem of the settings at once, one line each
     ├── InputError                 one record cannot become a send request: PERMANENT, dead-letter it
     ├── SendError                  a HubSpot answer or transport failure, carrying its Outcome
     │   └── AuthError              a credential could not be obtained (OAuth refresh failed, no token)
-    ├── KafkaUnavailable           the broker could not be reached or refused a request (retriable)
+    ├── KafkaUnavailable           the broker could not be reached or refused a request (operator tools)
     └── DeadLetterUnwritable       a dead letter no retry can write (too large, denied, no topic, invalid)
 
 Third-party exceptions (aiohttp, aiokafka, pydantic) are mapped to these at the edge with
@@ -20,9 +20,8 @@ from consumer.outcome import Outcome, OutcomeClass, Reason
 
 
 class ConsumerError(Exception):
-    """Base of every error this package raises on purpose."""
-
-    retriable: bool = False
+    """Base of every error this package raises on purpose. Whether to retry is decided from an
+    :class:`~consumer.outcome.Outcome`'s class (``SendError.outcome``), never from the exception."""
 
     def __init__(self, message: str, *, reason: str = "error") -> None:
         super().__init__(message)
@@ -62,7 +61,6 @@ class SendError(ConsumerError):
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(outcome.detail or outcome.label, reason=outcome.reason.value)
         self.outcome = outcome
-        self.retriable = outcome.cls in (OutcomeClass.RETRY, OutcomeClass.THROTTLE)
 
 
 class AuthError(SendError):
@@ -73,7 +71,7 @@ class AuthError(SendError):
 
 
 class KafkaUnavailable(ConsumerError):
-    retriable = True
+    """The operator tools could not reach the broker, or it refused a request."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, reason="kafka_unavailable")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from consumer import membership
 from consumer.breaker import MassDeadLetterBreaker
@@ -295,8 +296,9 @@ class Service:
 
 
 def _unreachable(error: BaseException) -> bool:
-    """True for the errors of a broker that is not (yet) reachable: worth waiting for."""
-    return isinstance(error, (OSError, TimeoutError)) or bool(getattr(error, "retriable", False))
+    """True for the errors of a broker that is not (yet) reachable: worth waiting for (a socket error,
+    a timeout, or an aiokafka error that aiokafka marks retriable)."""
+    return isinstance(error, (OSError, TimeoutError)) or (isinstance(error, KafkaError) and error.retriable)
 
 
 async def _close_quietly(producer: AIOKafkaProducer, admin: AIOKafkaAdminClient) -> None:
