@@ -263,3 +263,195 @@ def test_a_restarted_owner_skips_only_offsets_that_were_done(
     event("restored skips" if skipped else "no skip")
     assert stored[0] == offsets[-1] + 1
     assert done_ever | {o for o in offsets if o in tracker.restored} >= set(offsets)
+
+
+def test_a_completion_below_the_head_is_refused_and_not_counted_twice() -> None:
+    t = PartitionTracker(generation=1)
+    for off in (4, 5, 6):
+        t.track(off)
+    assert t.done(4) is True
+    assert t.marks == 1
+    assert t.done(4) is False  # already done and released: a duplicate completion
+    assert t.done(3) is False  # never tracked, below the head
+    assert t.marks == 1
+    assert t.position == 5
+    assert t.window == 2
+
+
+def test_a_completion_on_an_empty_tracker_is_refused() -> None:
+    t = PartitionTracker(generation=1)
+    assert t.done(0) is False
+    assert t.marks == 0
+    assert t.position is None
+
+
+def test_each_completion_counts_one_mark() -> None:
+    t = PartitionTracker(generation=1)
+    for off in range(3):
+        t.track(off)
+    marks = [t.marks]
+    for off in (2, 1, 0):
+        t.done(off)
+        marks.append(t.marks)
+    assert marks == [0, 1, 2, 3]
+
+
+def test_the_position_is_the_first_fetched_offset_until_it_is_done() -> None:
+    t = PartitionTracker(generation=1)
+    assert t.position is None
+    t.track(7)
+    assert (t.position, t.window) == (7, 1)
+    t.track(9)
+    t.done(9)
+    assert (t.position, t.window) == (7, 2)
+    t.done(7)
+    assert (t.position, t.window) == (10, 0)
+
+
+def test_fetching_resumes_at_the_position_and_never_below_it() -> None:
+    t = PartitionTracker(generation=1)
+    t.track(5)
+    t.done(5)
+    assert t.position == 6
+    with pytest.raises(ValueError, match=r"^offset 5 is below the tracked position 6$"):
+        t.track(5)
+    with pytest.raises(ValueError, match=r"^offset 4 is below the tracked position 6$"):
+        t.track(4)
+    t.track(6)  # exactly the position: the next record
+    assert t.position == 6
+    assert t.window == 1
+
+
+def test_an_offset_below_the_last_fetched_one_is_rejected() -> None:
+    t = PartitionTracker(generation=1)
+    t.track(5)
+    t.track(8)
+    with pytest.raises(ValueError, match=r"^offset 7 fetched out of order$"):
+        t.track(7)
+    t.track(9)
+    assert t.window == 3
+
+
+def test_the_window_counts_every_fetched_record_up_to_the_first_not_done() -> None:
+    t = PartitionTracker(generation=1)
+    for off in (0, 1, 2, 3):
+        t.track(off)
+    assert t.window == 4
+    t.done(1)
+    assert t.window == 4  # 1 is done but 0 holds the position
+    t.done(0)
+    assert t.window == 2
+
+
+def test_a_late_commit_callback_never_moves_the_committed_position_back() -> None:
+    t = PartitionTracker(generation=1)
+    t.committed_at(8)
+    assert t.committed == 8
+    t.committed_at(5)  # an older commit acknowledged after a newer one
+    assert t.committed == 8
+    t.committed_at(9)
+    assert t.committed == 9
+
+
+def test_a_position_behind_the_committed_one_is_never_committed() -> None:
+    t = PartitionTracker(generation=2, committed=10)
+    t.track(8)  # a record below what another member already committed
+    t.track(9)
+    t.done(9)
+    assert t.commit_due() is None
+    assert t.commit_due(done_above=True) is None
+    t.done(8)
+    assert t.position == 10
+    assert t.commit_due() is None  # equal: nothing new
+    t.track(10)
+    t.done(10)
+    assert t.commit_due() == 11
+
+
+def test_a_new_owner_at_the_committed_position_writes_its_own_metadata_once_then_on_each_completion() -> None:
+    t = PartitionTracker(generation=2, committed=10)
+    t.track(10)
+    t.track(11)
+    assert t.commit_due(done_above=True) == 10  # replaces whatever metadata the position carried
+    assert t.commit_due() is None  # the position alone did not move
+    t.done(11)
+    assert t.marks == 1
+    assert t.commit_due(done_above=True) == 10  # not yet committed with any metadata of this owner
+    t.committed_at(10, t.marks)
+    assert t.commit_due(done_above=True) is None
+
+
+def test_a_commit_without_marks_keeps_the_marks_of_the_last_metadata_commit() -> None:
+    t = PartitionTracker(generation=1)
+    for off in range(4):
+        t.track(off)
+    t.done(2)
+    t.committed_at(0, t.marks)
+    t.done(3)
+    t.committed_at(0)  # a plain commit: it carried no done offsets
+    assert t.commit_due(done_above=True) == 0
+
+
+def test_the_marks_of_a_commit_are_those_it_was_built_with() -> None:
+    t = PartitionTracker(generation=1)
+    for off in range(4):
+        t.track(off)
+    t.done(2)
+    built = t.marks
+    t.done(3)  # completed while the commit was in flight
+    t.committed_at(0, built)
+    assert t.commit_due(done_above=True) == 0  # 3 is not in the committed metadata yet
+    t.committed_at(0, t.marks)
+    assert t.commit_due(done_above=True) is None
+
+
+def test_a_tracker_is_restoring_only_until_the_earlier_done_offsets_are_read() -> None:
+    t = PartitionTracker(generation=1, restoring=True)
+    assert t.restoring is True
+    t.restore(DoneOffsets(((3, 4),)))
+    assert t.restoring is False
+    assert t.restored == DoneOffsets(((3, 4),))
+    assert t.known_done(3)
+    assert not t.known_done(2)
+    assert not t.known_done(4)
+
+
+def test_a_new_tracker_is_neither_fenced_restoring_nor_committed() -> None:
+    t = PartitionTracker(generation=3)
+    assert t.generation == 3
+    assert t.committed is None
+    assert t.fenced is False
+    assert t.restoring is False
+    assert t.restored == DoneOffsets()
+    assert t.marks == 0
+    assert t.window == 0
+    assert t.oldest_incomplete_since() is None
+    assert t.done_above() == DoneOffsets()
+    t.fence()
+    assert t.fenced is True
+
+
+def test_done_above_ends_with_a_run_that_reaches_the_last_fetched_offset() -> None:
+    t = PartitionTracker(generation=1)
+    for off in (10, 11, 12, 14):
+        t.track(off)
+    for off in (11, 12, 14):
+        t.done(off)
+    assert t.done_above().ranges == ((11, 15),)
+    t.done(10)
+    assert t.position == 15
+    assert t.done_above() == DoneOffsets()
+
+
+def test_done_above_keeps_a_restored_range_only_when_it_ends_above_the_position() -> None:
+    t = PartitionTracker(generation=1)
+    t.restore(DoneOffsets(((3, 5), (5, 6), (8, 9))))
+    t.track(5)
+    assert t.position == 5
+    assert t.done_above().ranges == ((5, 6), (8, 9))  # (3, 5) ends at the position: all below it
+
+
+def test_before_anything_is_fetched_done_above_is_every_restored_range() -> None:
+    t = PartitionTracker(generation=1)
+    t.restore(DoneOffsets(((0, 1), (4, 6))))
+    assert t.done_above().ranges == ((0, 1), (4, 6))
