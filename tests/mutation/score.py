@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 CORE: dict[str, tuple[tuple[str, ...], float]] = {
     "consumer/breaker.py": (("tests/unit/test_breakers.py",), 0.95),
     "consumer/offsets.py": (("tests/unit/test_offsets.py",), 0.95),
+    "consumer/offset_metadata.py": (("tests/unit/test_offset_metadata.py",), 0.90),
     "consumer/ordering.py": (("tests/unit/test_ordering.py",), 0.95),
     "consumer/pause.py": (("tests/unit/test_pause.py",), 0.90),
     "consumer/decode.py": (("tests/unit/test_decode.py", "tests/unit/test_decode_validate.py"), 0.90),

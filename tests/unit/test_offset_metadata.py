@@ -3,6 +3,8 @@ from a metadata that is missing, foreign, corrupt or written for another partiti
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,11 +12,13 @@ from hypothesis import strategies as st
 from consumer.offset_metadata import (
     DEFAULT_MAX_BYTES,
     MAGIC,
+    MAX_SPAN,
     NOTHING_DONE,
     DoneOffsets,
     Status,
     decode,
     encode,
+    encoded_length,
     merge,
 )
 from consumer.settings import EngineSettings
@@ -171,3 +175,113 @@ def test_merged_ranges_contain_exactly_the_union(pairs: list[tuple[int, int]], p
     assert covered(merged) == union
     assert (probe in merged) == (probe in union)
     assert all(a[1] < b[0] for a, b in zip(merged.ranges, merged.ranges[1:], strict=False))  # disjoint, apart
+
+
+def test_the_version_1_format_is_stable() -> None:
+    """A commit written by one release must verify in the next: the exact text is pinned."""
+    done = DoneOffsets(((102, 150), (160, 161)))
+    text = encode(TOPIC, 3, 100, done)
+    assert text == "ssc1.dQbCWCeztucCMAoB"
+    assert decode(TOPIC, 3, 100, text) == decode(TOPIC, 3, 100, "ssc1.dQbCWCeztucCMAoB")
+    assert decode(TOPIC, 3, 100, text).done == done
+
+
+def test_the_status_names_are_stable() -> None:
+    assert [s.value for s in Status] == ["restored", "empty", "foreign", "corrupt", "mismatch"]
+
+
+def test_the_length_of_a_metadata_is_its_prefix_and_unpadded_base64_of_digest_and_runs() -> None:
+    assert [encoded_length(n) for n in range(6)] == [16, 17, 19, 20, 21, 23]
+    assert len(encode(TOPIC, 0, 0, DoneOffsets(((1, 128),)))) == encoded_length(2)  # 1 and 127: a byte each
+    assert len(encode(TOPIC, 0, 0, DoneOffsets(((1, 129),)))) == encoded_length(3)  # 128 takes two bytes
+
+
+def test_a_metadata_that_exactly_fills_its_budget_is_kept() -> None:
+    done = DoneOffsets(((1, 2), (3, 4)))
+    one = encode(TOPIC, 0, 0, DoneOffsets(((1, 2),)))
+    both = encode(TOPIC, 0, 0, done)
+    assert (len(one), len(both)) == (encoded_length(2), encoded_length(4))
+    assert encode(TOPIC, 0, 0, done, max_bytes=len(both)) == both
+    kept = encode(TOPIC, 0, 0, done, max_bytes=len(both) - 1)  # the higher range is dropped
+    assert decode(TOPIC, 0, 0, kept).done == DoneOffsets(((1, 2),))
+    assert encode(TOPIC, 0, 0, done, max_bytes=len(one)) == kept
+    assert encode(TOPIC, 0, 0, done, max_bytes=len(one) - 1) == ""
+
+
+def test_a_done_range_may_span_up_to_max_span_offsets_above_the_position() -> None:
+    position = 1_000
+    widest = DoneOffsets(((position + 1, position + MAX_SPAN),))
+    assert decode(TOPIC, 0, position, encode(TOPIC, 0, position, widest)).done == widest  # five-byte varints
+    wider = DoneOffsets(((position + 5, position + 6), (position + 7, position + MAX_SPAN + 1)))
+    kept = decode(TOPIC, 0, position, encode(TOPIC, 0, position, wider)).done
+    assert kept == DoneOffsets(((position + 5, position + 6),))  # the range beyond the span is dropped
+
+
+def test_a_range_that_ends_just_above_the_position_has_nothing_left_to_encode() -> None:
+    assert encode(TOPIC, 0, 5, DoneOffsets(((4, 6),))) == ""  # only 5, the position: never done
+    assert decode(TOPIC, 0, 5, encode(TOPIC, 0, 5, DoneOffsets(((4, 7),)))).done == DoneOffsets(((6, 7),))
+    assert decode(TOPIC, 0, 5, encode(TOPIC, 0, 5, DoneOffsets(((6, 7),)))).done == DoneOffsets(((6, 7),))
+
+
+def crafted(body: bytes) -> str:
+    """Our prefix around a body with a digest that cannot verify: parses (MISMATCH) or not (CORRUPT)."""
+    return MAGIC + base64.urlsafe_b64encode(bytes(8) + body).rstrip(b"=").decode()
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"\x01\x01", Status.MISMATCH),  # one gap, one done run: well formed
+        (b"\x01\x01\x01\x01", Status.MISMATCH),
+        (b"\x01", Status.CORRUPT),  # a gap without its done run
+        (b"\x01\x01\x01", Status.CORRUPT),
+        (b"\x01\x81", Status.CORRUPT),  # ends inside a varint
+        (b"\x00\x01", Status.CORRUPT),  # an empty run
+        (b"\x01\x00", Status.CORRUPT),
+        (varint(1) + varint(MAX_SPAN - 1), Status.MISMATCH),  # exactly MAX_SPAN offsets
+        (varint(1) + varint(MAX_SPAN), Status.CORRUPT),  # one more
+        (b"\x01\xff\xff\xff\xff\x07", Status.MISMATCH),  # a five-byte varint
+        (b"\x01\x80\x80\x80\x80\x80\x01", Status.CORRUPT),  # six bytes: beyond any span
+    ],
+)
+def test_runs_are_checked_before_the_digest(body: bytes, status: Status) -> None:
+    restored = decode(TOPIC, 0, 0, crafted(body))
+    assert restored.status is status
+    assert restored.done == NOTHING_DONE
+
+
+def test_a_non_canonical_spelling_of_a_valid_metadata_is_corrupt() -> None:
+    text = encode(TOPIC, 0, 0, DoneOffsets(((1, 2),)))  # 10 bytes: the last character carries 4 spare bits
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    stray = alphabet[alphabet.index(text[-1]) + 1]  # same bytes, a spare bit set
+    assert base64.urlsafe_b64decode(text[5:] + "==") == base64.urlsafe_b64decode(text[5:-1] + stray + "==")
+    assert decode(TOPIC, 0, 0, text[:-1] + stray).status is Status.CORRUPT
+    assert decode(TOPIC, 0, 0, text + "==").status is Status.CORRUPT  # padding is not ours either
+
+
+def test_an_offset_is_done_from_the_start_of_its_range_up_to_but_not_including_its_end() -> None:
+    done = DoneOffsets(((5, 6), (8, 11)))
+    assert [o for o in range(13) if o in done] == [5, 8, 9, 10]
+    assert "5" not in done
+    assert 5.0 not in done
+    assert 0 not in DoneOffsets()
+    assert done.count == 4
+    assert DoneOffsets().count == 0
+    assert bool(done) is True
+    assert bool(DoneOffsets()) is False
+
+
+def test_merge_drops_empty_ranges_and_joins_adjacent_and_overlapping_ones() -> None:
+    assert merge([(3, 3), (4, 2)]) == DoneOffsets()
+    assert merge([(1, 3)], [(3, 5)]) == DoneOffsets(((1, 5),))
+    assert merge([(1, 6)], [(2, 4)]) == DoneOffsets(((1, 6),))  # one inside the other
+    assert merge([(1, 4)], [(2, 6)], [(7, 8)]) == DoneOffsets(((1, 6), (7, 8)))
