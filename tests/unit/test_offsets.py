@@ -64,6 +64,12 @@ def test_out_of_order_fetches_are_rejected() -> None:
         t.track(5)
 
 
+def test_a_record_tracked_without_a_fetch_time_counts_as_fetched_at_zero() -> None:
+    t = PartitionTracker(generation=1)
+    t.track(0)
+    assert t.oldest_incomplete_since() == 0.0
+
+
 def test_oldest_incomplete_reports_the_fetch_time_of_the_head() -> None:
     t = PartitionTracker(generation=1)
     t.track(0, fetched_at=100.0)
