@@ -99,6 +99,8 @@ def test_offsets_at_or_below_the_position_are_never_encoded_as_done() -> None:
     assert restored.ranges == ((6, 8), (10, 12))
     assert 5 not in restored
     assert encode(TOPIC, 0, 20, done) == ""
+    below_then_above = DoneOffsets(((1, 3), (4, 6), (7, 9)))  # the first two end at or below 6
+    assert decode(TOPIC, 0, 5, encode(TOPIC, 0, 5, below_then_above)).done.ranges == ((7, 9),)
 
 
 @pytest.mark.parametrize(
@@ -184,6 +186,13 @@ def test_the_version_1_format_is_stable() -> None:
     assert text == "ssc1.dQbCWCeztucCMAoB"
     assert decode(TOPIC, 3, 100, text) == decode(TOPIC, 3, 100, "ssc1.dQbCWCeztucCMAoB")
     assert decode(TOPIC, 3, 100, text).done == done
+
+
+def test_a_metadata_whose_base64_ends_in_any_letter_round_trips() -> None:
+    done = DoneOffsets(((1, 2), (3, 26)))  # runs 1, 1, 1, 23: the last character encodes 23, "X"
+    text = encode(TOPIC, 0, 0, done)
+    assert text.endswith("X")
+    assert decode(TOPIC, 0, 0, text).done == done
 
 
 def test_the_status_names_are_stable() -> None:
