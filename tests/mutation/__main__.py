@@ -1,4 +1,5 @@
-"""``python -m tests.mutation [MODULE ...] [--show] [--max-children N] [--changed-since REF]``.
+"""``python -m tests.mutation [MODULE ...] [--show] [--max-children N] [--max-examples N]
+[--changed-since REF]``.
 
 Runs mutmut on each module (default: the whole core) in a fresh copy of the repository's tracked
 files, prints the score table and the survivors (``--show``: with their diffs), and exits 1 when a
@@ -17,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.mutation.score import CORE, Score, equivalents, parse_results, score, table
+from tests.mutation.score import CORE, Score, cap_examples, equivalents, parse_results, score, table
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -32,8 +33,11 @@ def tracked_copy(target: Path) -> None:
             shutil.copy2(source, target / name)
 
 
-def configure(work: Path, module: str) -> None:
+def configure(work: Path, module: str, max_examples: int) -> None:
     tests, _ = CORE[module]
+    for test in tests:
+        path = work / test
+        path.write_text(cap_examples(path.read_text(encoding="utf-8"), max_examples), encoding="utf-8")
     config = f"""
 [tool.mutmut]
 source_paths = ["consumer"]
@@ -46,11 +50,11 @@ also_copy = ["schemas", "deploy", "docgen", "bench"]
         fh.write(config)
 
 
-def run_module(module: str, max_children: int, show: bool) -> Score:
+def run_module(module: str, max_children: int, show: bool, max_examples: int) -> Score:
     with tempfile.TemporaryDirectory(prefix="ssc-mutate-") as tmp:
         work = Path(tmp)
         tracked_copy(work)
-        configure(work, module)
+        configure(work, module, max_examples)
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         mutmut = str(BIN / "mutmut")
         subprocess.run(
@@ -95,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"default: {', '.join(CORE)}")
     parser.add_argument("--show", action="store_true", help="print each survivor's diff")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=200,
+        help="cap of each property test's examples in the mutated copy (default 200)",
+    )
     parser.add_argument("--changed-since", metavar="REF", help="only the core modules changed since REF")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the scores as JSON")
     parser.add_argument(
@@ -123,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     scores = []
     for module in modules:
-        scores.append(run_module(module, args.max_children, args.show))
+        scores.append(run_module(module, args.max_children, args.show, args.max_examples))
         print(table(scores[-1:]).splitlines()[1], flush=True)
     print(table(scores))
     if args.json:

@@ -28,12 +28,20 @@ CORE: dict[str, tuple[tuple[str, ...], float]] = {
 }
 KILLED = {"killed", "timeout"}  # a mutant that makes a test hang is caught by the per-test timeout
 _LINE = re.compile(r"^\s*(\S+): (.+?)\s*$")
+_EXAMPLES = re.compile(r"max_examples=([\d_]+)")
 
 
 def module_of(name: str) -> str:
     """``consumer.breaker.xǁTransientBreakerǁreset__mutmut_1`` -> ``consumer/breaker.py``."""
     dotted = name.split(".x\u01c1", 1)[0].split(".x_", 1)[0]
     return dotted.replace(".", "/") + ".py"
+
+
+def cap_examples(test_source: str, cap: int) -> str:
+    """``test_source`` with every ``max_examples=N`` above ``cap`` lowered to ``cap``: each mutant runs
+    the tests that cover it, and a property test of thousands of examples under mutmut's tracing would
+    outlast the per-test timeout before a mutant is checked."""
+    return _EXAMPLES.sub(lambda m: f"max_examples={min(int(m.group(1)), cap)}", test_source)
 
 
 def parse_results(text: str) -> dict[str, str]:

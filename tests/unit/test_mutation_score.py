@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mutation.score import CORE, equivalents, module_of, parse_results, score, table
+from tests.mutation.score import CORE, cap_examples, equivalents, module_of, parse_results, score, table
 
 RESULTS = """
     consumer.breaker.x\u01c1TransientBreaker\u01c1record__mutmut_1: killed
@@ -82,3 +82,9 @@ def test_the_baseline_names_core_modules_with_scores_and_a_commit_of_this_histor
     assert all(0.0 <= v <= 1.0 for v in baseline["modules"].values())
     known = subprocess.run(["git", "cat-file", "-e", baseline["commit"] + "^{commit}"], cwd=root, check=False)
     assert known.returncode == 0
+
+
+def test_property_tests_run_at_most_the_capped_number_of_examples_in_the_mutated_copy() -> None:
+    source = "@settings(max_examples=10_000, deadline=None)\n@settings(max_examples=50)\nmax_examples=200"
+    capped = "@settings(max_examples=200, deadline=None)\n@settings(max_examples=50)\nmax_examples=200"
+    assert cap_examples(source, 200) == capped
