@@ -23,7 +23,7 @@ _FILE = re.compile(r"\((.*?)(?::\d+)?\)$")
 _TRUNK = (
     "runpy",
     "typer/",
-    "consumer/cli.py",
+    "consumer/cli/",
     "consumer/__main__.py",
     "asyncio/runners.py",
     "asyncio/base_events.py",

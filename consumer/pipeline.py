@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import structlog
 
 from consumer.breaker import MassDeadLetterBreaker
-from consumer.deadletter import FailureContext
+from consumer.deadletters.writer import FailureContext
 from consumer.decode import decode, peek_identity, validate
 from consumer.errors import InputError
 from consumer.logs import get_logger

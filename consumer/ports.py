@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from aiokafka import TopicPartition as KafkaTP
     from aiokafka.structs import OffsetAndMetadata
 
-    from consumer.deadletter import FailureContext, Headers
+    from consumer.deadletters.writer import FailureContext, Headers
     from consumer.hubspot.request import SingleSendRequest
     from consumer.outcome import Outcome
     from consumer.records import Record

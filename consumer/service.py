@@ -26,8 +26,8 @@ from aiokafka.errors import KafkaError
 
 from consumer import membership
 from consumer.breaker import MassDeadLetterBreaker
-from consumer.deadletter import DeadLetterWriter
-from consumer.deadletter_producer import DeadLetterProducer, build_admin
+from consumer.deadletters.producer import DeadLetterProducer, build_admin
+from consumer.deadletters.writer import DeadLetterWriter
 from consumer.errors import ConfigError
 from consumer.hubspot.auth import build_auth
 from consumer.hubspot.client import HubSpotClient

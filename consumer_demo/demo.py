@@ -25,8 +25,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import SecretStr
 
 from consumer.errors import ConfigError
-from consumer.ops.events import Options
 from consumer.ops.publish import prepare_input, publish
+from consumer.ops.publish_input import Options
 from consumer.redact import mask_email
 from consumer.route import Router
 from consumer.routing_loader import load_router, load_routing

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import schemas
 from consumer import samples
-from consumer.cli import app as CLI_APP
+from consumer.cli.app import app as CLI_APP
 from consumer.errors import ConfigError
 from consumer.metrics import REGISTRY as METRICS_REGISTRY
-from consumer.ops.events import Options as PublishOptions
-from consumer.ops.events import prepare as prepare_events
-from consumer.ops.events import read_events
+from consumer.ops.publish_input import Options as PublishOptions
+from consumer.ops.publish_input import prepare as prepare_events
+from consumer.ops.publish_input import read_events
 from consumer.outcome import OutcomeClass, Reason
 from consumer.route import Router, send_id
 from consumer.settings import Environment, Settings

@@ -9,5 +9,5 @@ access to the source topics), for every replica at once.
 - :mod:`~consumer.console.history` keeps recent totals and draws them as SVG charts (pure);
 - :mod:`~consumer.console.guard` decides who may do what: authentication, CSRF, response headers;
 - :mod:`~consumer.console.app` is the aiohttp application (server-rendered HTML, no script);
-- :mod:`~consumer.console.command` is the ``consumer console`` command.
+- :mod:`~consumer.cli.console` is the ``consumer console`` command.
 """

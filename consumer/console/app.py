@@ -32,11 +32,12 @@ from markupsafe import Markup
 from consumer.console.guard import HEADERS, Guard
 from consumer.console.history import History, chart
 from consumer.console.status import ReplicaStatus, scrape
+from consumer.deadletters import reader as dlq
+from consumer.deadletters import replay
+from consumer.deadletters.replay import ReplayItem
+from consumer.deadletters.selection import Selection, build_selection, parse_position
 from consumer.errors import ConsumerError, KafkaUnavailable
 from consumer.logs import get_logger
-from consumer.ops import dlq, replay
-from consumer.ops.deadletters import Selection, build_selection, parse_position
-from consumer.ops.replay import ReplayItem
 from consumer.route import Router
 from consumer.settings import Settings
 

@@ -26,12 +26,12 @@ from typing import Any
 from aiokafka import TopicPartition as KafkaTP
 from aiokafka.errors import KafkaError
 
-from consumer.deadletter_producer import AUTO_CREATE, broker_configs, build_admin
+from consumer.deadletters.producer import AUTO_CREATE, broker_configs, build_admin
 from consumer.errors import ConsumerError, SettingsInvalid
 from consumer.hubspot.auth import OAuthAuth, build_auth
 from consumer.hubspot.client import HubSpotClient
 from consumer.ops import connect
-from consumer.ops.render import Output, plural
+from consumer.ops.output import Output, plural
 from consumer.outcome import OutcomeClass
 from consumer.ports import AuthProvider
 from consumer.route import Router

@@ -1,7 +1,7 @@
 """Publishing: validated CloudEvents -> a topic, through the producer the DLQ writer uses.
 
 There is one way to publish, whoever publishes: every event is encoded in the chosen binding mode and
-run through the consumer's own decoding and validation (:func:`consumer.ops.events.prepare`), one
+run through the consumer's own decoding and validation (:func:`consumer.ops.publish_input.prepare`), one
 invalid event stops the batch before anything is sent (:class:`InvalidEvents`), and :func:`publish`
 sends the records through an idempotent, ``acks="all"``, compressed producer
 (:func:`consumer.kafka.build_producer`), awaiting every acknowledgement, in chunks so memory stays
@@ -34,8 +34,16 @@ from aiokafka import AIOKafkaProducer
 from consumer.errors import ConsumerError
 from consumer.logs import get_logger
 from consumer.ops import connect
-from consumer.ops.events import InvalidEvents, Mode, Options, Outgoing, SourceEvent, prepare, read_events
-from consumer.ops.render import Output
+from consumer.ops.output import Output
+from consumer.ops.publish_input import (
+    InvalidEvents,
+    Mode,
+    Options,
+    Outgoing,
+    SourceEvent,
+    prepare,
+    read_events,
+)
 from consumer.ports import RecordProducer
 from consumer.settings import DecodeSettings, KafkaSettings
 from schemas.envelope import Envelope

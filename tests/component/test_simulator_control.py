@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from typer.testing import CliRunner
 
-from consumer.cli import app
+from consumer.cli.app import app
 from consumer.loopback import is_loopback
 from hubspot_simulator import SimulatorConfig
 from hubspot_simulator.cli import read_control_token

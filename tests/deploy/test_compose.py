@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.core import TyperGroup
 
-from consumer.cli import app
+from consumer.cli.app import app
 from consumer.route import Router
 from consumer.routing_loader import load_routing
 from consumer.settings import Settings

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from consumer_demo.demo import DemoSummary
-from consumer_demo.render import print_demo_summary
+from consumer_demo.summary import print_demo_summary
 from tests.integration.test_ops_support import run_process
 
 pytestmark = pytest.mark.kafka

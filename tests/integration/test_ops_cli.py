@@ -11,7 +11,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from consumer.cli import app
+from consumer.cli.app import app
 from tests.integration.harness import signup
 from tests.integration.test_ops_support import run_process
 

@@ -10,8 +10,8 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from consumer.ops.deadletters import build_selection
-from consumer.ops.dlq import collect
+from consumer.deadletters.reader import collect
+from consumer.deadletters.selection import build_selection
 from consumer.outcome import Reason
 from consumer.settings import KafkaSettings
 from tests.conftest import CreateTopic

@@ -21,9 +21,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from typer.testing import CliRunner, Result
 
-from consumer.cli import app
-from consumer.deadletter import DeadLetterWriter, FailureContext, dead_letter_headers
-from consumer.deadletter_producer import DeadLetterProducer
+from consumer.cli.app import app
+from consumer.deadletters.producer import DeadLetterProducer
+from consumer.deadletters.writer import DeadLetterWriter, FailureContext, dead_letter_headers
 from consumer.kafka import PRODUCER_MAX_REQUEST_SIZE
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record

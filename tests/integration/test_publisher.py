@@ -11,8 +11,8 @@ import pytest
 
 from consumer.decode import decode, validate
 from consumer.errors import KafkaUnavailable
-from consumer.ops.events import InvalidEvents
 from consumer.ops.publish import Publisher
+from consumer.ops.publish_input import InvalidEvents
 from consumer.records import Record
 from consumer.route import Router
 from consumer.routing_loader import load_routing

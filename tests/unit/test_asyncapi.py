@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from typer.testing import CliRunner
 
-from consumer.cli import app
+from consumer.cli.app import app
 from consumer.decode import decode, validate
 from consumer.records import Record
 from consumer.settings import DecodeSettings

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from consumer.deadletter import DeadLetterWriter, FailureContext, dead_letter_headers, fit
-from consumer.deadletter_producer import DeadLetterProducer
+from consumer.deadletters.producer import DeadLetterProducer
+from consumer.deadletters.writer import DeadLetterWriter, FailureContext, dead_letter_headers, fit
 from consumer.errors import DeadLetterUnwritable, KafkaUnavailable
 from consumer.metrics import REGISTRY
 from consumer.outcome import Outcome, OutcomeClass, Reason

@@ -14,7 +14,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from consumer.deadletter_producer import DeadLetterProducer, refusal
+from consumer.deadletters.producer import DeadLetterProducer, refusal
 from consumer.errors import DeadLetterUnwritable, KafkaUnavailable
 
 UNKNOWN_TOPIC, DENIED = 3, 29

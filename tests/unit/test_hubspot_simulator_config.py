@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from consumer.cli import app
+from consumer.cli.app import app
 from hubspot_simulator.cli import build_config
 from hubspot_simulator.config import (
     Faults,

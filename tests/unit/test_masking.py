@@ -8,9 +8,9 @@ from typing import Annotated, Any, ClassVar
 import orjson
 import pytest
 
+from consumer.deadletters.reader import letter_json
+from consumer.deadletters.selection import DeadLetter
 from consumer.masking import mask_event, mask_untrusted, mask_with_schema
-from consumer.ops.deadletters import DeadLetter
-from consumer.ops.dlq import letter_json
 from consumer.records import Record
 from schemas import export
 from schemas.catalog import CATALOG

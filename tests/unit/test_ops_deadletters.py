@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumer.deadletter import FailureContext, dead_letter_headers, is_context_header
-from consumer.errors import ConsumerError
-from consumer.ops.deadletters import (
+from consumer.deadletters.reader import dlq_topic
+from consumer.deadletters.replay import Pacer, Revalidator, plan, replay_headers, source_topics
+from consumer.deadletters.selection import (
     DeadLetter,
     PositionRange,
     Selection,
@@ -22,8 +22,8 @@ from consumer.ops.deadletters import (
     parse_position,
     parse_time,
 )
-from consumer.ops.dlq import dlq_topic
-from consumer.ops.replay import Pacer, Revalidator, plan, replay_headers, source_topics
+from consumer.deadletters.writer import FailureContext, dead_letter_headers, is_context_header
+from consumer.errors import ConsumerError
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record
 from consumer.route import Router

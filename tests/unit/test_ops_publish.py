@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
+from consumer.deadletters.replay import Pacer, plan, republish
 from consumer.errors import ConsumerError
 from consumer.ops import publish
-from consumer.ops.events import InvalidEvents, Options, Outgoing, SourceEvent
-from consumer.ops.replay import Pacer, plan, republish
+from consumer.ops.publish_input import InvalidEvents, Options, Outgoing, SourceEvent
 from consumer.settings import DecodeSettings
 from schemas.envelope import build
 from schemas.users import UserSignedUpV1

@@ -21,7 +21,7 @@ for info in pkgutil.walk_packages(consumer.__path__, "consumer."):
 
 INVOKE = """
 from typer.testing import CliRunner
-from consumer.cli import app
+from consumer.cli.app import app
 result = CliRunner().invoke(app, {args!r})
 assert result.exit_code == 0, result.output
 """

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from typer.testing import CliRunner
 
 import schemas
-from consumer.cli import app
+from consumer.cli.app import app
 from consumer.decode import decode, validate
 from consumer.errors import InputError
 from consumer.outcome import Reason

@@ -1,7 +1,7 @@
 """Dead-letter records as values, the filters that select them, and summaries (pure: no I/O).
 
 A :class:`DeadLetter` is one record of a DLQ topic read back: the original key, value and headers
-plus the context headers :mod:`consumer.deadletter` added (``ssc.*`` and Kafka Connect's
+plus the context headers :mod:`consumer.deadletters.writer` added (``ssc.*`` and Kafka Connect's
 ``__connect.errors.*``). Records dead-lettered by other tools (Kafka Connect) parse too: missing
 headers are ``None`` and the event's type and id are peeked from the value.
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from consumer.deadletter import CONNECT, OURS, REPLAY, is_context_header
+from consumer.deadletters.writer import CONNECT, OURS, REPLAY, is_context_header
 from consumer.decode import peek_identity
 from consumer.errors import ConsumerError
 from consumer.outcome import OutcomeClass, Reason

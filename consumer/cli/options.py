@@ -4,7 +4,7 @@ Each command parses its flags, builds settings, calls :mod:`consumer.ops`, rende
 status: 0 success; 1 the command ran but the answer is negative (a check failed, records were
 skipped, a record was not found); 2 bad input or options, invalid settings, Kafka unreachable. Errors
 print as one line on stderr (``error: ...``), never as a traceback. The ``dlq`` commands live in
-:mod:`consumer.ops.dlq_commands`. Modules are imported inside the commands: ``--help`` stays fast.
+:mod:`consumer.cli.dlq`. Modules are imported inside the commands: ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import typer
 from consumer.errors import ConsumerError
 
 if TYPE_CHECKING:
-    from consumer.ops.render import Format
+    from consumer.ops.output import Format
     from consumer.settings import Settings
 
 _MAX_PROBLEMS_SHOWN = 20
@@ -62,7 +62,7 @@ VerboseOption = Annotated[
 @contextlib.contextmanager
 def one_line_errors() -> Iterator[None]:
     """This package's errors as ``error: ...`` on stderr and exit status 2 (invalid events listed first)."""
-    from consumer.ops.events import InvalidEvents
+    from consumer.ops.publish_input import InvalidEvents
 
     try:
         yield
@@ -164,8 +164,8 @@ def publish_command(  # noqa: PLR0917 - one parameter per CLI flag
     0 published, 2 invalid input or Kafka unreachable.
     """
     from consumer.ops import publish
-    from consumer.ops.events import Options
-    from consumer.ops.render import Output, configure_logging
+    from consumer.ops.output import Output, configure_logging
+    from consumer.ops.publish_input import Options
 
     with one_line_errors():
         configure_logging(verbose)
@@ -214,7 +214,7 @@ def check_command(
     failed, 2 when the settings are invalid.
     """
     from consumer.ops import check
-    from consumer.ops.render import Output, configure_logging
+    from consumer.ops.output import Output, configure_logging
 
     configure_logging(verbose)
     out = Output(output_format(json_output))
@@ -245,7 +245,7 @@ def group_leave_command(
     2 Kafka unreachable or the broker refused.
     """
     from consumer.membership import leave_group
-    from consumer.ops.render import configure_logging
+    from consumer.ops.output import configure_logging
 
     with one_line_errors():
         configure_logging(verbose=False)

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from consumer.errors import ConsumerError
-from consumer.ops.commands import (
+from consumer.cli.options import (
     BootstrapOption,
     ConfigOption,
     TimeoutOption,
@@ -18,6 +17,7 @@ from consumer.ops.commands import (
     one_line_errors,
     settings_for,
 )
+from consumer.errors import ConsumerError
 
 if TYPE_CHECKING:
     from consumer.console.app import ConsoleConfig
@@ -84,7 +84,7 @@ def console_command(  # noqa: PLR0917 - one parameter per CLI flag
     from consumer.console.app import ConsoleConfig
     from consumer.console.guard import Guard, load_credentials
     from consumer.loopback import is_loopback
-    from consumer.ops.render import configure_logging
+    from consumer.ops.output import configure_logging
 
     with one_line_errors():
         configure_logging(verbose)

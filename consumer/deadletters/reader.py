@@ -19,13 +19,13 @@ from typing import Any
 
 import orjson
 
+from consumer.deadletters.selection import DeadLetter, Selection, Tally, parse_position
 from consumer.errors import ConsumerError
 from consumer.logs import get_logger
 from consumer.masking import mask_event, mask_untrusted
 from consumer.ops import connect
-from consumer.ops.deadletters import DeadLetter, Selection, Tally, parse_position
-from consumer.ops.reader import read_topic
-from consumer.ops.render import Output
+from consumer.ops.bounded_read import read_topic
+from consumer.ops.output import Output
 from consumer.settings import KafkaSettings, Settings
 
 log = get_logger("consumer.ops.dlq")

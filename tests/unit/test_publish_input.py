@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from consumer.decode import decode
 from consumer.errors import ConsumerError
-from consumer.ops.events import Options, Outgoing, SourceEvent, event_key, prepare, read_events
+from consumer.ops.publish_input import Options, Outgoing, SourceEvent, event_key, prepare, read_events
 from consumer.records import Record
 from consumer.settings import DecodeSettings
 from schemas.envelope import event_id

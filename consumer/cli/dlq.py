@@ -1,7 +1,7 @@
 """``consumer dlq inspect`` and ``consumer dlq replay`` (registered in cli.py as the ``dlq`` group).
 
 Both read the dead-letter topic without a consumer group and take the same filters: values of one
-flag are OR-ed, different flags AND-ed. Exit statuses as in :mod:`consumer.ops.commands`.
+flag are OR-ed, different flags AND-ed. Exit statuses as in :mod:`consumer.cli.options`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from consumer.errors import ConsumerError
-from consumer.ops.commands import (
+from consumer.cli.options import (
     BootstrapOption,
     ConfigOption,
     JsonOption,
@@ -23,9 +22,10 @@ from consumer.ops.commands import (
     output_format,
     settings_for,
 )
+from consumer.errors import ConsumerError
 
 if TYPE_CHECKING:
-    from consumer.ops.deadletters import Selection
+    from consumer.deadletters.selection import Selection
 
 dlq_app = typer.Typer(
     rich_markup_mode=None, help="Dead letters: inspect them, replay them.", no_args_is_help=True
@@ -106,7 +106,7 @@ def _selection(  # noqa: PLR0917 - the filter flags, in order
     partition: list[str] | None,
     correlation_id: list[str] | None,
 ) -> Selection:
-    from consumer.ops.deadletters import build_selection
+    from consumer.deadletters.selection import build_selection
 
     return build_selection(
         reasons=reason or (),
@@ -172,9 +172,9 @@ def dlq_inspect(  # noqa: PLR0917 - one parameter per CLI flag
 
     Exit status: 0 done, 1 the --show record does not exist, 2 bad options or Kafka unreachable.
     """
-    from consumer.ops import dlq
-    from consumer.ops.deadletters import DeadLetter
-    from consumer.ops.render import Output, configure_logging
+    from consumer.deadletters import reader as dlq
+    from consumer.deadletters.selection import DeadLetter
+    from consumer.ops.output import Output, configure_logging
 
     with one_line_errors():
         configure_logging(verbose)
@@ -273,8 +273,9 @@ def dlq_replay(  # noqa: PLR0917 - one parameter per CLI flag
     The sendId is derived from the event, so a replay never sends an e-mail twice. Exit status: 0 all
     selected records replayed (or would be), 1 some were skipped, 2 bad options or Kafka unreachable.
     """
-    from consumer.ops import dlq, replay
-    from consumer.ops.render import Output, configure_logging
+    from consumer.deadletters import reader as dlq
+    from consumer.deadletters import replay
+    from consumer.ops.output import Output, configure_logging
     from consumer.route import Router
     from consumer.routing_loader import load_routing
 

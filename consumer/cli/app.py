@@ -127,8 +127,8 @@ def config_show(
     Sources: environment (an SSC_* variable), file (--config / SSC_CONFIG_FILE) or default. Invalid
     settings print one line per problem, exit status 2.
     """
-    from consumer.ops.commands import one_line_errors
-    from consumer.ops.render import Output
+    from consumer.cli.options import one_line_errors
+    from consumer.ops.output import Output
     from consumer.settings_loader import effective_settings
 
     with one_line_errors():
@@ -233,7 +233,7 @@ def simulator() -> None:
 
 
 # ------------------------------------------------------------------------------------------ console
-from consumer.console.command import console_command  # noqa: E402
+from consumer.cli.console import console_command  # noqa: E402
 
 app.command("console")(console_command)
 
@@ -274,7 +274,7 @@ def demo(  # noqa: PLR0917 - one parameter per CLI flag
     from consumer import logs
     from consumer.samples import DEMO_ROUTING, SAMPLE_EVENTS
     from consumer_demo.demo import run_demo
-    from consumer_demo.render import print_demo_summary
+    from consumer_demo.summary import print_demo_summary
 
     logs.configure("ERROR", "console")
     logs.quiet_kafka_client()  # its start-up chatter (coordinator not yet available) is not news here
@@ -294,9 +294,9 @@ def demo(  # noqa: PLR0917 - one parameter per CLI flag
 
 
 # ----------------------------------------------------------------------- publish, dlq, check (ops)
-# Flags, help and rendering live in consumer/ops/commands.py; the work in consumer/ops/*.
-from consumer.ops.commands import check_command, group_leave_command, publish_command  # noqa: E402
-from consumer.ops.dlq_commands import dlq_app  # noqa: E402
+# Flags, help and rendering live in consumer/cli/*.py; the work in consumer/ops/*.
+from consumer.cli.dlq import dlq_app  # noqa: E402
+from consumer.cli.options import check_command, group_leave_command, publish_command  # noqa: E402
 
 app.command("publish")(publish_command)
 app.add_typer(dlq_app, name="dlq")

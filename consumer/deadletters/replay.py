@@ -36,15 +36,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from consumer.deadletter import TRUNCATED
+from consumer.deadletters.reader import letter_json, operator
+from consumer.deadletters.selection import DeadLetter
+from consumer.deadletters.writer import TRUNCATED
 from consumer.decode import decode, validate
 from consumer.errors import ConsumerError, InputError
 from consumer.logs import get_logger
 from consumer.masking import mask_untrusted
 from consumer.ops import connect
-from consumer.ops.deadletters import DeadLetter
-from consumer.ops.dlq import letter_json, operator
-from consumer.ops.render import Output
+from consumer.ops.output import Output
 from consumer.records import Record
 from consumer.route import Router
 from consumer.settings import DecodeSettings, KafkaSettings
