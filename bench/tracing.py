@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from consumer.breaker import MassDeadLetterBreaker
-from consumer.deadletters.writer import FailureContext
+from consumer.deadletters.format import FailureContext
 from consumer.otel import OtelTracing
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import PauseController

@@ -21,7 +21,7 @@ from consumer.outcome import OutcomeClass
 from consumer.tracing import Tracing
 
 if TYPE_CHECKING:
-    from consumer.deadletters.writer import FailureContext
+    from consumer.deadletters.format import FailureContext
     from consumer.outcome import Outcome
     from consumer.ports import DeadLetterSink
     from consumer.records import Record

@@ -82,6 +82,15 @@ class Reason(StrEnum):
     DLQ_UNWRITABLE = "dlq_unwritable"  # a dead letter the broker refuses whatever the retries
 
 
+class Stage(StrEnum):
+    """Where on its trip a record failed: the ``__connect.errors.stage`` DLQ header, ``record.rejected``."""
+
+    DECODE = "decode"  # the Kafka value into a CloudEvent (consumer/decode.py guards)
+    VALIDATE = "validate"  # the event against its schema
+    ROUTE = "route"  # the event into HubSpot requests (consumer/route.py)
+    SEND = "send"  # HubSpot's answer to a request
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """The decision about one request (or one record, when it never became a request).

@@ -35,9 +35,10 @@ from consumer.ports import Holdable
 
 log = get_logger("consumer.pause")
 
-TRANSIENT = "transient_breaker"
-MASS_DLQ = "mass_dlq_breaker"
-DLQ_UNWRITABLE = Reason.DLQ_UNWRITABLE.value
+# A cause is a Reason: the outcome's own for PAUSE-class answers, or one of the engine's decisions.
+TRANSIENT = Reason.TRANSIENT_BREAKER
+MASS_DLQ = Reason.MASS_DLQ_BREAKER
+DLQ_UNWRITABLE = Reason.DLQ_UNWRITABLE
 _OWN_PROBE_ONLY = (MASS_DLQ, DLQ_UNWRITABLE)  # causes no HubSpot answer releases
 Probe = Callable[[], Awaitable[Outcome]]
 _ANSWERED = (OutcomeClass.SENT, OutcomeClass.TERMINAL, OutcomeClass.PERMANENT)
@@ -70,12 +71,12 @@ class PauseController:
         self._before_probe = before_probe
         self._sleep = sleep
         self._clock = clock
-        self._holds: dict[str, _Hold] = {}
-        self._probing: set[str] = set()
+        self._holds: dict[Reason, _Hold] = {}
+        self._probing: set[Reason] = set()
         self._resumed = asyncio.Event()
         self._resumed.set()
         self._candidate: Probe | None = None
-        self._candidates: dict[str, list[Probe]] = {}
+        self._candidates: dict[Reason, list[Probe]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.probes = 0
 
@@ -86,13 +87,13 @@ class PauseController:
         return bool(self._holds)
 
     @property
-    def causes(self) -> dict[str, Outcome]:
+    def causes(self) -> dict[Reason, Outcome]:
         return {cause: h.outcome for cause, h in self._holds.items()}
 
     async def wait_resumed(self) -> None:
         await self._resumed.wait()
 
-    def _hold(self, cause: str, outcome: Outcome) -> None:
+    def _hold(self, cause: Reason, outcome: Outcome) -> None:
         if cause in self._holds:
             return
         first = not self._holds
@@ -114,7 +115,7 @@ class PauseController:
         if first:
             self._on_change(True)
 
-    def _release(self, cause: str) -> None:
+    def _release(self, cause: Reason) -> None:
         hold = self._holds.pop(cause, None)
         if hold is None:
             return
@@ -138,7 +139,7 @@ class PauseController:
     def observe(self, outcome: Outcome, started_at: float | None = None) -> None:
         """Called after every HubSpot attempt (synchronously, by the client)."""
         if outcome.cls is OutcomeClass.PAUSE:
-            self._hold(outcome.reason.value, outcome)
+            self._hold(outcome.reason, outcome)
         elif self._breaker.record(outcome.cls):
             self._hold(TRANSIENT, outcome)
             if TRANSIENT not in self._probing and self._candidate is not None:
@@ -150,7 +151,7 @@ class PauseController:
                 if cause not in _OWN_PROBE_ONLY and started_at >= hold.since:
                     self._release(cause)
 
-    async def block(self, cause: str, outcome: Outcome, probe: Probe) -> Outcome | None:
+    async def block(self, cause: Reason, outcome: Outcome, probe: Probe) -> Outcome | None:
         """Pause for ``cause``; the first caller probes and returns its healthy outcome, the others
         wait until the pipeline resumes and get ``None`` (they re-send themselves).
 
@@ -172,7 +173,7 @@ class PauseController:
             if prober and cause in self._holds and cause not in self._probing:
                 self._orphaned(cause, outcome, candidates)
 
-    def _orphaned(self, cause: str, outcome: Outcome, candidates: list[Probe]) -> None:
+    def _orphaned(self, cause: Reason, outcome: Outcome, candidates: list[Probe]) -> None:
         if not candidates:
             self._release(cause)
             return
@@ -183,10 +184,10 @@ class PauseController:
 
     # ------------------------------------------------------------------ probing
 
-    async def _probe_task(self, cause: str, outcome: Outcome, probe: Probe) -> None:
+    async def _probe_task(self, cause: Reason, outcome: Outcome, probe: Probe) -> None:
         await self._probe_until_healthy(cause, outcome, probe)
 
-    async def _probe_until_healthy(self, cause: str, outcome: Outcome, probe: Probe) -> Outcome | None:
+    async def _probe_until_healthy(self, cause: Reason, outcome: Outcome, probe: Probe) -> Outcome | None:
         self._probing.add(cause)
         try:
             delay = self._probe_interval

@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 import structlog
 
 from consumer.breaker import MassDeadLetterBreaker
-from consumer.deadletters.writer import FailureContext
+from consumer.deadletters.format import FailureContext
 from consumer.decode import decode, peek_identity, validate
 from consumer.errors import InputError
 from consumer.logs import get_logger
 from consumer.metrics import EVENTS
-from consumer.outcome import Outcome, OutcomeClass, Reason
+from consumer.outcome import Outcome, OutcomeClass, Reason, Stage
 from consumer.pause import MASS_DLQ, TRANSIENT, PauseController
 from consumer.ports import DeadLetterSink, EmailSender
 from consumer.records import Record
@@ -41,7 +41,7 @@ _stdlib_log = logging.getLogger("consumer.pipeline")  # a level check costs far 
 
 _FINAL = (OutcomeClass.SENT, OutcomeClass.TERMINAL, OutcomeClass.PERMANENT)
 _SENT_EVENTS = EVENTS.labels(outcome=OutcomeClass.SENT.value, reason="sent")
-_NO_FAILURE = FailureContext(stage="", group_id="")
+_NO_FAILURE = FailureContext(stage=Stage.SEND, group_id="")  # never written: only failures are
 
 
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
@@ -110,7 +110,7 @@ class Pipeline:
             # Only what a configuration fix changes counts: HubSpot refusing our requests (template
             # ids, unpublished emails, template properties) and event types without a route. Bad
             # input, schema violations and expired events are per-event problems: dead-letter them.
-            counted = attempt.ctx.stage == "send" or outcome.reason is Reason.NO_ROUTE
+            counted = attempt.ctx.stage is Stage.SEND or outcome.reason is Reason.NO_ROUTE
             if counted and self._mass.would_open(seq, self._dispatched):
                 probed = await self._controller.block(MASS_DLQ, outcome, lambda: self._probe(record))
                 if probed is None:
@@ -148,7 +148,7 @@ class Pipeline:
     async def _attempt(self, record: Record, *, probe: bool = False) -> _Attempt:
         """One pass over the record; PERMANENT results carry the context for the DLQ headers (built
         only then: the success path allocates nothing it does not need)."""
-        stage, event_type, event_id = "decode", None, None
+        stage, event_type, event_id = Stage.DECODE, None, None
         try:
             event = decode(record, self._decode_settings)
             event_type, event_id = event.type, event.id
@@ -157,9 +157,9 @@ class Pipeline:
                 event_id=event_id, event_type=event_type, traceparent=trace
             )
             self._tracing.record_started(record, trace, event_type, event_id)
-            stage = "validate"
+            stage = Stage.VALIDATE
             validated = validate(event)
-            stage = "route"
+            stage = Stage.ROUTE
             jobs = self._router.plan(validated, self._now())
         except InputError as exc:
             if event_type is None:
@@ -178,7 +178,7 @@ class Pipeline:
                     failed = _Attempt(
                         outcome,
                         FailureContext(
-                            stage="send",
+                            stage=Stage.SEND,
                             group_id=self._group,
                             event_type=event_type,
                             event_id=event_id,
@@ -211,7 +211,7 @@ class Pipeline:
             if outcome.cls in _FINAL:
                 break
             cause = TRANSIENT if outcome.cls in (OutcomeClass.RETRY, OutcomeClass.THROTTLE) else None
-            probed = await self._controller.block(cause or outcome.reason.value, outcome, probe)
+            probed = await self._controller.block(cause or outcome.reason, outcome, probe)
             if probed is not None and probed.cls in _FINAL:
                 outcome = probed
                 break

@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     from aiokafka import TopicPartition as KafkaTP
     from aiokafka.structs import OffsetAndMetadata
 
-    from consumer.deadletters.writer import FailureContext, Headers
+    from consumer.deadletters.format import FailureContext, Headers
     from consumer.hubspot.request import SingleSendRequest
-    from consumer.outcome import Outcome
+    from consumer.outcome import Outcome, Reason
     from consumer.records import Record
 
 # ---------------------------------------------------------------------------------------- Kafka
@@ -118,15 +118,15 @@ class Blocker(Protocol):
     """The pause controller's ``block``: hold the pipeline for ``cause`` until ``probe`` is healthy."""
 
     async def block(
-        self, cause: str, outcome: Outcome, probe: Callable[[], Awaitable[Outcome]]
+        self, cause: Reason, outcome: Outcome, probe: Callable[[], Awaitable[Outcome]]
     ) -> Outcome | None: ...
 
 
 class Holdable(Protocol):
     """The rate limiter's gate: while any cause holds, no new send attempt starts (probes excepted)."""
 
-    def hold(self, cause: str) -> None: ...
-    def release(self, cause: str) -> None: ...
+    def hold(self, cause: Reason) -> None: ...
+    def release(self, cause: Reason) -> None: ...
 
 
 # ---------------------------------------------------------------------------------------- HubSpot

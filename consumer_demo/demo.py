@@ -25,8 +25,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import SecretStr
 
 from consumer.errors import ConfigError
-from consumer.ops.publish import prepare_input, publish
-from consumer.ops.publish_input import Options
+from consumer.ops.publish import publish
+from consumer.ops.publish_input import Options, prepare_records
 from consumer.redact import mask_email
 from consumer.route import Router
 from consumer.routing_loader import load_router, load_routing
@@ -93,7 +93,7 @@ async def publish_samples(settings: KafkaSettings, topic: str, path: Path) -> in
     finally:
         await admin.close()
     data = await asyncio.to_thread(path.read_bytes)
-    records = prepare_input(data, Options(), allow_invalid=True)
+    records = prepare_records(data, Options(), allow_invalid=True)
     summary = await publish(settings, topic, records, mode="structured")
     return summary.published
 

@@ -1,4 +1,4 @@
-"""Human output of the CLI (rich tables); machine output is ``--json``."""
+"""The demo's summary as rich tables: outcomes, dead letters, e-mails, committed offsets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``consumer dlq inspect`` and ``consumer dlq replay`` (registered in cli.py as the ``dlq`` group).
+"""``consumer dlq inspect`` and ``consumer dlq replay`` (the ``dlq`` group).
 
 Both read the dead-letter topic without a consumer group and take the same filters: values of one
 flag are OR-ed, different flags AND-ed. Exit statuses as in :mod:`consumer.cli.options`.
@@ -172,8 +172,8 @@ def dlq_inspect(  # noqa: PLR0917 - one parameter per CLI flag
 
     Exit status: 0 done, 1 the --show record does not exist, 2 bad options or Kafka unreachable.
     """
-    from consumer.deadletters import reader as dlq
-    from consumer.deadletters.selection import DeadLetter
+    from consumer.deadletters import display, reader
+    from consumer.deadletters.format import DeadLetter
     from consumer.ops.output import Output, configure_logging
 
     with one_line_errors():
@@ -181,26 +181,26 @@ def dlq_inspect(  # noqa: PLR0917 - one parameter per CLI flag
         out = Output(output_format(json_output, ndjson))
         selection = _selection(reason, outcome, event_type, email_id, since, until, partition, correlation_id)
         settings = settings_for(config, bootstrap)
-        name = dlq.dlq_topic(settings, topic)
+        name = reader.dlq_topic(settings, topic)
         if show is not None:
             try:
-                letter = asyncio.run(dlq.find(settings.kafka, name, show, timeout_s=timeout))
+                letter = asyncio.run(reader.find(settings.kafka, name, show, timeout_s=timeout))
             except ConsumerError as exc:
                 if exc.reason != "not_found":
                     raise
                 typer.echo(f"error: {exc}", err=True)
                 raise typer.Exit(1) from None
-            dlq.render_letter(out, letter, show_pii)
+            display.render_letter(out, letter, show_pii)
             if show_pii:
-                dlq.audit_pii_shown("dlq inspect", name, f"--show {show}", 1)
+                display.audit_pii_shown("dlq inspect", name, f"--show {show}", 1)
             return
 
         def stream(letter: DeadLetter) -> None:
-            out.json(dlq.letter_json(letter, show_pii))
+            out.json(display.letter_json(letter, show_pii))
 
         streaming = out.format == "ndjson"
         collected = asyncio.run(
-            dlq.collect(
+            reader.collect(
                 settings.kafka,
                 name,
                 selection,
@@ -210,10 +210,10 @@ def dlq_inspect(  # noqa: PLR0917 - one parameter per CLI flag
                 timeout_s=timeout,
             )
         )
-        dlq.render_inspect(out, collected, show_pii)
+        display.render_inspect(out, collected, show_pii)
         if show_pii:
             shown = collected.tally.selected if streaming else len(collected.letters)
-            dlq.audit_pii_shown("dlq inspect", name, _describe(selection), shown)
+            display.audit_pii_shown("dlq inspect", name, _describe(selection), shown)
 
 
 @dlq_app.command("replay")
@@ -273,8 +273,7 @@ def dlq_replay(  # noqa: PLR0917 - one parameter per CLI flag
     The sendId is derived from the event, so a replay never sends an e-mail twice. Exit status: 0 all
     selected records replayed (or would be), 1 some were skipped, 2 bad options or Kafka unreachable.
     """
-    from consumer.deadletters import reader as dlq
-    from consumer.deadletters import replay
+    from consumer.deadletters import reader, replay
     from consumer.ops.output import Output, configure_logging
     from consumer.route import Router
     from consumer.routing_loader import load_routing
@@ -284,7 +283,7 @@ def dlq_replay(  # noqa: PLR0917 - one parameter per CLI flag
         out = Output(output_format(json_output))
         selection = _selection(reason, outcome, event_type, email_id, since, until, partition, correlation_id)
         settings = settings_for(config, bootstrap)
-        name = dlq.dlq_topic(settings, topic)
+        name = reader.dlq_topic(settings, topic)
         if by is not None and (not by.strip() or len(by) > 200 or not by.isprintable()):
             raise ConsumerError("--by: a printable name of at most 200 characters", reason="usage")
         if selection.empty and not (all_records or dry_run):
@@ -295,7 +294,9 @@ def dlq_replay(  # noqa: PLR0917 - one parameter per CLI flag
         if revalidate:
             router = Router.build(load_routing(settings.routing_file), settings.environment)
             revalidator = replay.Revalidator(settings.decode, router)
-        collected = asyncio.run(dlq.collect(settings.kafka, name, selection, limit=limit, timeout_s=timeout))
+        collected = asyncio.run(
+            reader.collect(settings.kafka, name, selection, limit=limit, timeout_s=timeout)
+        )
         items = replay.plan(
             collected.letters,
             to_topic=to_topic,

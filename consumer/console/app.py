@@ -32,8 +32,7 @@ from markupsafe import Markup
 from consumer.console.guard import HEADERS, Guard
 from consumer.console.history import History, chart
 from consumer.console.status import ReplicaStatus, scrape
-from consumer.deadletters import reader as dlq
-from consumer.deadletters import replay
+from consumer.deadletters import display, reader, replay
 from consumer.deadletters.replay import ReplayItem
 from consumer.deadletters.selection import Selection, build_selection, parse_position
 from consumer.errors import ConsumerError, KafkaUnavailable
@@ -165,7 +164,7 @@ class Console:
         filters = _filters(request.query)
         try:
             selection = _selection(filters)
-            collected = await dlq.collect(
+            collected = await reader.collect(
                 self.config.settings.kafka,
                 topic,
                 selection,
@@ -175,7 +174,7 @@ class Console:
         except ConsumerError as exc:
             status = 503 if isinstance(exc, KafkaUnavailable) else 400
             return self.page("letters.html", status, topic=topic, filters=filters, error=str(exc), rows=[])
-        rows = [dlq.letter_json(letter, False, full=False) for letter in collected.letters]
+        rows = [display.letter_json(letter, False, full=False) for letter in collected.letters]
         return self.page(
             "letters.html",
             topic=topic,
@@ -190,12 +189,12 @@ class Console:
         topic = self.topic(request.match_info["topic"])
         position = f"{request.match_info['partition']}:{request.match_info['offset']}"
         try:
-            found = await dlq.find(
+            found = await reader.find(
                 self.config.settings.kafka, topic, position, timeout_s=self.config.kafka_timeout_s
             )
         except ConsumerError as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
-        data = dlq.letter_json(found, False)
+        data = display.letter_json(found, False)
         payload = data.pop("value", data.pop("value_text", data.pop("value_base64", None)))
         shown = (
             payload
@@ -235,7 +234,7 @@ class Console:
         )
 
     async def _plan(self, topic: str, selection: Selection, revalidate: bool) -> list[ReplayItem]:
-        collected = await dlq.collect(
+        collected = await reader.collect(
             self.config.settings.kafka, topic, selection, timeout_s=self.config.kafka_timeout_s
         )
         revalidator = None
@@ -254,7 +253,7 @@ class Console:
         ranges = tuple(parse_position(p) for p in positions)
         items = await self._plan(topic, Selection(positions=ranges), revalidate)
         credentials = self.guard.credentials
-        by = f"console:{credentials.user if credentials else dlq.operator()}"
+        by = f"console:{credentials.user if credentials else display.operator()}"
         summary = await replay.execute(
             self.config.settings.kafka, items, rate=None, timeout_s=self.config.kafka_timeout_s, by=by
         )

@@ -34,6 +34,7 @@ from aiokafka.errors import (
 )
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from consumer.deadletters.format import Headers
 from consumer.errors import DeadLetterUnwritable, KafkaUnavailable
 from consumer.kafka import security_kwargs
 from consumer.logs import get_logger
@@ -55,8 +56,6 @@ _REFUSALS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ),
     ((InvalidTopicError, CorruptRecordException, InvalidTimestampError), "invalid_record"),
 )
-
-Headers = list[tuple[str, bytes]]
 
 
 def refusal(exc: BaseException) -> str | None:

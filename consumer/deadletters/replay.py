@@ -36,9 +36,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from consumer.deadletters.reader import letter_json, operator
-from consumer.deadletters.selection import DeadLetter
-from consumer.deadletters.writer import TRUNCATED
+from consumer.deadletters.display import letter_json, operator
+from consumer.deadletters.format import REPLAY, DeadLetter, Header
 from consumer.decode import decode, validate
 from consumer.errors import ConsumerError, InputError
 from consumer.logs import get_logger
@@ -51,7 +50,6 @@ from consumer.settings import DecodeSettings, KafkaSettings
 
 log = get_logger("consumer.ops.replay")
 
-PROVENANCE = "ssc.replay."
 CHUNK = 200
 Progress = Callable[[int], None]
 
@@ -75,7 +73,7 @@ def replay_headers(letter: DeadLetter, replay_id: str, at: datetime, by: str = "
         "dlq-offset": str(record.offset),
         "count": str(letter.replay_count() + 1),
     }
-    return letter.original_headers() + [(f"{PROVENANCE}{k}", v.encode()) for k, v in provenance.items()]
+    return letter.original_headers() + [(f"{REPLAY}{k}", v.encode()) for k, v in provenance.items()]
 
 
 class Revalidator:
@@ -137,7 +135,7 @@ def plan(
             skip = f"{target} is not a configured source topic: name the target with --to-topic"
         elif target == letter.record.topic:
             skip = "the target is the DLQ topic itself"
-        elif letter.record.header(TRUNCATED) == b"true":
+        elif letter.record.header(Header.TRUNCATED) == b"true":
             skip = f"only a prefix of the value was dead-lettered: the original is at {letter.source}"
         elif revalidator is not None:
             skip = revalidator.problem(letter)

@@ -1,9 +1,4 @@
-"""Dead-letter records as values, the filters that select them, and summaries (pure: no I/O).
-
-A :class:`DeadLetter` is one record of a DLQ topic read back: the original key, value and headers
-plus the context headers :mod:`consumer.deadletters.writer` added (``ssc.*`` and Kafka Connect's
-``__connect.errors.*``). Records dead-lettered by other tools (Kafka Connect) parse too: missing
-headers are ``None`` and the event's type and id are peeked from the value.
+"""Which dead letters an operator means, and counts of what was read (pure: no I/O).
 
 A :class:`Selection` is the filter set shared by ``dlq inspect`` and ``dlq replay``; every filter
 value is checked when the selection is built, so a typo is an error naming the flag, not an empty
@@ -16,14 +11,12 @@ import difflib
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from consumer.deadletters.writer import CONNECT, OURS, REPLAY, is_context_header
-from consumer.decode import peek_identity
+from consumer.deadletters.format import DeadLetter
 from consumer.errors import ConsumerError
 from consumer.outcome import OutcomeClass, Reason
-from consumer.records import Record
 
 _DURATION = re.compile(r"^(?:(\d{1,6})w)?(?:(\d{1,6})d)?(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,9})s)?$")
 _DURATION_UNITS = (604_800, 86_400, 3_600, 60, 1)
@@ -34,92 +27,6 @@ _REASONS = {r.value for r in Reason}
 
 def _usage(message: str) -> ConsumerError:
     return ConsumerError(message, reason="usage")
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """One DLQ record and what its context headers say about the failure."""
-
-    record: Record = field(repr=False)
-    timestamp: datetime
-    reason: str | None
-    outcome: str | None
-    http_status: int | None
-    send_result: str | None
-    correlation_id: str | None
-    event_type: str | None
-    event_id: str | None
-    route: str | None
-    send_id: str | None
-    email_id: int | None
-    attempts: int | None
-    source_topic: str | None
-    source_partition: int | None
-    source_offset: int | None
-    message: str | None
-
-    @classmethod
-    def from_record(cls, record: Record) -> DeadLetter:
-        def text(name: str) -> str | None:
-            raw = record.header(name)
-            return None if raw is None else raw.decode("utf-8", "replace")
-
-        def number(name: str) -> int | None:
-            value = text(name)
-            return int(value) if value is not None and value.lstrip("-").isdigit() else None
-
-        event_type, event_id = text(f"{OURS}event.type"), text(f"{OURS}event.id")
-        if event_type is None or event_id is None:
-            kept = tuple((k, v) for k, v in record.headers if not is_context_header(k))
-            original = Record(record.topic, record.partition, record.offset, record.key, record.value, kept)
-            peeked_type, peeked_id = peek_identity(original)
-            event_type, event_id = event_type or peeked_type, event_id or peeked_id
-        return cls(
-            record=record,
-            timestamp=datetime.fromtimestamp(record.timestamp_ms / 1000, UTC),
-            reason=text(f"{OURS}reason"),
-            outcome=text(f"{OURS}outcome"),
-            http_status=number(f"{OURS}http.status"),
-            send_result=text(f"{OURS}send.result"),
-            correlation_id=text(f"{OURS}correlation.id"),
-            event_type=event_type,
-            event_id=event_id,
-            route=text(f"{OURS}route"),
-            send_id=text(f"{OURS}send.id"),
-            email_id=number(f"{OURS}email.id"),
-            attempts=number(f"{OURS}attempts"),
-            source_topic=text(f"{CONNECT}topic"),
-            source_partition=number(f"{CONNECT}partition"),
-            source_offset=number(f"{CONNECT}offset"),
-            message=text(f"{CONNECT}exception.message"),
-        )
-
-    @property
-    def position(self) -> str:
-        """``PARTITION:OFFSET`` in the DLQ topic (what ``--show`` and ``--partition`` take)."""
-        return f"{self.record.partition}:{self.record.offset}"
-
-    @property
-    def label(self) -> str:
-        """The most specific reason: the sendResult when HubSpot gave one, else the reason code."""
-        return self.send_result or self.reason or "unknown"
-
-    @property
-    def source(self) -> str:
-        if self.source_topic is None:
-            return "?"
-        return f"{self.source_topic}-{self.source_partition}@{self.source_offset}"
-
-    def original_headers(self) -> list[tuple[str, bytes]]:
-        """The source record's headers: without context headers and earlier replay provenance."""
-        return [
-            (k, v) for k, v in self.record.headers if not is_context_header(k) and not k.startswith(REPLAY)
-        ]
-
-    def replay_count(self) -> int:
-        raw = self.record.header(f"{REPLAY}count")
-        text = raw.decode("ascii", "replace") if raw is not None else ""
-        return int(text) if text.isdigit() else 0
 
 
 # --- selection --------------------------------------------------------------------------------------

@@ -1,20 +1,21 @@
 """Publishing: validated CloudEvents -> a topic, through the producer the DLQ writer uses.
 
-There is one way to publish, whoever publishes: every event is encoded in the chosen binding mode and
-run through the consumer's own decoding and validation (:func:`consumer.ops.publish_input.prepare`), one
-invalid event stops the batch before anything is sent (:class:`InvalidEvents`), and :func:`publish`
-sends the records through an idempotent, ``acks="all"``, compressed producer
-(:func:`consumer.kafka.build_producer`), awaiting every acknowledgement, in chunks so memory stays
-bounded and the summary only counts records the broker confirmed.
+There is one way to publish, whoever publishes: :func:`consumer.ops.publish_input.prepare_records`
+encodes every event in the chosen binding mode and runs it through the consumer's own decoding and
+validation, one invalid event stopping the batch before anything is sent
+(:class:`~consumer.ops.publish_input.InvalidEvents`); then :func:`publish` sends the records through
+an idempotent, ``acks="all"``, compressed producer (:func:`consumer.kafka.build_producer`), awaiting
+every acknowledgement, in chunks so memory stays bounded and the summary only counts records the
+broker confirmed.
 
 A service publishes events built by :mod:`schemas.envelope`::
 
     async with Publisher(KafkaSettings(bootstrap_servers="kafka:9092")) as publisher:
         await publisher.publish("events", build(UserSignedUpV1(...), source="/identity/signup"))
 
-``consumer publish`` and the demo read JSON / NDJSON instead (:func:`prepare_input`) and call the same
-:func:`publish`. A failed publish raises (:class:`KafkaUnavailable`, or :class:`ConsumerError` for a
-missing topic); publishing the same facts again is safe because their ids are derived from the facts.
+``consumer publish`` and the demo prepare JSON / NDJSON text instead and call the same :func:`publish`.
+A failed publish raises (:class:`KafkaUnavailable`, or :class:`ConsumerError` for a missing topic);
+publishing the same facts again is safe because their ids are derived from the facts.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -35,15 +35,7 @@ from consumer.errors import ConsumerError
 from consumer.logs import get_logger
 from consumer.ops import connect
 from consumer.ops.output import Output
-from consumer.ops.publish_input import (
-    InvalidEvents,
-    Mode,
-    Options,
-    Outgoing,
-    SourceEvent,
-    prepare,
-    read_events,
-)
+from consumer.ops.publish_input import Mode, Options, Outgoing, prepare_records
 from consumer.ports import RecordProducer
 from consumer.settings import DecodeSettings, KafkaSettings
 from schemas.envelope import Envelope
@@ -76,42 +68,6 @@ class PublishSummary:
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
         }
-
-
-def prepare_all(
-    items: Iterable[SourceEvent], options: Options, *, allow_invalid: bool, now: datetime
-) -> list[Outgoing]:
-    """Prepare every event; :class:`InvalidEvents` (listing all problems) unless ``allow_invalid``."""
-    return _checked([prepare(item, options, now=now) for item in items], allow_invalid=allow_invalid)
-
-
-def prepare_input(
-    data: bytes, options: Options, *, allow_invalid: bool = False, expand_time: bool = True
-) -> list[Outgoing]:
-    """Parse ``data`` (JSON / NDJSON, ``consumer publish``'s input), prepare and validate every event."""
-    now = datetime.now(UTC)
-    items = read_events(data, now=now, expand_time=expand_time)
-    return prepare_all(items, options, allow_invalid=allow_invalid, now=now)
-
-
-def prepare_envelopes(events: Iterable[Envelope], options: Options) -> list[Outgoing]:
-    """Encode and validate built events (:mod:`schemas.envelope`); problems name the event's position,
-    type and id (never a value)."""
-    now = datetime.now(UTC)
-    records = []
-    for n, event in enumerate(events, start=1):
-        item = SourceEvent(n, event.to_dict(), b"")
-        records.append(prepare(item, options, now=now, where=f"event {n} ({event.type}, id {event.id})"))
-    return _checked(records, allow_invalid=False, hint="")
-
-
-def _checked(records: list[Outgoing], *, allow_invalid: bool, hint: str | None = None) -> list[Outgoing]:
-    problems = [r.problem for r in records if r.problem is not None]
-    if problems and not allow_invalid:
-        raise InvalidEvents(problems) if hint is None else InvalidEvents(problems, hint)
-    if not records:
-        raise ConsumerError("the input holds no events", reason="bad_input")
-    return records
 
 
 async def publish(
@@ -200,7 +156,7 @@ class Publisher:
         """Validate ``events``, send them in order, and return once the broker acknowledged them all."""
         if self._producer is None:
             raise ConsumerError("Publisher.publish outside 'async with Publisher(...)'", reason="usage")
-        records = prepare_envelopes(events, self._options)
+        records = prepare_records(events, self._options)
         with connect.kafka_errors(self._kafka.bootstrap_servers, f"publishing to {topic}"):
             return await publish(
                 self._producer, topic, records, mode=self._options.mode, timeout_s=self._timeout_s

@@ -1,6 +1,7 @@
-"""Input of ``consumer publish``: JSON / NDJSON text -> validated Kafka records (pure: no I/O).
+"""What is published: JSON / NDJSON text or built events -> validated Kafka records (pure: no I/O).
 
-Input forms, detected from the text itself:
+Everything enters through :func:`prepare_records`. Text input comes in these forms, detected from the
+text itself:
 
 * a stream of JSON values: one object, NDJSON (one per line), or pretty-printed objects one after
   another; a value that does not parse is reported on its line and reading resumes at the next line;
@@ -8,8 +9,9 @@ Input forms, detected from the text itself:
 
 Each event is encoded as it will be published (CloudEvents Kafka binding 1.0, structured or binary
 mode) and then run through :func:`consumer.decode.decode` and :func:`consumer.decode.validate`, the
-code the consumer runs, so "valid here" means "the consumer accepts it". Problems name the line and
-the attribute or field, never a value (values can be addresses).
+code the consumer runs, so "valid here" means "the consumer accepts it". Problems name the line (or
+the built event's position, type and id) and the attribute or field, never a value (values can be
+addresses).
 
 Time placeholders (``{{now}}``, ``{{now-2h}}``, see :mod:`schemas.samples`) are expanded before
 parsing unless the caller says not to: they never occur in real events, and the sample files need them.
@@ -20,9 +22,9 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
@@ -33,6 +35,7 @@ from consumer.records import Record
 from consumer.settings import DecodeSettings
 from schemas.catalog import model_for
 from schemas.envelope import (
+    Envelope,
     EnvelopeError,
     encode_binary,
     encode_structured,
@@ -51,20 +54,22 @@ _decoder = json.JSONDecoder()
 class InvalidEvents(ConsumerError):
     """Some events would be rejected by the consumer; nothing was published."""
 
-    def __init__(self, problems: list[str], hint: str = " (--allow-invalid publishes them anyway)") -> None:
+    def __init__(self, problems: list[str]) -> None:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(f"{problems[0]}{more}; nothing was published{hint}", reason="invalid_events")
+        super().__init__(f"{problems[0]}{more}; nothing was published", reason="invalid_events")
         self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
 class SourceEvent:
-    """One JSON value of the input: ``value`` parsed, or ``problem`` saying why it did not parse."""
+    """One event of the input: ``value`` parsed, or ``problem`` saying why it did not parse. Problems
+    are named by ``where`` (by default the input line)."""
 
     line: int
     value: Any = field(repr=False)
     raw: bytes = field(repr=False)
     problem: str | None = None
+    where: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,16 +210,41 @@ def _array(text: str, pos: int, line_of: Callable[[int], int]) -> Iterator[Sourc
 # --- encoding ---------------------------------------------------------------------------------------
 
 
-def prepare(
-    item: SourceEvent,
+def prepare_records(
+    source: bytes | Iterable[Envelope],
     options: Options,
     *,
-    now: datetime,
-    where: str | None = None,
-) -> Outgoing:
-    """Fill, key, encode and validate one event; a problem is recorded (prefixed by ``where``, by
+    allow_invalid: bool = False,
+    expand_time: bool = True,
+) -> list[Outgoing]:
+    """Every event of ``source`` filled, keyed, encoded and validated: the one way into :func:`publish`.
+
+    ``source`` is JSON / NDJSON text (``consumer publish``, the demo: problems name the input line) or
+    events built by :mod:`schemas.envelope` (a service: problems name the event's position, type and
+    id). Raises :class:`InvalidEvents`, listing every problem, unless ``allow_invalid``; and
+    :class:`ConsumerError` when there are no events.
+    """
+    now = datetime.now(UTC)
+    if isinstance(source, bytes):
+        items = read_events(source, now=now, expand_time=expand_time)
+    else:
+        items = [
+            SourceEvent(n, event.to_dict(), b"", where=f"event {n} ({event.type}, id {event.id})")
+            for n, event in enumerate(source, start=1)
+        ]
+    records = [prepare(item, options, now=now) for item in items]
+    problems = [r.problem for r in records if r.problem is not None]
+    if problems and not allow_invalid:
+        raise InvalidEvents(problems)
+    if not records:
+        raise ConsumerError("the input holds no events", reason="bad_input")
+    return records
+
+
+def prepare(item: SourceEvent, options: Options, *, now: datetime) -> Outgoing:
+    """Fill, key, encode and validate one event; a problem is recorded (prefixed by ``item.where``, by
     default the input line), never raised."""
-    where = where or f"line {item.line}"
+    where = item.where or f"line {item.line}"
     if item.problem is not None:
         return Outgoing(item.line, None, item.raw, structured_headers(), f"{where}: {item.problem}")
     if not isinstance(item.value, dict):

@@ -22,8 +22,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from typer.testing import CliRunner, Result
 
 from consumer.cli.app import app
+from consumer.deadletters.format import FailureContext, dead_letter_headers
 from consumer.deadletters.producer import DeadLetterProducer
-from consumer.deadletters.writer import DeadLetterWriter, FailureContext, dead_letter_headers
+from consumer.deadletters.writer import DeadLetterWriter
 from consumer.kafka import PRODUCER_MAX_REQUEST_SIZE
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
-from consumer.deadletters.writer import FailureContext
+from consumer.deadletters.format import FailureContext
 from consumer.hubspot.request import SingleSendRequest
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.ports import DeadLetterSink, EmailSender, Holdable, RecordProcessor

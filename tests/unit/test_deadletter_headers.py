@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from consumer.deadletters.format import DeadLetter, FailureContext, Header, dead_letter_headers, fit
 from consumer.deadletters.producer import DeadLetterProducer
-from consumer.deadletters.writer import DeadLetterWriter, FailureContext, dead_letter_headers, fit
+from consumer.deadletters.writer import DeadLetterWriter
 from consumer.errors import DeadLetterUnwritable, KafkaUnavailable
 from consumer.metrics import REGISTRY
-from consumer.outcome import Outcome, OutcomeClass, Reason
+from consumer.outcome import Outcome, OutcomeClass, Reason, Stage
 from consumer.pause import PauseController
 from consumer.records import Record
 from consumer.scrubbing import register_secret
@@ -29,7 +30,7 @@ RECORD = Record(
     headers=(("ce_id", b"e-1"), ("traceparent", b"00-aa-bb-01"), ("__connect.errors.topic", b"old")),
 )
 CTX = FailureContext(
-    stage="send",
+    stage=Stage.SEND,
     group_id="g",
     event_type="com.example.t.v1",
     event_id="e-1",
@@ -56,6 +57,7 @@ def test_context_headers_use_kafka_connect_names_and_ours() -> None:
     assert h["__connect.errors.topic"] == "events"  # the stale one from an earlier DLQ round is replaced
     assert h["__connect.errors.partition"] == "3"
     assert h["__connect.errors.offset"] == "42"
+    assert h["__connect.errors.stage"] == "send"
     assert h["__connect.errors.exception.message"] == "emailId not published"
     assert h["ssc.reason"] == "bad_request"
     assert h["ssc.outcome"] == "PERMANENT"
@@ -66,6 +68,32 @@ def test_context_headers_use_kafka_connect_names_and_ours() -> None:
     assert h["ssc.attempts"] == "2"
     assert h["ce_id"] == "e-1"
     assert h["traceparent"] == "00-aa-bb-01"
+
+
+def test_every_header_the_writer_adds_is_one_the_reader_knows_by_name() -> None:
+    rejected = Outcome(OutcomeClass.PERMANENT, Reason.SEND_REJECTED, "not published", http_status=400)
+    outcome = dataclasses.replace(rejected, send_result="EMAIL_NOT_PUBLISHED", correlation_id="c-1")
+    fitted = fit(RECORD, dead_letter_headers(RECORD, outcome, CTX), 10_000, DeadLetterProducer.size)
+    added = [name for name, _ in fitted.headers if name not in ("ce_id", "traceparent")]
+    assert sorted(added) == sorted(h.value for h in Header)
+    assert all(type(name) is str for name, _ in fitted.headers)  # plain text on the wire
+    stored = dataclasses.replace(RECORD, topic="events.dlq", headers=tuple(fitted.headers))
+    letter = DeadLetter.from_record(stored)
+    assert (letter.reason, letter.outcome, letter.http_status, letter.send_result) == (
+        "send_rejected",
+        "PERMANENT",
+        400,
+        "EMAIL_NOT_PUBLISHED",
+    )
+    assert (letter.event_type, letter.event_id, letter.route, letter.send_id) == (
+        "com.example.t.v1",
+        "e-1",
+        "r",
+        "ab" * 32,
+    )
+    assert (letter.email_id, letter.attempts, letter.correlation_id) == (123, 2, "c-1")
+    assert (letter.source_topic, letter.source_partition, letter.source_offset) == ("events", 3, 42)
+    assert letter.message == "not published"
 
 
 def test_context_headers_never_carry_addresses_or_tokens() -> None:

@@ -8,8 +8,8 @@ from typing import Annotated, Any, ClassVar
 import orjson
 import pytest
 
-from consumer.deadletters.reader import letter_json
-from consumer.deadletters.selection import DeadLetter
+from consumer.deadletters.display import letter_json
+from consumer.deadletters.format import DeadLetter
 from consumer.masking import mask_event, mask_untrusted, mask_with_schema
 from consumer.records import Record
 from schemas import export

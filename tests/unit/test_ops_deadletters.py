@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from consumer.deadletters.format import DeadLetter, FailureContext, dead_letter_headers, is_context_header
 from consumer.deadletters.reader import dlq_topic
 from consumer.deadletters.replay import Pacer, Revalidator, plan, replay_headers, source_topics
 from consumer.deadletters.selection import (
-    DeadLetter,
     PositionRange,
     Selection,
     Tally,
@@ -22,7 +22,6 @@ from consumer.deadletters.selection import (
     parse_position,
     parse_time,
 )
-from consumer.deadletters.writer import FailureContext, dead_letter_headers, is_context_header
 from consumer.errors import ConsumerError
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.records import Record

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Awaitable
-from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from consumer.deadletters.replay import Pacer, plan, republish
 from consumer.errors import ConsumerError
 from consumer.ops import publish
-from consumer.ops.publish_input import InvalidEvents, Options, Outgoing, SourceEvent
+from consumer.ops.publish_input import InvalidEvents, Options, Outgoing, prepare_records
 from consumer.settings import DecodeSettings
 from schemas.envelope import build
 from schemas.users import UserSignedUpV1
@@ -51,8 +50,9 @@ class FakeProducer:
 
 
 def prepared(events: list[dict[str, Any]], *, allow_invalid: bool = False, **options: Any) -> list[Outgoing]:
-    items = [SourceEvent(n, event, orjson.dumps(event)) for n, event in enumerate(events, start=1)]
-    return publish.prepare_all(items, Options(**options), allow_invalid=allow_invalid, now=datetime.now(UTC))
+    """``events`` as NDJSON, one per line, prepared for publishing."""
+    ndjson = b"".join(orjson.dumps(event) + b"\n" for event in events)
+    return prepare_records(ndjson, Options(**options), allow_invalid=allow_invalid)
 
 
 async def test_events_are_published_in_order_with_their_keys_and_summarised() -> None:
@@ -129,10 +129,19 @@ async def test_republish_sends_only_what_the_plan_keeps_with_provenance() -> Non
 
 def test_built_events_that_the_consumer_would_refuse_are_named_by_position_type_and_id() -> None:
     welcome = build(UserSignedUpV1(user_id="usr_1", email="jane.doe@example.com"), "/identity/signup")
-    (record,) = publish.prepare_envelopes([welcome], Options(mode="binary"))
+    (record,) = prepare_records([welcome], Options(mode="binary"))
     assert (record.problem, record.key) == (None, b"usr_1")
     with pytest.raises(InvalidEvents) as caught:
-        publish.prepare_envelopes([welcome, welcome], Options(decode=DecodeSettings(max_bytes=256)))
+        prepare_records([welcome, welcome], Options(decode=DecodeSettings(max_bytes=256)))
     assert caught.value.problems[1].startswith(
         f"event 2 (com.example.user.signed_up.v1, id {welcome.id}): oversize:"
     )
+
+
+def test_text_and_built_events_take_the_same_path_to_the_same_records() -> None:
+    welcome = build(UserSignedUpV1(user_id="usr_1", email="jane.doe@example.com"), "/identity/signup")
+    for mode in ("structured", "binary"):
+        (from_text,) = prepare_records(orjson.dumps(welcome.to_dict()), Options(mode=mode))
+        (built,) = prepare_records([welcome], Options(mode=mode))
+        assert (from_text.key, from_text.value, from_text.headers) == (built.key, built.value, built.headers)
+        assert (from_text.problem, built.problem) == (None, None)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable
 
+import orjson
 import pytest
 from structlog.testing import capture_logs
 
-from consumer.metrics import REGISTRY
+from consumer import logs
+from consumer.metrics import BREAKER_OPEN, PAUSED, REGISTRY
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import DLQ_UNWRITABLE, MASS_DLQ, TRANSIENT, PauseController, Probe
 from tests.unit.fakes import FakeGate
@@ -778,3 +781,28 @@ async def test_a_probe_answered_after_its_cause_was_released_meanwhile_ends_quie
     answered.set()
     assert await asyncio.wait_for(blocked, 5) == OK
     assert changes == [True, False]
+
+
+def test_a_cause_is_a_reason_and_shows_as_its_plain_code_in_logs_and_metrics() -> None:
+    """Causes are Reason members; log lines, metric labels and /readyz see the same text as ever."""
+    stream = io.StringIO()
+    logs.configure("INFO", "json", stream=stream)
+    pc = controller(FakeGate(), Clock(), [])
+    pc.observe(UNAUTHORIZED)
+    pc.open_mass_dlq(BAD)
+    assert pc.causes.keys() == {Reason.UNAUTHORIZED, MASS_DLQ}
+    assert MASS_DLQ is Reason.MASS_DLQ_BREAKER
+    assert TRANSIENT is Reason.TRANSIENT_BREAKER
+    assert DLQ_UNWRITABLE is Reason.DLQ_UNWRITABLE
+    paused = [line for line in stream.getvalue().splitlines() if '"pipeline.paused"' in line]
+    assert [orjson.loads(line)["cause"] for line in paused] == ["unauthorized", "mass_dlq_breaker"]
+    assert all('"cause":"unauthorized"' in line or '"cause":"mass_dlq_breaker"' in line for line in paused)
+    samples = {
+        (s.name, tuple(sorted(s.labels.items())), s.value)
+        for metric in (PAUSED, BREAKER_OPEN)
+        for family in metric.collect()
+        for s in family.samples
+    }
+    assert ("ssc_paused", (("cause", "unauthorized"),), 1.0) in samples
+    assert ("ssc_breaker_open", (("breaker", "mass_dlq_breaker"),), 1.0) in samples
+    assert orjson.dumps(sorted(pc.causes)) == b'["mass_dlq_breaker","unauthorized"]'
