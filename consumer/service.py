@@ -123,6 +123,7 @@ class Service:
             routes=len(self.router.routes),
             http_port=self.http.port,
             api_version=s.hubspot.api_version,
+            event_loop=type(asyncio.get_running_loop()).__module__.partition(".")[0],  # uvloop | asyncio
         )
         try:
             clients = await self._connect_kafka()

@@ -273,6 +273,10 @@ class Ordering(StrEnum):
 
 class EngineSettings(_Section):
     max_in_flight: int = Field(default=64, ge=1)
+    event_loop: Literal["auto", "asyncio", "uvloop"] = Field(
+        default="auto",
+        description="auto: uvloop when installed (the uvloop extra), else asyncio; asyncio: never uvloop",
+    )
     ordering: Ordering = Ordering.KEY
     partition_window: int = Field(default=2_000, ge=1, description="uncommitted records per partition")
     commit_every: int = Field(default=500, ge=1, description="commit after this many completions")

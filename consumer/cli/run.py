@@ -28,7 +28,7 @@ def run(
     """Run the consumer: Kafka -> HubSpot Single Send, commit after confirm (SIGTERM drains and exits 0)."""
     import os
 
-    from consumer import logs, tracing
+    from consumer import eventloop, logs, tracing
     from consumer.routing_loader import load_router
     from consumer.service import Service
     from consumer.settings_loader import load_settings
@@ -46,7 +46,7 @@ def run(
             uninstall()
 
     try:
-        asyncio.run(main())
+        eventloop.run(main(), settings.engine.event_loop)
     except Exception as exc:  # the last line of defence: one scrubbed JSON line, never a traceback
         logs.get_logger("consumer.service").critical(
             "service.failed", error=type(exc).__name__, detail=str(exc)

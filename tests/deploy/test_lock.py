@@ -49,7 +49,7 @@ def declared(*extras: str) -> list[Requirement]:
     return [Requirement(r) for r in requirements]
 
 
-@pytest.mark.parametrize(("lock", "extras"), [("runtime.txt", ()), ("dev.txt", ("dev",))])
+@pytest.mark.parametrize(("lock", "extras"), [("runtime.txt", ("uvloop",)), ("dev.txt", ("dev", "uvloop"))])
 def test_every_declared_dependency_is_pinned_within_its_range_with_hashes(
     lock: str, extras: tuple[str, ...]
 ) -> None:
