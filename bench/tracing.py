@@ -29,6 +29,7 @@ from consumer.otel import OtelTracing
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.pause import PauseController
 from consumer.pipeline import Pipeline
+from consumer.ports import EmailSender
 from consumer.records import Record
 from consumer.route import Router
 from consumer.routing_loader import load_routing
@@ -78,11 +79,13 @@ def records(n: int) -> list[Record]:
     return made
 
 
-def pipeline(tracing: Tracing) -> Pipeline:
+def pipeline(tracing: Tracing = NO_TRACING, sender: EmailSender | None = None) -> Pipeline:
+    """The real pipeline with fakes at its edges: HubSpot accepts every request (or ``sender``
+    answers), dead-letter writes succeed at once; the clock is the real one."""
     return Pipeline(
         decode_settings=DecodeSettings(),
         router=Router.build(load_routing(ROUTING), Environment.DEV),
-        sender=_Accepting(),
+        sender=sender or _Accepting(),
         dead_letters=_Sink(),
         controller=PauseController(gate=_Gate(), transient_threshold=5, probe_interval_s=1.0),
         mass_breaker=MassDeadLetterBreaker(window=100, ratio=0.5, consecutive_limit=50, min_events=20),

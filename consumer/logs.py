@@ -1,7 +1,8 @@
 """Logging, configured in one place: structured events, JSON by default, scrubbed on the way out.
 
-Every event is namespaced (``send.retry_scheduled``, ``dlq.written``) and carries bound context
-(topic, partition, offset, event id, sendId, traceparent). All standard-library loggers (aiokafka,
+Every event is namespaced (``send.retry_scheduled``, ``dlq.written``) and carries bound context:
+the record's (topic, partition, offset, event id and type, traceparent; :func:`bind_record`) and
+any structlog context variables. All standard-library loggers (aiokafka,
 aiohttp) are routed through the same processors, so their messages are scrubbed too; aiokafka's
 loggers are held at INFO or above because DEBUG prints SASL exchanges and record bytes.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 import orjson
@@ -19,6 +21,25 @@ import structlog
 from consumer.scrubbing import scrub
 
 _NOISY = ("aiokafka", "kafka", "aiohttp.access")
+_RECORD: ContextVar[dict[str, Any] | None] = ContextVar("ssc_record_log_context", default=None)
+
+
+def bind_record(**fields: Any) -> dict[str, Any]:
+    """Make ``fields`` the log context of the record the current task processes, replacing the
+    previous record's; every line logged in this context carries them (a line's own keys win). The
+    returned dict is that context: the caller adds what it learns later (event id, trace) to it.
+    One variable set per record, so the success path pays for no log line it does not write."""
+    bound = dict(fields)
+    _RECORD.set(bound)
+    return bound
+
+
+def _merge_record(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    bound = _RECORD.get()
+    if bound:
+        for key, value in bound.items():
+            event_dict.setdefault(key, value)
+    return event_dict
 
 
 def _scrub_values(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -38,6 +59,7 @@ def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = No
     """Configure structlog and the standard library; safe to call more than once."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _merge_record,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -19,13 +19,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import structlog
-
 from consumer.breaker import MassDeadLetterBreaker
 from consumer.deadletters.format import FailureContext
 from consumer.decode import decode, peek_identity, validate
 from consumer.errors import InputError
-from consumer.logs import get_logger
+from consumer.logs import bind_record, get_logger
 from consumer.metrics import EVENTS
 from consumer.outcome import Outcome, OutcomeClass, Reason, Stage
 from consumer.pause import MASS_DLQ, TRANSIENT, PauseController
@@ -95,13 +93,11 @@ class Pipeline:
         """Run ``record`` until it is done; returns SENT, TERMINAL or (dead-lettered) PERMANENT."""
         started = time.monotonic()
         seq = self._dispatched = next(self._sequence)  # dispatch order, for the mass-DLQ breaker
-        # This task's log context (each record runs in its own task, so it never leaks).
-        structlog.contextvars.bind_contextvars(
-            topic=record.topic, partition=record.partition, offset=record.offset
-        )
+        # This record's log context, replacing whatever this task processed before.
+        context = bind_record(topic=record.topic, partition=record.partition, offset=record.offset)
         first_failure: datetime | None = None
         while True:
-            attempt = await self._attempt(record)
+            attempt = await self._attempt(record, context)
             outcome = attempt.outcome
             if outcome.cls is not OutcomeClass.PERMANENT:
                 self._mass.record(seq, False)
@@ -112,7 +108,7 @@ class Pipeline:
             # input, schema violations and expired events are per-event problems: dead-letter them.
             counted = attempt.ctx.stage is Stage.SEND or outcome.reason is Reason.NO_ROUTE
             if counted and self._mass.would_open(seq, self._dispatched):
-                probed = await self._controller.block(MASS_DLQ, outcome, lambda: self._probe(record))
+                probed = await self._controller.block(MASS_DLQ, outcome, lambda: self._probe(record, context))
                 if probed is None:
                     continue  # resumed after someone else's healthy probe: run the record again
                 self._mass.reset()  # healthy again: the burst is over, count afresh
@@ -141,11 +137,11 @@ class Pipeline:
         self._tracing.record_finished(outcome)
         return outcome
 
-    async def _probe(self, record: Record) -> Outcome:
+    async def _probe(self, record: Record, context: dict[str, object]) -> Outcome:
         """The mass-DLQ breaker's half-open check: the record once more, each send a single probe."""
-        return (await self._attempt(record, probe=True)).outcome
+        return (await self._attempt(record, context, probe=True)).outcome
 
-    async def _attempt(self, record: Record, *, probe: bool = False) -> _Attempt:
+    async def _attempt(self, record: Record, context: dict[str, object], *, probe: bool = False) -> _Attempt:
         """One pass over the record; PERMANENT results carry the context for the DLQ headers (built
         only then: the success path allocates nothing it does not need)."""
         stage, event_type, event_id = Stage.DECODE, None, None
@@ -153,9 +149,7 @@ class Pipeline:
             event = decode(record, self._decode_settings)
             event_type, event_id = event.type, event.id
             trace = traceparent(record, event.extensions)
-            structlog.contextvars.bind_contextvars(
-                event_id=event_id, event_type=event_type, traceparent=trace
-            )
+            context.update(event_id=event_id, event_type=event_type, traceparent=trace)
             self._tracing.record_started(record, trace, event_type, event_id)
             stage = Stage.VALIDATE
             validated = validate(event)
