@@ -30,10 +30,11 @@ class Record:
     headers: tuple[tuple[str, bytes], ...] = field(default=())
     timestamp_ms: int = 0
     fetched_at: float = 0.0  # time.monotonic() when this member fetched it (latency metrics)
+    #: The record's partition, built once: the worker looks it up several times per record.
+    tp: TopicPartition = field(init=False, repr=False, compare=False)
 
-    @property
-    def tp(self) -> TopicPartition:
-        return TopicPartition(self.topic, self.partition)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tp", TopicPartition(self.topic, self.partition))
 
     def header(self, name: str) -> bytes | None:
         """The last value of header ``name`` (case-sensitive, as Kafka headers are), or ``None``."""
