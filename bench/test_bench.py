@@ -12,6 +12,7 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.compare import summarise as compare_runs
 from bench.figures import (
     Check,
     cpu_bound_rate,
@@ -135,3 +136,17 @@ def test_the_profile_attributes_samples_to_the_innermost_consumer_frame() -> Non
     }
     assert dict(result["total_pct"])["Pipeline.process (consumer/pipeline.py)"] == 80.0
     assert dict(result["self_pct"])["BaseModel.model_validate_json (pydantic/main.py)"] == 60.0
+
+
+def test_a_comparison_reports_median_and_range_per_commit_and_the_share_of_the_bound() -> None:
+    runs = [
+        {"cpu_s_per_1000": 0.40, "throughput_per_s": 1800.0, "others_cpu_util": 0.1},
+        {"cpu_s_per_1000": 0.30, "throughput_per_s": 2000.0, "others_cpu_util": None},
+        {"cpu_s_per_1000": 0.35, "throughput_per_s": 1900.0, "others_cpu_util": 0.3},
+    ]
+    s = compare_runs(runs, bound=2000.0)
+    assert s["cpu_ms_per_event"] == [0.35, 0.30, 0.40]
+    assert s["events_per_s"] == [1900.0, 1800.0, 2000.0]
+    assert s["bound_ratio"] == 0.95
+    assert s["others_cores"] == [0.0, 0.3]
+    assert compare_runs([], bound=2000.0)["cpu_ms_per_event"] is None
