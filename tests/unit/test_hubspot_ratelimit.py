@@ -10,7 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consumer.hubspot.ratelimit import RateLimiter
+from consumer.metrics import REGISTRY
 from consumer.settings import RateLimitSettings
+
+REMAINING = "ssc_hubspot_ratelimit_remaining_requests"
+TOKENS = "ssc_rate_limiter_budget_requests"
 
 
 class FakeTime:
@@ -461,3 +465,222 @@ async def test_without_the_partition_share_sends_go_as_soon_as_the_window_has_ro
     fake = FakeTime()
     rl = limiter(fake, replica_share=0.5)
     assert await acquire_times(rl, fake, 6) == [500.0] * 5 + [501.0]
+
+
+# -- exact waits: each mechanism ends a wait at its own time, no earlier and no later -----------------
+
+
+async def test_a_timed_hold_ends_exactly_when_it_says_and_the_longer_of_two_wins() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.hold_for("daily_limit", 60.0)
+    rl.hold_for("daily_limit", 10.0)  # a shorter pause of the same cause does not shorten it
+    assert await rl.acquire() == pytest.approx(560.0)
+
+
+async def test_a_timed_hold_is_clamped_to_zero_and_to_the_longest_pause() -> None:
+    fake = FakeTime()
+    fake.now = 0.0
+    rl = limiter(fake)
+    rl.hold_for("migration", 0.5)
+    assert await rl.acquire() == pytest.approx(0.5)
+    rl.hold_for("migration", -5.0)  # no negative pause
+    assert await rl.acquire() == pytest.approx(0.5)
+    capped = RateLimiter(RateLimitSettings(), sleep=fake.sleep, clock=fake.clock, max_pause_s=100.0)
+    capped.hold_for("daily_limit", 1e9)
+    assert await capped.acquire() == pytest.approx(100.5)
+
+
+async def test_releasing_a_timed_hold_ends_it_at_once() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.hold_for("daily_limit", 60.0)
+    rl.release("daily_limit")
+    assert not rl.held
+    assert await rl.acquire() == 500.0
+
+
+async def test_retry_after_stops_senders_and_probes_for_exactly_its_length() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.throttle(3.0)
+    assert await asyncio.wait_for(rl.acquire(probe=True), 1) == pytest.approx(503.0)
+    rl.throttle(0.5)
+    assert await rl.acquire() == pytest.approx(503.5)
+
+
+async def test_a_probe_passes_a_timed_hold() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.hold_for("daily_limit", 60.0)
+    assert await asyncio.wait_for(rl.acquire(probe=True), 1) == 500.0
+
+
+async def test_the_header_cap_binds_and_ends_after_one_interval_before_our_sends_roll_off() -> None:
+    # In the first interval the answer cannot measure a share (the budget stays all 10), so only the
+    # header-derived cap (ours 4 + 0 left) holds the fifth send back: until the cap ends at 501.0,
+    # not until our sends leave the guarded 1.5 s window.
+    fake = FakeTime()
+    rl = limiter(fake, window_guard_ratio=0.5)
+    await acquire_times(rl, fake, 4)
+    rl.observe(window(remaining=0), sent_at=fake.now)
+    assert await rl.acquire() == pytest.approx(501.0)
+
+
+async def test_a_full_window_with_none_of_ours_in_it_waits_exactly_one_interval() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.observe(window(remaining=0))
+    assert await rl.acquire() == pytest.approx(501.0)
+
+
+async def test_a_429_without_retry_after_caps_at_what_is_left_of_ours_once_the_refused_send_leaves() -> None:
+    # three sent, the third refused with a full window: two of ours are in it, so no new send until
+    # the first rolls off (the answer's cap, taken before the refusal, would have allowed three)
+    fake = FakeTime()
+    rl = limiter(fake)
+    stamps = [await rl.acquire() for _ in range(3)]
+    rl.observe(window(remaining=0), sent_at=stamps[-1])
+    rl.throttle(None, sent_at=stamps[-1])
+    assert await rl.acquire() == pytest.approx(501.0)
+
+
+async def test_a_429_for_a_send_no_longer_in_the_window_is_taken_without_error() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.observe(window(remaining=5))
+    rl.throttle(None, sent_at=123.0)  # not ours any more, and the window has room
+    assert await rl.acquire() == 500.0
+
+
+async def test_the_pause_without_retry_after_applies_only_when_the_window_is_full() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, no_retry_after_pause_s=2.0)
+    rl.observe(window(remaining=1))
+    rl.throttle(None)  # one left: not our rate
+    assert await rl.acquire() == 500.0
+    rl.observe(window(remaining=0))
+    rl.throttle(None)
+    assert await rl.acquire() == pytest.approx(502.0)
+
+
+# -- windows and boundaries ---------------------------------------------------------------------
+
+
+async def test_owning_every_partition_is_the_whole_window() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=100, replica_share=0.25)
+    rl.share_by_partitions(4, 4)
+    assert rl.budget == 100
+    rl.share_by_partitions(5, 4)  # more than there are: no share known
+    assert rl.budget == 25
+
+
+async def test_the_first_interval_ends_exactly_one_interval_after_the_first_send() -> None:
+    # an answer to a send exactly one interval after our first measures our share (our 4 of the 5
+    # counted: 8 of the budget in the next window); one just before does not (all 10)
+    for offset, expected in ((1.0, 8), (0.999, 10)):
+        fake = FakeTime()
+        rl = limiter(fake)
+        await rl.acquire()
+        fake.now += offset
+        stamps = [await rl.acquire() for _ in range(4)]
+        rl.observe(window(remaining=5), sent_at=stamps[-1])
+        fake.now = stamps[-1] + 1.0  # the cap (and our sends) gone
+        assert await sends_at_once(rl, fake) == expected, offset
+
+
+async def test_our_share_is_counted_over_the_bare_interval_not_the_guarded_window() -> None:
+    # one send 1.2 s before the answer is in the guarded 1.5 s window but not in HubSpot's 1 s one:
+    # HubSpot counted 8, ours 4 of them: half the budget in the next window, not 5/8 of it
+    fake = FakeTime()
+    rl = limiter(fake, window_guard_ratio=0.5)
+    await rl.acquire()
+    fake.now += 1.2
+    stamps = [await rl.acquire() for _ in range(4)]
+    rl.observe(window(remaining=2), sent_at=stamps[-1])
+    fake.now = stamps[-1] + 1.5  # the cap and our sends gone
+    assert await sends_at_once(rl, fake) == 5
+
+
+async def test_a_send_exactly_one_interval_old_no_longer_counts_as_ours() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    await rl.acquire()
+    fake.now += 1.0
+    stamps = [await rl.acquire() for _ in range(5)]
+    rl.observe(window(remaining=0), sent_at=stamps[-1])  # ours 5 of 10 (the one at 500 is out)
+    fake.now = stamps[-1] + 1.0
+    assert await sends_at_once(rl, fake) == 5
+
+
+# -- headers ------------------------------------------------------------------------------------------
+
+
+async def test_remaining_alone_switches_discovery_off_for_exactly_three_intervals() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, mode="discover", interval_ms=2_000)
+    rl.observe({"X-HubSpot-RateLimit-Remaining": "5"})
+    fake.now += 5.999
+    assert rl.discovery is None
+    fake.now = 506.0
+    assert rl.discovery is not None
+
+
+async def test_header_values_that_are_not_a_positive_number_leave_the_window_as_it_was() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.observe({"X-HubSpot-RateLimit-Interval-Milliseconds": "2000"})  # no Max: it stays
+    assert (rl.budget, rl.interval_s) == (10, 2.0)
+    rl.observe({"X-HubSpot-RateLimit-Max": "-5", "X-HubSpot-RateLimit-Interval-Milliseconds": "3000"})
+    assert (rl.budget, rl.interval_s) == (10, 3.0)
+    rl.observe({"X-HubSpot-RateLimit-Max": "20", "X-HubSpot-RateLimit-Interval-Milliseconds": "-1"})
+    assert (rl.budget, rl.interval_s) == (20, 3.0)
+    rl.observe({"X-HubSpot-RateLimit-Max": "1", "X-HubSpot-RateLimit-Interval-Milliseconds": "1"})
+    assert (rl.budget, rl.interval_s) == (1, 0.001)
+    rl.observe({"X-HubSpot-RateLimit-Max": " 7 ", "X-HubSpot-RateLimit-Interval-Milliseconds": "soon"})
+    assert (rl.budget, rl.interval_s) == (7, 0.001)
+
+
+async def test_the_remaining_headers_are_exported() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.observe({"X-HubSpot-RateLimit-Daily-Remaining": "4321", "X-HubSpot-RateLimit-Remaining": "7"})
+    assert REGISTRY.get_sample_value(REMAINING, {"window": "daily"}) == 4321
+    assert REGISTRY.get_sample_value(REMAINING, {"window": "interval"}) == 7
+
+
+async def test_a_send_that_did_not_wait_adds_no_wait_time() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    before = REGISTRY.get_sample_value("ssc_rate_limiter_wait_seconds_sum") or 0.0
+    await rl.acquire()
+    assert REGISTRY.get_sample_value("ssc_rate_limiter_wait_seconds_sum") == before
+
+
+# -- discovery --------------------------------------------------------------------------------------
+
+
+async def test_a_pushback_sets_the_rate_under_what_hubspot_accepted_over_the_bare_interval() -> None:
+    # 10 per second to start; four sends in the last 10 s (a fifth, 12 s ago, is only in the guarded
+    # window): HubSpot accepted 0.4 per second, the rate drops 2 % under it and the budget follows
+    fake = FakeTime()
+    rl = limiter(fake, mode="discover", requests_per_interval=100, interval_ms=10_000, window_guard_ratio=0.5)
+    await rl.acquire()
+    fake.now += 12.0
+    await acquire_times(rl, fake, 4)
+    rl.throttle(None)
+    assert rl.discovery is not None
+    assert rl.discovery.rate == pytest.approx(0.4 * 0.98)
+    assert REGISTRY.get_sample_value(TOKENS) == 3  # floor(0.392 * 10)
+
+
+async def test_the_discovered_pace_lets_a_late_send_catch_up_by_at_most_50_ms() -> None:
+    # 100 per 2 s: one send every 20 ms; a send 1 s late takes the slots of the last 50 ms it
+    # missed, not of a tenth of the window (200 ms), then the pace resumes
+    fake = FakeTime()
+    rl = limiter(fake, mode="discover", requests_per_interval=100, interval_ms=2_000)
+    await acquire_times(rl, fake, 2)
+    fake.now += 1.0
+    times = await acquire_times(rl, fake, 5)
+    assert times == pytest.approx([501.0, 501.0, 501.0, 501.01, 501.03])
