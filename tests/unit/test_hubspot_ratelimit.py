@@ -282,18 +282,18 @@ async def test_a_nearly_empty_window_does_not_prolong_the_share_measured_before(
 
 
 async def test_a_replica_started_while_a_predecessors_sends_fill_the_window_gets_the_whole_budget() -> None:
-    # A replaced pod's 150 sends are still in HubSpot's window (1000 per second) when we start: our
-    # first answers show 1 of 151 counted sends as ours, which is not our share of the app. Once those
-    # sends roll off we send at the full budget (at 1/151 of it, 3000 sends would take 500 s).
+    # A replaced pod's 15 sends are still in HubSpot's window (100 per second) when we start: our
+    # first answers show 1 of 16 counted sends as ours, which is not our share of the app. Once those
+    # sends roll off we send at the full budget (at 1/16 of it, 300 sends would take 50 s).
     fake = FakeTime()
-    rl = limiter(fake, requests_per_interval=1000)
+    rl = limiter(fake, requests_per_interval=100)
     theirs_until = fake.now + 0.5
     ours: list[float] = []
-    for _ in range(3000):
+    for _ in range(300):
         sent = await rl.acquire()
         ours.append(sent)
-        counted = len(ours) - bisect.bisect_right(ours, sent - 1.0) + (150 if sent < theirs_until else 0)
-        rl.observe(window(remaining=1000 - counted, maximum=1000), sent_at=sent)
+        counted = len(ours) - bisect.bisect_right(ours, sent - 1.0) + (15 if sent < theirs_until else 0)
+        rl.observe(window(remaining=100 - counted, maximum=100), sent_at=sent)
     assert ours[-1] - ours[0] < 3.5
 
 
@@ -369,11 +369,13 @@ async def test_a_pushback_without_headers_slows_the_discovered_rate() -> None:
 async def test_discovery_converges_just_under_a_hidden_limit_in_simulated_time() -> None:
     fake = FakeTime()
     started = fake.now
-    rl = limiter(fake, mode="discover", requests_per_interval=100, interval_ms=10_000)
-    hubspot = HiddenLimit(500, 10.0)  # 50 per second, ten times the safe start
+    # the policy's steps are relative to the rate (a share of it per second), so a low limit reaches
+    # the same states (ramp, cut, hold, probe) in the same simulated time with few sends to simulate
+    rl = limiter(fake, mode="discover", requests_per_interval=10, interval_ms=10_000)
+    hubspot = HiddenLimit(50, 10.0)  # 5 per second, five times the safe start
     answers = await drain(rl, fake, hubspot, 300.0)
-    assert accepted_rate(hubspot, started + 20, started + 30) >= 0.9 * 50
-    assert accepted_rate(hubspot, started + 60, started + 300) >= 0.97 * 50
+    assert accepted_rate(hubspot, started + 20, started + 30) >= 0.9 * 5
+    assert accepted_rate(hubspot, started + 60, started + 300) >= 0.97 * 5
     assert answers.count(False) <= 0.02 * len(answers)
 
 
