@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consumer import metrics
 from consumer.hubspot.ratelimit import RateLimiter
 from consumer.metrics import REGISTRY
 from consumer.settings import RateLimitSettings
@@ -592,13 +593,15 @@ async def test_the_first_interval_ends_exactly_one_interval_after_the_first_send
         assert await sends_at_once(rl, fake) == expected, offset
 
 
-async def test_our_share_is_counted_over_the_bare_interval_not_the_guarded_window() -> None:
-    # one send 1.2 s before the answer is in the guarded 1.5 s window but not in HubSpot's 1 s one:
-    # HubSpot counted 8, ours 4 of them: half the budget in the next window, not 5/8 of it
+@pytest.mark.parametrize("age", [1.2, 1.0])
+async def test_our_share_is_counted_over_the_bare_interval_not_the_guarded_window(age: float) -> None:
+    # one send 1.2 s (or exactly 1 s) before the answer is in the guarded 1.5 s window but not in
+    # HubSpot's 1 s one: HubSpot counted 8, ours 4 of them: half the budget in the next window, not
+    # 5/8 of it
     fake = FakeTime()
     rl = limiter(fake, window_guard_ratio=0.5)
     await rl.acquire()
-    fake.now += 1.2
+    fake.now += age
     stamps = [await rl.acquire() for _ in range(4)]
     rl.observe(window(remaining=2), sent_at=stamps[-1])
     fake.now = stamps[-1] + 1.5  # the cap and our sends gone
@@ -686,3 +689,120 @@ async def test_the_discovered_pace_lets_a_late_send_catch_up_by_at_most_50_ms() 
     fake.now += 1.0
     times = await acquire_times(rl, fake, 5)
     assert times == pytest.approx([501.0, 501.0, 501.0, 501.01, 501.03])
+
+
+# -- exact values and both sides of each boundary ----------------------------------------------------
+
+
+async def test_the_longest_pause_is_an_hour_unless_configured() -> None:
+    fake = FakeTime()
+    rl = RateLimiter(RateLimitSettings(), sleep=fake.sleep, clock=fake.clock)
+    rl.hold_for("daily_limit", 1e9)
+    assert await rl.acquire() == pytest.approx(500.0 + 3600.0)
+
+
+async def test_a_budget_of_one_lets_one_send_through_per_interval() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=1)
+    assert await acquire_times(rl, fake, 3) == pytest.approx([500.0, 501.0, 502.0])
+
+
+async def test_a_probe_waits_out_even_a_short_retry_after() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.throttle(0.5)
+    assert await asyncio.wait_for(rl.acquire(probe=True), 1) == pytest.approx(500.5)
+
+
+async def test_a_single_header_changes_its_part_of_the_window_down_to_one() -> None:
+    fake = FakeTime()
+    rl = limiter(fake)
+    rl.observe({"X-HubSpot-RateLimit-Max": "1"})  # the interval unchanged
+    assert (rl.budget, rl.interval_s) == (1, 1.0)
+    rl.observe({"X-HubSpot-RateLimit-Interval-Milliseconds": "1001"})  # the maximum unchanged
+    assert (rl.budget, rl.interval_s) == (1, 1.001)
+    rl.observe({"X-HubSpot-RateLimit-Interval-Milliseconds": "1"})
+    assert (rl.budget, rl.interval_s) == (1, 0.001)
+
+
+async def test_the_remaining_gauges_show_each_answers_values() -> None:
+    # the gauges are process-wide: start them from values no answer gives, so a stale value from
+    # another limiter cannot pass for this one's
+    fake = FakeTime()
+    rl = limiter(fake)
+    for window_name in ("daily", "interval"):
+        metrics.LIMITER_REMAINING.labels(window=window_name).set(-1)
+    rl.observe({"X-HubSpot-RateLimit-Daily-Remaining": "4321", "X-HubSpot-RateLimit-Remaining": "7"})
+    assert REGISTRY.get_sample_value(REMAINING, {"window": "daily"}) == 4321
+    assert REGISTRY.get_sample_value(REMAINING, {"window": "interval"}) == 7
+
+
+async def test_the_partition_pace_lets_a_late_send_catch_up_by_a_tenth_of_a_longer_window() -> None:
+    # half of 100 per 2 s: one send every 40 ms; a late send may take the slots it missed within a
+    # tenth of the 2 s window (200 ms: five more at once), then the pace resumes
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=100, interval_ms=2_000)
+    rl.share_by_partitions(1, 2)
+    assert await acquire_times(rl, fake, 8) == pytest.approx([500.0] * 6 + [500.04, 500.08])
+
+
+async def test_pushbacks_within_one_interval_are_one_episode_and_a_later_one_cuts_again() -> None:
+    # the answers to what was in flight before a cut say nothing about the new rate: for one interval
+    # (1 s here) a pushback changes nothing; from then on it cuts again, 2 % each time
+    fake = FakeTime()
+    rl = limiter(fake, mode="discover")
+    assert rl.discovery is not None
+    assert rl.discovery.rate == 10.0
+    rl.throttle(None)
+    assert rl.discovery.rate == pytest.approx(9.8)
+    fake.now = 500.999
+    rl.throttle(None)
+    assert rl.discovery.rate == pytest.approx(9.8)
+    fake.now = 501.0
+    rl.throttle(None)
+    assert rl.discovery.rate == pytest.approx(9.8 * 0.98)
+
+
+async def paced_then_answered(fake: FakeTime, rl: RateLimiter, after: float) -> float:
+    """Three sends (the third waits for the pace, from 500.0 for one step), an answer at once, then
+    one more answer ``after`` seconds after that wait began; the rate it leaves."""
+    step = 1 / rl.discovery.rate if rl.discovery else 0.0
+    assert await acquire_times(rl, fake, 3) == pytest.approx([500.0, 500.0, 500.0 + step])
+    rl.observe({})
+    fake.now = 500.0 + after
+    rl.observe({})
+    assert rl.discovery is not None
+    return rl.discovery.rate
+
+
+@pytest.mark.parametrize(
+    ("per_interval", "interval_ms", "after", "rate"),
+    [
+        # 10 per second: the evidence lasts one second (longer than two steps of the pace, 0.2 s);
+        # growth is credited from the answer before (at 500.1), 25 % per second
+        (10, 1_000, 1.0, 10 * 1.25**0.9),
+        (10, 1_000, 1.5, 10.0),
+        # 1 per 2 s: two steps of the pace (4 s) outlast the second; at most a second is credited
+        (1, 2_000, 4.0, 0.5 * 1.25),
+        (1, 2_000, 4.5, 0.5),
+    ],
+)
+async def test_an_answer_raises_the_discovered_rate_only_soon_after_a_send_waited_for_the_pace(
+    per_interval: int, interval_ms: int, after: float, rate: float
+) -> None:
+    # an answer is evidence that the pace held sends back for the longer of one second and two
+    # steps of the pace after a send last waited for it; later, idle time says nothing
+    fake = FakeTime()
+    rl = limiter(fake, mode="discover", requests_per_interval=per_interval, interval_ms=interval_ms)
+    assert await paced_then_answered(fake, rl, after) == pytest.approx(rate)
+
+
+async def test_answers_to_sends_that_never_waited_for_the_pace_do_not_raise_it() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, mode="discover")
+    assert rl.discovery is not None
+    await rl.acquire()
+    rl.observe({})
+    fake.now = 500.5
+    rl.observe({})
+    assert rl.discovery.rate == 10.0
