@@ -1,8 +1,10 @@
 """Where the consumer's CPU goes: py-spy's collapsed stacks summarised three ways (pure, no I/O).
 
 py-spy ``record --format raw`` writes one line per distinct stack, ``frame;frame;...;leaf count``, each
-frame ``function (file:line)``, idle samples left out. Only samples taken inside the event loop
-(a ``run_forever`` frame on the stack) count, so imports and start-up are excluded.
+frame ``function (file:line)``, idle samples left out. Only samples taken inside the event loop count,
+so imports and start-up are excluded: a stack with asyncio's ``run_forever`` or ``Runner.run`` on it,
+or one that starts at a callback or coroutine (uvloop runs its loop in C, so py-spy shows the task's
+frames alone); a stack that imports a module never counts.
 
 * ``self_pct``: the leaf function (line numbers dropped) — the hottest Python functions;
 * ``total_pct``: inclusive share of every function of the ``consumer`` package, and of a few library
@@ -28,6 +30,8 @@ _TRUNK = (
     "asyncio/runners.py",
     "asyncio/base_events.py",
 )
+_LOOP = ("run_forever", "Runner.run (asyncio/runners.py")
+_ROOT = ("_run_module_as_main", "<module>")
 _ENTRY = ("aiohttp/client.py", "aiokafka/", "structlog/", "prometheus_client/", "pydantic/main.py")
 
 
@@ -46,6 +50,12 @@ def _library(path: str) -> str:
     return path.split("/", 1)[0]
 
 
+def _in_loop(stack: str) -> bool:
+    if "_find_and_load" in stack:
+        return False
+    return any(mark in stack for mark in _LOOP) or not stack.startswith(_ROOT)
+
+
 def summarise(collapsed: str, top: int = 15) -> dict[str, Any]:
     """The three views of the module docstring, as ``[(name, percent)]`` lists, plus the sample count."""
     own: Counter[str] = Counter()
@@ -54,7 +64,7 @@ def summarise(collapsed: str, top: int = 15) -> dict[str, Any]:
     samples = 0
     for line in collapsed.splitlines():
         stack, _, n = line.rpartition(" ")
-        if not stack or not n.isdigit() or "run_forever" not in stack:
+        if not stack or not n.isdigit() or not _in_loop(stack):
             continue
         count = int(n)
         frames = stack.split(";")

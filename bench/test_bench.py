@@ -138,6 +138,24 @@ def test_the_profile_attributes_samples_to_the_innermost_consumer_frame() -> Non
     assert dict(result["self_pct"])["BaseModel.model_validate_json (pydantic/main.py)"] == 60.0
 
 
+def test_the_profile_counts_uvloop_stacks_and_never_imports() -> None:
+    root = "_run_module_as_main (<frozen runpy>:198);<module> (consumer/__main__.py:6)"
+    runner = f"{root};Runner.run (asyncio/runners.py:118)"
+    collapsed = "\n".join(
+        [
+            f"{runner};Pipeline.process (consumer/pipeline.py:100) 10",
+            # a callback's stack alone: uvloop's loop has no Python frame
+            "ResponseHandler.data_received (aiohttp/client_proto.py:359) 30",
+            # start-up: imports (also lazy ones inside the loop) and code before the loop
+            f"{runner};_find_and_load (<frozen importlib._bootstrap>:1176) 40",
+            f"{root};import_module (importlib/__init__.py:1) 50",
+        ]
+    )
+    result = summarise(collapsed)
+    assert result["samples"] == 40
+    assert dict(result["by_stage"]) == {"<aiohttp>": 75.0, "Pipeline.process (consumer/pipeline.py)": 25.0}
+
+
 def test_a_comparison_reports_median_and_range_per_commit_and_the_share_of_the_bound() -> None:
     runs = [
         {"cpu_s_per_1000": 0.40, "throughput_per_s": 1800.0, "others_cpu_util": 0.1},
