@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -37,6 +37,7 @@ from consumer.settings import AuthMode, AuthSettings
 log = get_logger(__name__)
 
 SessionFactory = Callable[[], aiohttp.ClientSession | None]
+ProxyFor = Callable[[str], Awaitable[str | None]]  # URL -> its proxy (None: direct)
 _PREFIX = "SSC_HUBSPOT__AUTH__"
 # The access token the current task (one send) last applied: after a 401, a task whose token was
 # already replaced by another task's refresh just retries; a 401 storm causes one refresh.
@@ -143,6 +144,7 @@ class OAuthAuth:
         clock: Callable[[], float] = time.monotonic,
         timeout_s: float = 15.0,
         trust_env: bool = True,
+        proxy_for: ProxyFor | None = None,
     ) -> None:
         self._url = token_url
         self._client_id = client_id
@@ -156,6 +158,7 @@ class OAuthAuth:
         self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._trust_env = trust_env
+        self._proxy_for = proxy_for
         self._access: SecretStr | None = None
         self._expires_at = 0.0
         # what the last token answer said about the installation (HubSpot sends both since 2025-08)
@@ -194,9 +197,10 @@ class OAuthAuth:
         shared = self._session_factory() if self._session_factory else None
         # Never follow a redirect: the client secret and refresh token must reach the token endpoint
         # configured, or nowhere (a 3xx is refused like any other non-200 answer).
-        if shared is not None:
+        if shared is not None:  # the client's session: its proxy comes from proxy_for
+            proxy = await self._proxy_for(self._url) if self._proxy_for is not None else None
             async with shared.post(
-                self._url, data=form, timeout=self._timeout, allow_redirects=False
+                self._url, data=form, timeout=self._timeout, allow_redirects=False, proxy=proxy
             ) as resp:
                 return resp.status, await resp.read()
         async with (
@@ -284,6 +288,7 @@ def build_auth(
     session_factory: SessionFactory | None = None,
     clock: Callable[[], float] = time.monotonic,
     trust_env: bool = True,
+    proxy_for: ProxyFor | None = None,
 ) -> AuthProvider:
     """The provider for ``settings.mode``; :class:`ConfigError` naming the setting when a credential
     is missing or unreadable. The hapikey mode logs ``auth.hapikey_deprecated``."""
@@ -313,4 +318,5 @@ def build_auth(
         session_factory=session_factory,
         clock=clock,
         trust_env=trust_env,
+        proxy_for=proxy_for,
     )

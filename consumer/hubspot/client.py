@@ -42,7 +42,9 @@ from types import TracebackType
 from zoneinfo import ZoneInfo
 
 import aiohttp
+import aiohttp.helpers
 from prometheus_client import Counter
+from yarl import URL
 
 from consumer import __version__, metrics
 from consumer.errors import SendError
@@ -56,7 +58,7 @@ from consumer.hubspot.taxonomy import SEND_RESULT_CLASSES, classify, classify_tr
 from consumer.logs import get_logger
 from consumer.outcome import Outcome, OutcomeClass, Reason
 from consumer.ports import AuthProvider
-from consumer.scrubbing import scrub
+from consumer.scrubbing import register_secret, scrub
 from consumer.settings import HubSpotSettings
 
 log = get_logger(__name__)
@@ -71,6 +73,21 @@ def _send_counter(status: int, send_result: str) -> Counter:
     """The metric child of one (status, sendResult) pair: label lookups cost more than the increment.
     The key space is bounded (HTTP statuses x the known sendResults + "unknown" + "none")."""
     return metrics.SENDS.labels(status=str(status), send_result=send_result)
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy ``HTTPS_PROXY`` / ``HTTP_PROXY`` name for ``url`` (its credentials, from the
+    variable or ``~/.netrc``, kept in the proxy URL), or ``None`` to connect directly (no proxy for
+    the scheme, or the host is in ``NO_PROXY``). The proxy's password is registered as a secret, so
+    logs never show it. Reads the environment and a file: call it off the event loop."""
+    try:
+        proxy, auth = aiohttp.helpers.get_env_proxy_for_url(URL(url))
+    except LookupError:
+        return None
+    if auth is not None:
+        register_secret(auth.password)
+        proxy = proxy.with_user(auth.login).with_password(auth.password)
+    return str(proxy)
 
 
 def seconds_to_midnight(zone: str = "UTC", now: datetime | None = None) -> float:
@@ -113,6 +130,8 @@ class HubSpotClient:
         # sendId -> the earliest clock time of its next attempt: a Retry-After binds every later
         # attempt of that request (a retry, a probe sent while the retry sleeps, a send after a pause)
         self._not_before: dict[str, float] = {}
+        # URL -> its proxy from the environment (None: direct), read once per URL and client
+        self._proxies: dict[str, str | None] = {}
         self.limiter = limiter or RateLimiter(
             settings.rate_limit, sleep=sleep, clock=clock, max_pause_s=settings.retry.max_retry_after_s
         )
@@ -122,6 +141,7 @@ class HubSpotClient:
             session_factory=lambda: self._session,
             clock=clock,
             trust_env=settings.trust_env_proxy,
+            proxy_for=self.proxy_for,
         )
         base = settings.base_url.rstrip("/")
         self.send_url = base + settings.send_path
@@ -145,7 +165,9 @@ class HubSpotClient:
             headers={"User-Agent": f"single-send-consumer/{__version__}", "Accept": "application/json"},
             raise_for_status=False,
             trace_configs=self._trace_configs or None,
-            trust_env=self.settings.trust_env_proxy,  # HTTPS_PROXY / HTTP_PROXY / NO_PROXY
+            # The proxy comes from proxy_for (the environment read once per URL), not from aiohttp's
+            # trust_env, which reads it (and ~/.netrc) in a worker thread at every request.
+            trust_env=False,
         )
         return self
 
@@ -155,6 +177,14 @@ class HubSpotClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def proxy_for(self, url: str) -> str | None:
+        """The proxy of ``url`` (:func:`env_proxy`) when ``SSC_HUBSPOT__USE_ENV_PROXY`` applies, else
+        ``None``; the environment is read once per URL, off the event loop."""
+        if url not in self._proxies:
+            use = self.settings.trust_env_proxy
+            self._proxies[url] = await asyncio.to_thread(env_proxy, url) if use else None
+        return self._proxies[url]
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -174,16 +204,19 @@ class HubSpotClient:
             return exc.outcome, sent_at
         if self.settings.portal_id is not None and (refused := await self.guard(headers, params)):
             return refused, sent_at
+        proxy = self._proxies.get(url) if url in self._proxies else await self.proxy_for(url)
         started = time.perf_counter()
         try:
             # Redirects are never followed: a 302 would turn the POST into a GET, and an answer from
             # wherever it leads is not HubSpot's. The taxonomy pauses on any 3xx.
             if body is None:
-                request = self.session.get(url, headers=headers, params=params, allow_redirects=False)
+                request = self.session.get(
+                    url, headers=headers, params=params, allow_redirects=False, proxy=proxy
+                )
             else:
                 headers["Content-Type"] = "application/json"
                 request = self.session.post(
-                    url, data=body, headers=headers, params=params, allow_redirects=False
+                    url, data=body, headers=headers, params=params, allow_redirects=False, proxy=proxy
                 )
             async with request as resp:
                 raw = await resp.read()
@@ -247,7 +280,8 @@ class HubSpotClient:
         token = credential[7:].strip()
         url = self.settings.base_url.rstrip("/") + TOKEN_INFO_PATH
         try:
-            request = self.session.post(url, json={"tokenKey": token}, allow_redirects=False)
+            proxy = await self.proxy_for(url)
+            request = self.session.post(url, json={"tokenKey": token}, allow_redirects=False, proxy=proxy)
             async with request as resp:
                 status, raw, resp_headers = resp.status, await resp.read(), resp.headers
         except asyncio.CancelledError:
@@ -404,4 +438,4 @@ class HubSpotClient:
         return outcome
 
 
-__all__ = ["HubSpotClient", "seconds_to_midnight"]
+__all__ = ["HubSpotClient", "env_proxy", "seconds_to_midnight"]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
+import aiohttp.client
+import aiohttp.helpers
 import orjson
 import pytest
 from aiohttp import web
@@ -15,7 +19,8 @@ from pydantic import SecretStr
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.request import SingleSendRequest
 from consumer.outcome import OutcomeClass, Reason
-from consumer.settings import AuthSettings, HubSpotSettings, RetrySettings
+from consumer.scrubbing import scrub
+from consumer.settings import AuthMode, AuthSettings, HubSpotSettings, RetrySettings
 
 SEND_PATH = "/marketing/v3/transactional/single-email/send"
 PENDING = orjson.dumps({"statusId": "st-1", "status": "PENDING", "requestedAt": "2026-11-27T10:00:00Z"})
@@ -201,3 +206,61 @@ async def test_http_proxy_and_no_proxy_from_the_environment(
         outcome = await client.send(request(), probe=True)
     assert outcome.reason is Reason.CONNECTION
     assert len(seen) == 1
+
+
+def _recording_proxy(heads: list[list[str]]) -> Handler:
+    """A forward proxy for plain http that records each request head and answers as HubSpot would."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await _read_head(reader))
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(PENDING)}\r\n"
+        writer.write(head.encode() + b"Connection: close\r\n\r\n" + PENDING)
+        await writer.drain()
+        writer.close()
+
+    return handle
+
+
+async def test_the_proxy_is_read_from_the_environment_once_per_client_with_its_credentials(
+    raw_server: Callable[[Handler], Awaitable[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    heads: list[list[str]] = []
+    port = await raw_server(_recording_proxy(heads))
+    monkeypatch.setenv("HTTP_PROXY", f"http://proxy-user:proxy-p%40ss-123456@127.0.0.1:{port}")
+    looked_up: list[str] = []
+    real = aiohttp.helpers.get_env_proxy_for_url
+
+    def counting(url: Any) -> Any:
+        looked_up.append(str(url))
+        return real(url)
+
+    monkeypatch.setattr(aiohttp.helpers, "get_env_proxy_for_url", counting)
+    monkeypatch.setattr(aiohttp.client, "get_env_proxy_for_url", counting, raising=False)
+    cfg = settings("http://hubspot-sim.invalid:8025", allow_insecure_http=True)
+    async with HubSpotClient(cfg, max_in_flight=2) as client:
+        outcomes = [await client.send(request(), probe=True) for _ in range(3)]
+    assert [o.cls for o in outcomes] == [OutcomeClass.SENT] * 3
+    assert [h[0] for h in heads] == [f"POST http://hubspot-sim.invalid:8025{SEND_PATH} HTTP/1.1"] * 3
+    credentials = "Basic " + base64.b64encode(b"proxy-user:proxy-p@ss-123456").decode()
+    assert all(f"Proxy-Authorization: {credentials}" in h for h in heads)
+    assert looked_up == [f"http://hubspot-sim.invalid:8025{SEND_PATH}"]  # not once per request
+    assert "proxy-p@ss-123456" not in scrub("proxy at http://proxy-user:proxy-p@ss-123456@proxy:3128")
+
+
+async def test_the_oauth_token_call_goes_through_the_proxy_of_the_environment(
+    raw_server: Callable[[Handler], Awaitable[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    heads: list[list[str]] = []
+    port = await raw_server(_recording_proxy(heads))
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    oauth = AuthSettings(
+        mode=AuthMode.OAUTH,
+        oauth_client_id="client-1",
+        oauth_client_secret=SecretStr("client-secret-123456"),
+        oauth_refresh_token=SecretStr("refresh-token-123456"),
+    )
+    cfg = settings("http://hubspot-sim.invalid:8025", allow_insecure_http=True, auth=oauth)
+    async with HubSpotClient(cfg, max_in_flight=2) as client:
+        outcome = await client.send(request(), probe=True)
+    assert outcome.cls is OutcomeClass.PAUSE  # the proxy's answer is no token
+    assert heads[0][0] == "POST http://hubspot-sim.invalid:8025/oauth/v3/token HTTP/1.1"
