@@ -165,6 +165,9 @@ class HubSpotClient:
             headers={"User-Agent": f"single-send-consumer/{__version__}", "Accept": "application/json"},
             raise_for_status=False,
             trace_configs=self._trace_configs or None,
+            # HubSpot's API takes no cookies; a jar would be searched at every request and grow with
+            # whatever a load balancer in front of it sets
+            cookie_jar=aiohttp.DummyCookieJar(),
             # The proxy comes from proxy_for (the environment read once per URL), not from aiohttp's
             # trust_env, which reads it (and ~/.netrc) in a worker thread at every request.
             trust_env=False,

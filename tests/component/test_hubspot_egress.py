@@ -264,3 +264,27 @@ async def test_the_oauth_token_call_goes_through_the_proxy_of_the_environment(
         outcome = await client.send(request(), probe=True)
     assert outcome.cls is OutcomeClass.PAUSE  # the proxy's answer is no token
     assert heads[0][0] == "POST http://hubspot-sim.invalid:8025/oauth/v3/token HTTP/1.1"
+
+
+async def test_cookies_an_answer_sets_are_never_sent_back(
+    raw_server: Callable[[Handler], Awaitable[int]],
+) -> None:
+    heads: list[list[str]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while not reader.at_eof():  # keep-alive: several requests per connection
+            try:
+                heads.append(await _read_head(reader))
+            except asyncio.IncompleteReadError:
+                break
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(PENDING)}\r\n"
+            writer.write(head.encode() + b"Set-Cookie: __cf_bm=abc; Path=/\r\n\r\n" + PENDING)
+            await writer.drain()
+
+    port = await raw_server(handle)
+    # a host name: aiohttp's jar never stores cookies of an IP address
+    async with HubSpotClient(settings(f"http://localhost:{port}"), max_in_flight=1) as client:
+        outcomes = [await client.send(request(), probe=True) for _ in range(2)]
+    assert [o.cls for o in outcomes] == [OutcomeClass.SENT] * 2
+    assert len(heads) == 2
+    assert not [line for head in heads for line in head if line.lower().startswith("cookie:")]
