@@ -277,6 +277,12 @@ class EngineSettings(_Section):
         default="auto",
         description="auto: uvloop when installed (the uvloop extra), else asyncio; asyncio: never uvloop",
     )
+    gc_threshold: int = Field(
+        default=5_000,
+        ge=0,
+        description="net allocations between collections of the young generation while `consumer run` runs "
+        "(Python's default is 700); 0 keeps Python's garbage-collector settings",
+    )
     ordering: Ordering = Ordering.KEY
     partition_window: int = Field(default=2_000, ge=1, description="uncommitted records per partition")
     commit_every: int = Field(default=500, ge=1, description="commit after this many completions")

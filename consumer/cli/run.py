@@ -46,7 +46,7 @@ def run(
             uninstall()
 
     try:
-        eventloop.run(main(), settings.engine.event_loop)
+        eventloop.run(main(), settings.engine.event_loop, settings.engine.gc_threshold)
     except Exception as exc:  # the last line of defence: one scrubbed JSON line, never a traceback
         logs.get_logger("consumer.service").critical(
             "service.failed", error=type(exc).__name__, detail=str(exc)

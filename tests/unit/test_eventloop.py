@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 
 import pytest
@@ -53,3 +54,33 @@ def test_asking_for_uvloop_without_it_names_the_setting_and_starts_nothing(
 def test_the_setting_refuses_other_loops() -> None:
     with pytest.raises(ValueError, match="event_loop"):
         EngineSettings(event_loop="trio")  # type: ignore[arg-type]
+
+
+async def _collector_state() -> tuple[int, int, int]:
+    return gc.get_threshold()
+
+
+def test_while_the_loop_runs_the_young_generation_is_collected_less_often() -> None:
+    assert EngineSettings().gc_threshold == 5_000
+    before = gc.get_threshold()
+    assert eventloop.run(_collector_state(), "auto", 5_000) == (5_000, *before[1:])
+    assert gc.get_threshold() == before  # Python's settings again once the loop is done
+
+
+def test_the_collector_is_restored_when_the_run_fails() -> None:
+    before = gc.get_threshold()
+
+    async def fail() -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        eventloop.run(fail(), "asyncio", 5_000)
+    assert gc.get_threshold() == before
+
+
+def test_a_gc_threshold_of_0_keeps_pythons_settings() -> None:
+    before = gc.get_threshold()
+    assert eventloop.run(_collector_state(), "auto", 0) == before
+    assert eventloop.run(_collector_state(), "auto") == before
+    with pytest.raises(ValueError, match="gc_threshold"):
+        EngineSettings(gc_threshold=-1)
