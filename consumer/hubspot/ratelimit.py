@@ -24,10 +24,12 @@ its own sends and lets a send through while
   small share until the busy one slows down; use the static share below when strict fairness
   matters;
 * once the group's partition ownership is known (:meth:`share_by_partitions`, with the setting of
-  that name), that part of ``max`` (rounded up) replaces ``replica_share`` and, after each answer,
-  the cap is that part of what senders outside the group leave (``ratesharing.claim_by_partitions``)
-  instead of the proportional split above; and the sends are paced, that part of ``max`` spread
-  evenly over the window (``ratesharing.spacing``), rather than sent whenever a slot frees;
+  that name), that part of ``max`` (rounded up) replaces ``replica_share``, and the sends are paced
+  at that part of the group's rate, spread evenly over the interval (``ratesharing.spacing``)
+  rather than sent whenever a slot frees. Every member steers its estimate of the group's rate with
+  the app-wide ``Remaining`` of each answer toward a window just under full
+  (``ratesharing.steer``), so none estimates the others' use from its own; after each answer our
+  window may grow by that part of what is left, instead of the proportional split above;
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
@@ -128,8 +130,8 @@ class RateLimiter:
 
     def share_by_partitions(self, owned: int, total: int) -> None:
         """This replica owns ``owned`` of the ``total`` partitions its group reads: with
-        ``share_by_partitions`` that part of the app's window is its budget, and after each answer
-        that part of what senders outside the group leave (see ``ratesharing.claim_by_partitions``)."""
+        ``share_by_partitions`` that part of the app's window is its budget, and it paces that part
+        of the group's rate (see ``ratesharing.steer``)."""
         part = owned / total if self._settings.share_by_partitions and 0 < owned <= total else None
         if part == self._sharing.part:
             return
@@ -291,11 +293,11 @@ class RateLimiter:
 
     # -- acquiring --------------------------------------------------------------------------------------
     def _pace_step(self, now: float) -> float:
-        """The pace's time between two sends: the discovered rate's, or sharing by partitions the
-        budget's spread evenly over the window; 0 when nothing paces the sends."""
+        """The pace's time between two sends: the discovered rate's, or sharing by partitions our
+        part of the group's rate spread evenly over the interval; 0 when nothing paces the sends."""
         if self._discovering(now):
             return 1 / self._discovery.rate
-        return ratesharing.spacing(self._sharing, maximum=self._max, window_s=self._window_s)
+        return ratesharing.spacing(self._sharing, maximum=self._max, interval_s=self._interval_s)
 
     def _wait_time(self, now: float, probe: bool) -> float | None:
         """Seconds until a send may go (0: now); ``None``: blocked by a hold with no end."""
@@ -319,6 +321,7 @@ class RateLimiter:
             maximum=self._max,
             mine=len(self._log),
             discovering=discovering,
+            stretch=self._window_s / self._interval_s,
         )
         if len(self._log) < limit:
             return 0.0

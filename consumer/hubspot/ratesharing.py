@@ -11,10 +11,12 @@ answers in.
 * **By use** (no partition share known): after an answer, the cap is ``mine + remaining * share``
   for one interval, where ``share`` is our part of what HubSpot counted (:func:`measure`); in the
   following windows the budget stays at that share until answers show the others have gone.
-* **By partitions** (the group's ownership known): the cap is our part of what senders outside the
-  group leave (:func:`claim_by_partitions`), and the budget already is our part of the maximum.
+* **By partitions** (the group's ownership known): every member steers one estimate of the group's
+  rate with the app-wide ``Remaining`` of its answers (:func:`steer`, :func:`refused`), the same
+  for every member whatever its own use, and paces its part of it; after an answer, the cap lets
+  our window grow by our part of what HubSpot has left.
 * **A full window** (a refusal without ``Retry-After``): the cap is what is in our window now.
-* **Pace** (by partitions): the sends the window may hold are spread evenly over it (:func:`spacing`).
+* **Pace** (by partitions): our part of the group's rate, spread evenly (:func:`spacing`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,17 @@ from typing import NamedTuple
 MIN_SAMPLE_RATIO = 0.2
 # how long our last measured share of the app's usage shapes the budget without fresh answers
 SHARE_TTL_INTERVALS = 3
-# with senders outside the group, the group leaves them this much more than they used, and one request
-OUTSIDE_MARGIN = 0.03
+# by partitions, the group aims to leave this part of HubSpot's maximum (at least one request) free
+TARGET_REMAINING = 0.03
+# by partitions, the group's rate moves by this part of the room above the target per interval
+GAIN = 0.5
+# by partitions, answers that find the window full cut the group's rate by this part of itself
+# per interval
+FULL_CUT = 0.5
+# by partitions, a refusal for a full window cuts the group's rate by this part of itself
+REFUSAL_CUT = 0.1
+# by partitions, the group's rate starts at this part of the maximum
+START = 0.95
 # by partitions, a send that comes up to this part of the window late after its paced slot may take
 # the slots it missed: a loaded event loop wakes late, and a pace that never catches up runs slow
 PACE_CREDIT = 0.1
@@ -56,6 +67,17 @@ class Answer:
     warming: bool  # the request went out in our first interval
 
 
+@dataclass(frozen=True, slots=True)
+class Group:
+    """By partitions: the sends per interval this member takes the whole group to make (``rate``;
+    a member makes its part of them), when an answer last moved it, and until when a refusal cuts
+    it no further. The rate is the group's, not the member's: a new part (a rebalance) keeps it."""
+
+    rate: float
+    at: float
+    cut_until: float = float("-inf")
+
+
 class Cap(NamedTuple):
     """At most ``sends`` of ours in the window until ``until``."""
 
@@ -66,13 +88,15 @@ class Cap(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class Sharing:
     """The estimator's state: our measured share of the app, our part of the group's partitions
-    (None until known), the cap the last answer set, and the send time of the newest answer taken
-    (an answer to an older send says less and is ignored)."""
+    (None until known), the cap the last answer set, the send time of the newest answer taken
+    (an answer to an older send says less and is ignored), and by partitions the group's rate
+    (None until the first answer)."""
 
     share: Share = Share()
     part: float | None = None
     cap: Cap | None = None
     newest: float = float("-inf")
+    group: Group | None = None
 
     def cap_at(self, now: float) -> Cap | None:
         """The cap while it lasts."""
@@ -100,19 +124,33 @@ def claim(mine: int, remaining: int, fraction: float) -> int:
     return mine + math.floor(max(0, remaining) * fraction)
 
 
-def claim_by_partitions(answer: Answer, part: float) -> int:
-    """How many of our sends the window may hold when we own ``part`` of the group's partitions:
-    that part of what the senders outside the group leave. Outside use is what HubSpot counted
-    minus the group's, estimated as ours ÷ ``part`` (every member busy with its share). The members'
-    claims add up to the window, whoever else sends (alone, a part that is no whole number of
-    requests is rounded up: the pace, not the claim, holds each member to its part)."""
-    used = max(0, answer.maximum - max(0, answer.remaining))
-    outside = used - answer.accepted / part
-    if outside < 1:  # the group alone: our part, rounded up (the pace keeps the rate at the part)
-        return math.ceil(part * answer.maximum)
-    # a sender outside the group races us for every slot that frees: leave it room
-    outside = min(float(answer.maximum), outside * (1 + OUTSIDE_MARGIN) + 1)
-    return math.floor(part * (answer.maximum - outside))
+def steer(group: Group, *, maximum: int, remaining: int, part: float, now: float, interval_s: float) -> Group:
+    """Move the group's rate with one answer (``Remaining`` after our request). Every member sees
+    the same app-wide ``Remaining``, so every member moves its estimate alike, whatever its own
+    use: no member estimates the others' use from its own, and one that fell behind is not held
+    behind. Room above the target raises the rate by ``GAIN`` of it per interval; a request that
+    filled the window (``Remaining`` 0; a refused one too) lowers it by ``FULL_CUT`` of itself per
+    interval. Each answer weighs as much as the time since the one before (at most one interval),
+    so members that send more often do not move faster or further. The rate stays between one
+    request and what our part may hold alone (``maximum ÷ part``: the whole window when the other
+    members are idle)."""
+    elapsed = min(1.0, max(0.0, (now - group.at) / interval_s))
+    if remaining > 0:
+        target = max(1.0, TARGET_REMAINING * maximum)
+        rate = group.rate + GAIN * (remaining - target) * elapsed
+    else:
+        rate = group.rate * (1 - FULL_CUT * elapsed)
+    return Group(min(max(rate, 1.0), maximum / part), now, group.cut_until)
+
+
+def refused(group: Group, *, now: float, interval_s: float) -> Group:
+    """HubSpot refused one of our sends for a full window: cut the group's rate by
+    ``REFUSAL_CUT``, once per half interval (the refusals of sends already in flight belong to the
+    same overload). Every member refused in one overload cuts alike."""
+    if now < group.cut_until:
+        return group
+    rate = max(1.0, group.rate * (1 - REFUSAL_CUT))
+    return Group(rate, group.at, now + interval_s / 2)
 
 
 def answered(
@@ -124,39 +162,69 @@ def answered(
         return state  # an older answer overtaken by a newer one
     share = measure(state.share, answer, now, interval_s)
     if state.part is None:
-        sends = claim(mine, answer.remaining, share.at(now))
-    else:
-        sends = claim_by_partitions(answer, state.part)
-    return Sharing(share=share, part=state.part, cap=Cap(sends, now + interval_s), newest=sent_at)
+        cap = Cap(claim(mine, answer.remaining, share.at(now)), now + interval_s)
+        return Sharing(share=share, cap=cap, newest=sent_at, group=state.group)
+    group = state.group or Group(START * answer.maximum, now)
+    group = steer(
+        group,
+        maximum=answer.maximum,
+        remaining=answer.remaining,
+        part=state.part,
+        now=now,
+        interval_s=interval_s,
+    )
+    # our window grows by at most our part of what is left per answer: a member that starts fills
+    # a window others use step by step
+    cap = Cap(mine + math.ceil(state.part * max(0, answer.remaining)), now + interval_s)
+    return Sharing(share=share, part=state.part, cap=cap, newest=sent_at, group=group)
 
 
 def window_full(state: Sharing, *, now: float, mine: int, interval_s: float) -> Sharing:
     """HubSpot refused a send because the app's window is full and said not for how long: no more
     of ours in the window than ``mine`` now, for one interval."""
-    return Sharing(share=state.share, part=state.part, cap=Cap(mine, now + interval_s), newest=now)
+    group = state.group if state.group is None else refused(state.group, now=now, interval_s=interval_s)
+    cap = Cap(mine, now + interval_s)
+    return Sharing(share=state.share, part=state.part, cap=cap, newest=now, group=group)
 
 
-def spacing(state: Sharing, *, maximum: int, window_s: float) -> float:
+def group_rate(state: Sharing, maximum: int) -> float:
+    """By partitions, the sends per interval the group makes: as the last answer steered it,
+    ``START`` of the ``maximum`` before any."""
+    return START * maximum if state.group is None else state.group.rate
+
+
+def spacing(state: Sharing, *, maximum: int, interval_s: float) -> float:
     """The time between two of our sends: with the group's partition share known, our part of the
-    ``maximum`` (a whole number of requests or not) spreads evenly over the window rather than going
-    out together whenever slots free (a cap still bounds how many the window holds). A burst
-    takes every slot that frees before a sender outside the group gets one (it is refused, its use
-    looks smaller, we claim more: the window fills in spikes and idles between them), and crowds
-    HubSpot's window when answers come late. Zero (no pace) otherwise."""
-    return window_s / (state.part * maximum) if state.part is not None and maximum > 0 else 0.0
+    group's rate (:func:`group_rate`; a whole number of requests or not) spreads evenly over the
+    interval rather than going out together whenever slots free (a cap still bounds how many the
+    window holds). A burst takes every slot that frees before a sender outside the group gets one
+    (it is refused, the window fills in spikes and idles between them), and crowds HubSpot's window
+    when answers come late. Zero (no pace) otherwise."""
+    if state.part is None or maximum <= 0:
+        return 0.0
+    return interval_s / (state.part * group_rate(state, maximum))
 
 
 def window_limit(
-    state: Sharing, now: float, *, budget: int, maximum: int, mine: int, discovering: bool
+    state: Sharing,
+    now: float,
+    *,
+    budget: int,
+    maximum: int,
+    mine: int,
+    discovering: bool,
+    stretch: float,
 ) -> int:
     """How many of our sends the rolling window may hold now (a pace aside), given the static
-    ``budget``, HubSpot's ``maximum`` and ``mine`` in the window. By partitions, our part of the
-    maximum rounded up (the pace holds the rate to the part). Discovering, only a cap bounds the
-    window: one more than it holds is always allowed."""
+    ``budget``, HubSpot's ``maximum``, ``mine`` in the window and how much longer than HubSpot's
+    interval our window counts a send (``stretch``, 1 and more). By partitions, our part of the
+    group's rate over our window, rounded up (the pace holds the rate to it; this bounds the slots a
+    late pace catches up). Discovering, only a cap bounds the window: one more than it holds is
+    always allowed."""
     if discovering:
         limit = mine + 1
     elif state.part is not None:
-        limit = math.ceil(state.part * maximum)
+        limit = math.ceil(state.part * group_rate(state, maximum) * stretch)
     else:  # our measured share of the budget (all of it unmeasured), never nothing
         limit = max(1, math.floor(budget * state.share.at(now)))
     cap = state.cap_at(now)

@@ -167,8 +167,9 @@ async def test_discovery_finds_a_hidden_limit_and_drains_behind_it(start_sim: St
 
 @pytest.mark.slow
 async def test_two_replicas_split_the_window_by_partition_ownership(start_sim: StartSim) -> None:
-    # Each claims its partitions' part of what HubSpot has left instead of a share measured from use:
-    # the claims add up to what is left. The baseline, measured in the same run, measures the share.
+    # Each paces its partitions' part of the group's rate, which both steer with the app-wide
+    # Remaining, instead of a share measured from use. The baseline, measured in the same run,
+    # measures the share.
     proportional, _ = await two_replicas(start_sim, adapt=True)
     refused, combined = await two_replicas(start_sim, adapt=True, by_partitions=True)
     assert refused <= max(proportional, 0.01)

@@ -399,16 +399,16 @@ async def test_rate_limit_headers_switch_discovery_off() -> None:
     assert await sends_at_once(rl, fake) == 5  # the header's cap, not the pace
 
 
-async def test_the_groups_partition_share_is_the_budget_and_the_part_claimed_of_what_is_left() -> None:
+async def test_the_groups_partition_share_is_the_budget_and_an_answer_lets_its_part_of_what_is_left() -> None:
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=100, replica_share=0.25)
     await acquire_times(rl, fake, 5)
     rl.share_by_partitions(2, 6)  # it replaces the static share
     assert rl.budget == 33
-    # HubSpot counted 40: ours 5, so about 15 for the group and 25 outside it (26.75 with the margin
-    # left to outside senders); this replica may hold a third of the rest: 24, 19 more than its 5
+    # HubSpot has 60 left: our window may grow by a third of them for one interval (5 + 20), however
+    # fast the pace (a third of 95 per second)
     rl.observe(window(remaining=60, maximum=100), sent_at=fake.now)
-    assert await sends_within(rl, fake, 1.0, up_to=40) == 19
+    assert await sends_within(rl, fake, 1.0, up_to=40) == 20
 
 
 async def test_a_replica_claims_only_its_partitions_part_even_in_its_first_interval() -> None:
@@ -434,34 +434,42 @@ async def test_the_partition_share_can_be_switched_off() -> None:
 
 
 async def test_sharing_by_partitions_spreads_the_sends_evenly_over_the_window() -> None:
-    # half of 10 per second: one send every fifth of a second (after a first pair: a send may take
-    # the slot it missed), not five at once whenever slots free (a burst takes every freed slot
-    # before another app of the portal gets one)
+    # half of 95 % of 10 per second before any answer: one send every 0.21 s (after a first pair: a
+    # send may take the slot it missed), not five at once whenever slots free (a burst takes every
+    # freed slot before another app of the portal gets one); at most five in the window, and the
+    # pace goes on from its own slots
     fake = FakeTime()
     rl = limiter(fake)
     rl.share_by_partitions(1, 2)
     times = await acquire_times(rl, fake, 7)
-    assert times == pytest.approx([500.0, 500.0, 500.2, 500.4, 500.6, 501.0, 501.0])
+    step = 1 / 4.75
+    expected = [500.0, 500.0, 500.0 + step, 500.0 + 2 * step, 500.0 + 3 * step, 501.0, 500.0 + 5 * step]
+    assert times == pytest.approx(expected)
 
 
 async def test_the_pace_lets_a_late_send_take_the_slots_it_missed_up_to_a_tenth_of_the_window() -> None:
-    # 50 per second: one send every 20 ms; a loop that wakes late may send what it missed within
-    # the last 100 ms at once (a pace that never catches up runs slow), then the pace resumes
+    # half of 95 % of 100 per second: one send every 21 ms; a loop that wakes late may send what it
+    # missed within the last 100 ms at once (a pace that never catches up runs slow), then the pace
+    # resumes
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=100)
     rl.share_by_partitions(1, 2)
-    assert await acquire_times(rl, fake, 8) == pytest.approx([500.0] * 6 + [500.02, 500.04])
+    step = 1 / 47.5
+    slots = [500.0 - 0.1 + n * step for n in range(5, 8)]
+    assert await acquire_times(rl, fake, 8) == pytest.approx([500.0] * 5 + slots)
 
 
 async def test_a_cap_bounds_how_many_and_the_pace_how_fast() -> None:
-    # others used 11 of 20 (10 and its margin): our part of what they leave is 4 sends in the
-    # window, at the budget's pace (one every tenth of a second); then the window moves on
+    # 8 left of 20: our window may hold our 1 and half of the 8, at the group's pace (half of 19
+    # per second); then the window moves on
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=20)
     rl.share_by_partitions(1, 2)
     sent = await rl.acquire()
     rl.observe(window(remaining=8, maximum=20), sent_at=sent)
-    assert await acquire_times(rl, fake, 5) == pytest.approx([500.0, 500.1, 500.2, 501.0, 501.0])
+    step = 1 / 9.5
+    expected = [500.0, 500.0 + step, 500.0 + 2 * step, 500.0 + 3 * step, 501.0]
+    assert await acquire_times(rl, fake, 5) == pytest.approx(expected)
 
 
 async def test_without_the_partition_share_sends_go_as_soon_as_the_window_has_room() -> None:
@@ -738,12 +746,14 @@ async def test_the_remaining_gauges_show_each_answers_values() -> None:
 
 
 async def test_the_partition_pace_lets_a_late_send_catch_up_by_a_tenth_of_a_longer_window() -> None:
-    # half of 100 per 2 s: one send every 40 ms; a late send may take the slots it missed within a
-    # tenth of the 2 s window (200 ms: five more at once), then the pace resumes
+    # half of 95 % of 100 per 2 s: one send every 42 ms; a late send may take the slots it missed
+    # within a tenth of the 2 s window (200 ms: four more at once), then the pace resumes
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=100, interval_ms=2_000)
     rl.share_by_partitions(1, 2)
-    assert await acquire_times(rl, fake, 8) == pytest.approx([500.0] * 6 + [500.04, 500.08])
+    step = 2 / 47.5
+    slots = [500.0 - 0.2 + n * step for n in range(5, 8)]
+    assert await acquire_times(rl, fake, 8) == pytest.approx([500.0] * 5 + slots)
 
 
 async def test_pushbacks_within_one_interval_are_one_episode_and_a_later_one_cuts_again() -> None:
@@ -806,3 +816,14 @@ async def test_answers_to_sends_that_never_waited_for_the_pace_do_not_raise_it()
     fake.now = 500.5
     rl.observe({})
     assert rl.discovery.rate == 10.0
+
+
+async def test_by_partitions_the_window_holds_the_groups_part_over_the_guarded_window() -> None:
+    # ten sent at once by use, then a part of a half: the window of 3 s (2 s and a guard of half of
+    # it) may hold half of 95 % of 10 per 2 s over 3 s (7.125, so 8): the next send waits until the
+    # ten leave it
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=10, interval_ms=2_000, window_guard_ratio=0.5)
+    assert await acquire_times(rl, fake, 10) == [500.0] * 10
+    rl.share_by_partitions(1, 2)
+    assert await rl.acquire() == pytest.approx(503.0)

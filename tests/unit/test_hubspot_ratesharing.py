@@ -8,13 +8,15 @@ import pytest
 from consumer.hubspot.ratesharing import (
     Answer,
     Cap,
+    Group,
     Share,
     Sharing,
     answered,
     claim,
-    claim_by_partitions,
     measure,
+    refused,
     spacing,
+    steer,
     window_full,
     window_limit,
 )
@@ -63,30 +65,79 @@ def test_the_claim_is_ours_in_the_window_plus_our_share_of_what_is_left(
 
 
 @pytest.mark.parametrize(
-    ("seen", "part", "cap"),
+    ("before", "remaining", "maximum", "part", "rate"),
     [
-        (answer(remaining=50, accepted=50), 1.0, 100),  # alone in the group and the app: everything
-        (answer(remaining=50, accepted=25), 0.5, 50),  # the group used it all: our half of the window
-        (answer(remaining=30, accepted=5, maximum=50), 0.25, 13),  # a quarter of 50, rounded up
-        (answer(remaining=100, accepted=0), 0.5, 50),  # an empty window: our half of it
-        # one request outside the group is an outside sender: 2.03 with its margin
-        (answer(remaining=49, accepted=25), 0.5, 48),
-        (answer(remaining=0, accepted=99), 1.0, 97),
-        # 30 used outside the group, 31.9 with its margin (3 % of it and one request): half of the
-        # 68.1 it leaves
-        (answer(remaining=40, accepted=15), 0.5, 34),
-        (answer(remaining=0, accepted=35), 0.5, 34),  # a full window, 30 of it outside: the same
-        # we have sent nothing yet: the 10 used are outside, 11.3 with the margin
-        (answer(remaining=90, accepted=0), 0.25, 22),
-        # the margin follows what the others used, not the window: 5 outside leave 93.85 to the group
-        (answer(remaining=45, accepted=25, maximum=100), 0.5, 46),
-        (answer(remaining=245, accepted=25, maximum=300), 0.5, 146),
+        # room above the target (3 % of the maximum, at least one request) raises the group's rate
+        # by half of it per interval, each answer weighing the time since the one before
+        (Group(40.0, 99.0), 5, 50, 0.5, 41.75),
+        (Group(40.0, 99.5), 5, 50, 0.5, 40.875),  # half an interval: half as much
+        (Group(40.0, 90.0), 5, 50, 0.5, 41.75),  # never more than one interval's worth
+        (Group(40.0, 100.5), 5, 50, 0.5, 40.0),  # an answer from before the last: no weight
+        (Group(40.0, 99.0), 2, 50, 0.5, 40.25),
+        (Group(40.0, 99.0), 1, 50, 0.5, 39.75),  # below the target but not full: a little less
+        (Group(40.0, 99.0), 3, 100, 0.5, 40.0),  # at the target (3 of 100): kept
+        (Group(8.0, 99.0), 1, 10, 1.0, 8.0),  # the target is one request at least
+        (Group(8.0, 99.0), 2, 10, 1.0, 8.5),
+        # a request that filled the window lowers the rate by half of it per interval
+        (Group(40.0, 99.0), 0, 50, 0.5, 20.0),
+        (Group(40.0, 99.5), 0, 50, 0.5, 30.0),
+        (Group(40.0, 90.0), 0, 50, 0.5, 20.0),
+        (Group(40.0, 99.0), -2, 50, 0.5, 20.0),
+        # between one request and the whole window for our part alone
+        (Group(48.0, 99.0), 40, 50, 1.0, 50.0),
+        (Group(48.0, 99.0), 40, 50, 0.5, 67.25),  # the other half idle: more than the maximum
+        (Group(98.0, 99.0), 40, 50, 0.5, 100.0),
+        (Group(1.5, 99.0), 0, 50, 0.5, 1.0),
     ],
 )
-def test_a_member_claims_its_partitions_part_of_what_senders_outside_the_group_leave(
-    seen: Answer, part: float, cap: int
+def test_an_answer_steers_the_groups_rate_toward_a_window_just_under_full(
+    before: Group, remaining: int, maximum: int, part: float, rate: float
 ) -> None:
-    assert claim_by_partitions(seen, part) == cap
+    after = steer(before, maximum=maximum, remaining=remaining, part=part, now=100.0, interval_s=1.0)
+    assert after == Group(pytest.approx(rate), 100.0, before.cut_until)
+
+
+def test_the_steering_is_per_interval_whatever_its_length_and_keeps_the_refusal_hold() -> None:
+    before = Group(40.0, 95.0, 101.0)
+    after = steer(before, maximum=50, remaining=5, part=0.5, now=100.0, interval_s=10.0)
+    assert after == Group(pytest.approx(40.875), 100.0, 101.0)
+
+
+def test_a_refusal_cuts_the_groups_rate_once_per_half_interval() -> None:
+    cut = refused(Group(40.0, 99.0), now=100.0, interval_s=2.0)
+    assert cut == Group(pytest.approx(36.0), 99.0, 101.0)
+    assert refused(cut, now=100.99, interval_s=2.0) is cut  # the same overload
+    assert refused(cut, now=101.0, interval_s=2.0) == Group(pytest.approx(32.4), 99.0, 102.0)
+    assert refused(Group(1.05, 99.0), now=100.0, interval_s=2.0).rate == 1.0  # never under one request
+
+
+@pytest.mark.parametrize("accepted", [0, 5, 25, 40])
+def test_a_members_own_use_does_not_move_the_groups_rate(accepted: int) -> None:
+    # two members with the same part see the same answer: one behind (it started late, or its
+    # partitions were idle), one ahead. Both steer the group's rate alike: the one behind is not
+    # taken for a sign of use outside the group and held behind (only its window's count differs,
+    # and its window may grow by its half of the 5 left, rounded up)
+    before = Sharing(part=0.5, group=Group(40.0, 99.0))
+    seen = answer(remaining=5, accepted=accepted, maximum=50)
+    after = answered(before, seen, sent_at=99.9, now=100.0, mine=accepted, interval_s=1.0)
+    assert after.group == Group(pytest.approx(41.75), 100.0)
+    assert after.cap == Cap(accepted + 3, 101.0)
+
+
+def test_an_answer_below_zero_left_lets_the_window_grow_by_nothing() -> None:
+    before = Sharing(part=0.5, group=Group(40.0, 99.0))
+    seen = answer(remaining=-3, accepted=10, maximum=50)
+    after = answered(before, seen, sent_at=99.9, now=100.0, mine=10, interval_s=1.0)
+    assert after.group == Group(pytest.approx(20.0), 100.0)
+    assert after.cap == Cap(10, 101.0)
+
+
+def test_sharing_by_use_keeps_the_groups_rate_for_when_the_partitions_are_known() -> None:
+    before = Sharing(group=Group(40.0, 99.0))
+    after = answered(
+        before, answer(remaining=50, accepted=50), sent_at=99.9, now=100.0, mine=50, interval_s=1.0
+    )
+    assert after.group == Group(40.0, 99.0)
 
 
 @pytest.mark.parametrize(
@@ -108,13 +159,23 @@ def test_a_member_claims_its_partitions_part_of_what_senders_outside_the_group_l
             30,
             Sharing(Share(0.5, 130.0), None, Cap(50, 110.0), 99.0),
         ),
-        # by partitions: our part of what the senders outside the group leave
+        # by partitions, the first answer: the group's rate starts at 95 % of the maximum, and our
+        # window may grow by our part of what is left
         (
             Sharing(part=0.5),
             answer(remaining=50, accepted=25),
             99.0,
             25,
-            Sharing(Share(0.5, 130.0), 0.5, Cap(50, 110.0), 99.0),
+            Sharing(Share(0.5, 130.0), 0.5, Cap(50, 110.0), 99.0, Group(95.0, 100.0)),
+        ),
+        # ...and the next ones steer it (a full window, half an interval after the last answer: a
+        # quarter less)
+        (
+            Sharing(part=0.5, group=Group(80.0, 95.0)),
+            answer(remaining=0, accepted=50),
+            99.0,
+            50,
+            Sharing(Share(0.5, 130.0), 0.5, Cap(50, 110.0), 99.0, Group(60.0, 100.0)),
         ),
         # an answer to a send in our first interval keeps the share measured before
         (
@@ -142,10 +203,13 @@ def test_an_answer_caps_our_window_for_one_interval(
     assert answered(before, seen, sent_at=sent_at, now=100.0, mine=mine, interval_s=10.0) == after
 
 
-def test_a_full_window_caps_it_at_what_it_holds() -> None:
+def test_a_full_window_caps_it_at_what_it_holds_and_cuts_the_groups_rate() -> None:
     before = Sharing(Share(0.5, 130.0), 0.25, Cap(40, 105.0), 99.0)
     after = window_full(before, now=100.0, mine=7, interval_s=10.0)
     assert after == Sharing(Share(0.5, 130.0), 0.25, Cap(7, 110.0), 100.0)
+    before = Sharing(Share(0.5, 130.0), 0.25, Cap(40, 105.0), 99.0, Group(40.0, 99.0))
+    after = window_full(before, now=100.0, mine=7, interval_s=10.0)
+    assert after == Sharing(Share(0.5, 130.0), 0.25, Cap(7, 110.0), 100.0, Group(36.0, 99.0, 105.0))
 
 
 def test_a_cap_lasts_until_its_end() -> None:
@@ -162,8 +226,10 @@ def test_a_cap_lasts_until_its_end() -> None:
         (Sharing(Share(0.5, 130.0)), 100, 40, False, 50),  # by use: our measured share of it
         (Sharing(Share(0.005, 130.0)), 100, 40, False, 1),  # ...never nothing
         (Sharing(Share(0.5, 100.0)), 100, 40, False, 100),  # a stale share no longer shapes it
-        (Sharing(Share(0.5, 130.0), part=0.25), 25, 10, False, 25),  # by partitions: our part of 100
-        (Sharing(part=0.125), 12, 10, False, 13),  # ...rounded up (the pace holds us to 12.5)
+        # by partitions: our part of the group's rate over our window (1.5 intervals here)
+        (Sharing(Share(0.5, 130.0), part=0.25, group=Group(40.0, 99.0)), 25, 10, False, 15),
+        (Sharing(part=0.125, group=Group(40.0, 99.0)), 12, 10, False, 8),  # ...rounded up (7.5)
+        (Sharing(part=0.5), 50, 10, False, 72),  # ...95 % of the maximum before any answer (71.25)
         (Sharing(cap=Cap(30, 110.0)), 100, 40, False, 30),  # a cap binds while it lasts
         (Sharing(cap=Cap(130, 110.0)), 100, 40, False, 100),  # ...but never raises the budget
         (Sharing(cap=Cap(30, 100.0)), 100, 40, False, 100),  # ...and then ends
@@ -175,20 +241,30 @@ def test_the_window_limit_is_the_budget_shaped_by_share_and_cap(
     sharing: Sharing, budget: int, mine: int, discovering: bool, limit: int
 ) -> None:
     assert (
-        window_limit(sharing, 100.0, budget=budget, maximum=100, mine=mine, discovering=discovering) == limit
+        window_limit(
+            sharing, 100.0, budget=budget, maximum=100, mine=mine, discovering=discovering, stretch=1.5
+        )
+        == limit
     )
 
 
 @pytest.mark.parametrize(
     ("sharing", "maximum", "step"),
     [
-        (Sharing(part=0.5), 50, 0.042),  # 25 sends spread over the guarded window of 1.05 s
-        (Sharing(part=0.25), 50, 0.084),  # 12.5 of them: a part need not be a whole number
-        (Sharing(part=0.5), 2, 1.05),
-        (Sharing(part=1.0), 1, 1.05),
+        (Sharing(part=0.5, group=Group(40.0, 99.0)), 50, 0.05),  # half of 40 per second
+        (Sharing(part=0.25, group=Group(30.0, 99.0)), 50, 0.4 / 3),  # 7.5 of them: not a whole number
+        (Sharing(part=0.5), 50, 1 / 23.75),  # before any answer: half of 95 % of the maximum
+        (Sharing(part=1.0), 1, 1 / 0.95),
         (Sharing(part=0.5), 0, 0.0),  # no maximum: no pace (the window decides)
         (Sharing(), 50, 0.0),  # not sharing by partitions: no pace
     ],
 )
-def test_sharing_by_partitions_paces_the_window_evenly(sharing: Sharing, maximum: int, step: float) -> None:
-    assert spacing(sharing, maximum=maximum, window_s=1.05) == pytest.approx(step)
+def test_sharing_by_partitions_paces_the_groups_rate_evenly(
+    sharing: Sharing, maximum: int, step: float
+) -> None:
+    assert spacing(sharing, maximum=maximum, interval_s=1.0) == pytest.approx(step)
+
+
+def test_the_pace_follows_the_interval() -> None:
+    sharing = Sharing(part=0.5, group=Group(40.0, 99.0))
+    assert spacing(sharing, maximum=50, interval_s=10.0) == pytest.approx(0.5)
