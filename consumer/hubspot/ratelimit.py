@@ -211,6 +211,8 @@ class RateLimiter:
             if remaining is not None:
                 self._claim(remaining, sent_at)
         self._discovered(accepted=True)
+        if not self._discovering(self._clock()):  # headers rule: the gauge shows their budget
+            metrics.LIMITER_TOKENS.set(self.budget)
 
     def _follow_window(self, headers: Mapping[str, str], has_remaining: bool) -> None:
         """Take HubSpot's maximum and interval from an answer's headers."""

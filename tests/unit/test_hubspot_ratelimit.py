@@ -688,6 +688,18 @@ async def test_a_pushback_sets_the_rate_under_what_hubspot_accepted_over_the_bar
     assert REGISTRY.get_sample_value(TOKENS) == 3  # floor(0.392 * 10)
 
 
+def test_the_budget_gauge_shows_the_header_budget_once_headers_take_over_from_discovery() -> None:
+    # discovery cut the budget to 9 (9.8 per second); then HubSpot's headers name the same window
+    # (Max 10 per 1 s) the limiter started with: they rule now, and the gauge says 10, not 9
+    fake = FakeTime()
+    rl = limiter(fake, mode="discover")
+    rl.throttle(None)
+    assert REGISTRY.get_sample_value(TOKENS) == 9
+    rl.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "10"})
+    assert rl.discovery is None
+    assert REGISTRY.get_sample_value(TOKENS) == 10
+
+
 async def test_the_discovered_pace_lets_a_late_send_catch_up_by_at_most_50_ms() -> None:
     # 100 per 2 s: one send every 20 ms; a send 1 s late takes the slots of the last 50 ms it
     # missed, not of a tenth of the window (200 ms), then the pace resumes
