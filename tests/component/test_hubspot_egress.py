@@ -152,6 +152,14 @@ async def test_the_wait_for_a_pooled_connection_counts_against_the_attempt_deadl
     assert {first.reason, second.reason} == {Reason.TIMEOUT}
 
 
+async def _answer_pending(writer: asyncio.StreamWriter) -> None:
+    """Answer as HubSpot does to an accepted send (PENDING), then close the connection."""
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(PENDING)}\r\n"
+    writer.write(head.encode() + b"Connection: close\r\n\r\n" + PENDING)
+    await writer.drain()
+    writer.close()
+
+
 def _proxy(seen: list[str]) -> Handler:
     """A forward proxy that records each request line and answers as HubSpot would (for plain http),
     or refuses a CONNECT tunnel (for https) after recording it."""
@@ -161,11 +169,10 @@ def _proxy(seen: list[str]) -> Handler:
         seen.append(lines[0])
         if lines[0].startswith("CONNECT "):
             writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+            writer.close()
         else:
-            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(PENDING)}\r\n"
-            writer.write(head.encode() + b"Connection: close\r\n\r\n" + PENDING)
-        await writer.drain()
-        writer.close()
+            await _answer_pending(writer)
 
     return handle
 
@@ -213,10 +220,7 @@ def _recording_proxy(heads: list[list[str]]) -> Handler:
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         heads.append(await _read_head(reader))
-        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(PENDING)}\r\n"
-        writer.write(head.encode() + b"Connection: close\r\n\r\n" + PENDING)
-        await writer.drain()
-        writer.close()
+        await _answer_pending(writer)
 
     return handle
 
