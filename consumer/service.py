@@ -177,7 +177,14 @@ class Service:
                     tracing=self.tracing,
                     recipient_id=self.recipient_id,
                 )
-                worker = Worker(consumer, pipeline, s.engine)
+                # the limiter's part follows a new assignment at once, not at the next poll: an old
+                # owner that kept its former part beside the new members would overrun the window
+                worker = Worker(
+                    consumer,
+                    pipeline,
+                    s.engine,
+                    on_assigned=lambda: limiter.share_by_partitions(*ownership(consumer)),
+                )
                 self.worker = worker
                 _subscribe(consumer, s.kafka, worker)
                 await consumer.start()

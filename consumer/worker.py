@@ -11,7 +11,8 @@
   ``commit_interval_ms``, on revoke and on shutdown. ``CommitFailedError`` (a rebalance raced us) is
   logged and retried at the next tick, never fatal. Each commit carries the done offsets above the
   position in its metadata (``consumer/offset_metadata.py``), within ``commit_metadata_max_bytes``.
-- **Assign**: a new partition's records are held until the metadata of its committed position is read
+- **Assign**: ``on_assigned`` (if given) is called first, once the new assignment holds. A new
+  partition's records are held until the metadata of its committed position is read
   back; records it names as done are marked done without being processed again.
 - **Revoke**: queued records of the revoked partitions are dropped, in-flight ones get up to
   ``revoke_wait_s``, the done position is committed, then the tracker is fenced and leftovers are
@@ -26,6 +27,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,8 +82,16 @@ class _InFlight:
 
 
 class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, consumer: KafkaConsumer, pipeline: RecordProcessor, settings: EngineSettings) -> None:
+    def __init__(
+        self,
+        consumer: KafkaConsumer,
+        pipeline: RecordProcessor,
+        settings: EngineSettings,
+        *,
+        on_assigned: Callable[[], None] | None = None,
+    ) -> None:
         self._consumer = consumer
+        self._on_assigned = on_assigned
         self._pipeline = pipeline
         self._settings = settings
         self._scheduler = Scheduler(settings.ordering)
@@ -145,6 +155,8 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         owned = {
             from_kafka_tp(k): t for k in assigned if (t := self._tracker_for(k)) is not None
         }  # before any await
+        if self._on_assigned is not None:
+            self._on_assigned()  # the new assignment holds now: e.g. the limiter's part follows it at once
         if self._paused and assigned:
             self._consumer.pause(*assigned)  # pause survives re-assignment
         points: dict[TopicPartition, tuple[int, str]] = {}

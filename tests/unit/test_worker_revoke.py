@@ -91,3 +91,26 @@ async def test_records_fetched_before_the_assignment_listener_finished_are_held_
         await wait_for(lambda: consumer.positions[-1:] == [{TP: 4}])
     assert pipeline.started == [0, 2, 3]  # nothing dropped; 1 is not sent again
     assert worker.counts.skipped == 1
+
+
+async def test_the_assignment_hook_runs_at_once_with_the_new_assignment_in_place() -> None:
+    # the limiter's part follows the group's partitions through this hook: it must not wait for the
+    # group coordinator (slow here) to tell the committed metadata
+    coordinator = CommittedOffsets({})
+    coordinator.answer.clear()
+    consumer = FakeConsumer(coordinator=coordinator)
+    seen: list[set[object]] = []
+    worker = Worker(
+        consumer,
+        GatedPipeline(),
+        EngineSettings(),
+        on_assigned=lambda: seen.append(set(consumer.assignment())),
+    )
+    assigning = asyncio.create_task(worker.on_partitions_assigned(consumer.assignment()))
+    await asyncio.sleep(POLL_S)
+    assert seen == [{TP}]
+    assert not assigning.done()  # still reading the committed metadata
+    coordinator.answer.set()
+    async with asyncio.timeout(5):
+        await assigning
+    assert seen == [{TP}]  # once per assignment
