@@ -207,7 +207,7 @@ class HubSpotClient:
             return exc.outcome, sent_at
         if self.settings.portal_id is not None and (refused := await self.guard(headers, params)):
             return refused, sent_at
-        proxy = self._proxies.get(url) if url in self._proxies else await self.proxy_for(url)
+        proxy = await self.proxy_for(url)
         started = time.perf_counter()
         try:
             # Redirects are never followed: a 302 would turn the POST into a GET, and an answer from
