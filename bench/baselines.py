@@ -44,6 +44,7 @@ from consumer.outcome import OutcomeClass
 from consumer.records import Record
 from consumer.route import Router
 from consumer.routing_loader import load_routing
+from consumer.scrubbing import scrub
 from consumer.settings import DecodeSettings, Environment, HubSpotSettings
 
 SEND_PATH = HubSpotSettings().send_path
@@ -81,7 +82,7 @@ class Work:
         for job in jobs:
             async with self.session.post(self.url, data=job.request.complete_body, headers=self.headers) as r:
                 raw = await r.read()
-                outcome = classify(r.status, raw, r.headers)
+                outcome = classify(r.status, raw, r.headers, scrub=scrub)
             if outcome.cls is OutcomeClass.SENT:
                 self.sent += 1
             else:

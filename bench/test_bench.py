@@ -1,13 +1,11 @@
-"""Tests of the benchmark's arithmetic (pure parts only): ``.venv/bin/pytest bench/test_bench.py``.
-
-Not in the default test paths (the suite is ``tests/``): the benchmark is a command, not a gate, but
-the way it turns observations into figures must be right.
-"""
+"""Tests of the benchmark's arithmetic (pure parts only), part of the whole suite: the benchmark is a
+command, not a gate, but the way it turns observations into figures must be right."""
 
 from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -157,7 +155,7 @@ def test_the_profile_counts_uvloop_stacks_and_never_imports() -> None:
 
 
 def test_a_comparison_reports_median_and_range_per_commit_and_the_share_of_the_bound() -> None:
-    runs = [
+    runs: list[dict[str, Any]] = [
         {"cpu_s_per_1000": 0.40, "throughput_per_s": 1800.0, "others_cpu_util": 0.1},
         {"cpu_s_per_1000": 0.30, "throughput_per_s": 2000.0, "others_cpu_util": None},
         {"cpu_s_per_1000": 0.35, "throughput_per_s": 1900.0, "others_cpu_util": 0.3},
