@@ -143,6 +143,17 @@ def steer(group: Group, *, maximum: int, remaining: int, part: float, now: float
     return Group(min(max(rate, 1.0), maximum / part), now, group.cut_until)
 
 
+def start(answer: Answer, *, part: float, mine: int, now: float) -> Group:
+    """The group's rate at its first answer: ``START`` of the maximum. A member that owns every
+    partition is the whole group, so what HubSpot counted beyond its own ``mine`` sends is another
+    app's use: it starts at ``START`` of the maximum less that (at least one request), not above
+    what that app leaves free."""
+    rate = START * answer.maximum
+    if part >= 1:
+        rate -= max(0, answer.maximum - max(0, answer.remaining) - mine)
+    return Group(max(1.0, rate), now)
+
+
 def refused(group: Group, *, now: float, interval_s: float) -> Group:
     """HubSpot refused one of our sends for a full window: cut the group's rate by
     ``REFUSAL_CUT``, once per half interval (the refusals of sends already in flight belong to the
@@ -164,7 +175,7 @@ def answered(
     if state.part is None:
         cap = Cap(claim(mine, answer.remaining, share.at(now)), now + interval_s)
         return Sharing(share=share, cap=cap, newest=sent_at, group=state.group)
-    group = state.group or Group(START * answer.maximum, now)
+    group = state.group or start(answer, part=state.part, mine=mine, now=now)
     group = steer(
         group,
         maximum=answer.maximum,

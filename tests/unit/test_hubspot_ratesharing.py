@@ -16,6 +16,7 @@ from consumer.hubspot.ratesharing import (
     measure,
     refused,
     spacing,
+    start,
     steer,
     window_full,
     window_limit,
@@ -97,6 +98,25 @@ def test_an_answer_steers_the_groups_rate_toward_a_window_just_under_full(
     assert after == Group(pytest.approx(rate), 100.0, before.cut_until)
 
 
+@pytest.mark.parametrize(
+    ("part", "remaining", "mine", "rate"),
+    [
+        (1.0, 34, 1, 32.5),  # alone in the group, another app used 15 of 50: 95 % of 50 less 15
+        (1.0, 49, 1, 47.5),  # alone in the group and in the app: 95 % of the maximum
+        (1.0, 40, 12, 47.5),  # ours counted in a longer window than HubSpot's: nobody else
+        (1.0, 0, 0, 1.0),  # a full window of others': one request
+        (1.0, -3, 2, 1.0),  # below zero left counts as nothing left
+        (0.5, 34, 1, 47.5),  # other members' use is not another app's: 95 % of the maximum
+        (0.999, 34, 1, 47.5),
+    ],
+)
+def test_the_groups_rate_starts_under_what_another_app_leaves_when_one_member_owns_everything(
+    part: float, remaining: int, mine: int, rate: float
+) -> None:
+    seen = answer(remaining=remaining, accepted=mine, maximum=50)
+    assert start(seen, part=part, mine=mine, now=100.0) == Group(pytest.approx(rate), 100.0)
+
+
 def test_the_steering_is_per_interval_whatever_its_length_and_keeps_the_refusal_hold() -> None:
     before = Group(40.0, 95.0, 101.0)
     after = steer(before, maximum=50, remaining=5, part=0.5, now=100.0, interval_s=10.0)
@@ -167,6 +187,14 @@ def test_sharing_by_use_keeps_the_groups_rate_for_when_the_partitions_are_known(
             99.0,
             25,
             Sharing(Share(0.5, 130.0), 0.5, Cap(50, 110.0), 99.0, Group(95.0, 100.0)),
+        ),
+        # ...alone in the group, below what another app leaves free (95 of 100 less its 30)
+        (
+            Sharing(part=1.0),
+            answer(remaining=50, accepted=20),
+            99.0,
+            20,
+            Sharing(Share(0.4, 130.0), 1.0, Cap(70, 110.0), 99.0, Group(65.0, 100.0)),
         ),
         # ...and the next ones steer it (a full window, half an interval after the last answer: a
         # quarter less)
