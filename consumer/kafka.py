@@ -10,11 +10,14 @@ worker.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka import TopicPartition as KafkaTP
+from aiokafka.cluster import ClusterMetadata
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment, ConsumerProtocolMemberMetadata
 from aiokafka.helpers import create_ssl_context
 
 from consumer.errors import ConfigError
@@ -62,9 +65,57 @@ def security_kwargs(sec: KafkaSecurity) -> dict[str, Any]:
     return kw
 
 
-def build_consumer(settings: KafkaSettings, *, group_id: str | None = None) -> AIOKafkaConsumer:
-    """A group member that never auto-commits. ``group_id=""`` builds a group-less reader (DLQ tools)."""
+class VotingAssignor:
+    """aiokafka's round-robin assignment that also carries one value its group agrees on at each
+    rebalance: every member states its vote when it joins (the user data of its subscription), the
+    leader reduces the votes with ``agree`` and hands the result to every member with its partitions
+    (the user data of the assignment), and every member takes it (``adopt``) before its partitions
+    are assigned. Every join of one rebalance states the vote of its first join: a member that
+    joins again with other metadata (a retry) would make the coordinator start the rebalance over,
+    and a vote that moves between joins would keep the group rebalancing. Offered before plain round
+    robin: a group with a member that does not offer it (an older version, a tool) assigns by round
+    robin, and nothing is agreed."""
+
+    name = "ssc-roundrobin-vote"
+    version = 0
+
+    def __init__(
+        self,
+        vote: Callable[[], bytes],
+        agree: Callable[[Sequence[bytes | None]], bytes],
+        adopt: Callable[[bytes | None], None],
+    ) -> None:
+        self._vote, self._agree, self._adopt = vote, agree, adopt
+        self._stated: bytes | None = None  # the vote of the rebalance under way
+
+    def metadata(self, topics: Iterable[str]) -> ConsumerProtocolMemberMetadata:
+        if self._stated is None:
+            self._stated = self._vote()
+        return ConsumerProtocolMemberMetadata(self.version, sorted(topics), self._stated)
+
+    def assign(
+        self, cluster: ClusterMetadata, members: Mapping[str, ConsumerProtocolMemberMetadata]
+    ) -> dict[str, ConsumerProtocolMemberAssignment]:
+        agreed = self._agree([m.user_data for m in members.values()])
+        return {
+            member: ConsumerProtocolMemberAssignment(self.version, assigned.assignment, agreed)
+            for member, assigned in RoundRobinPartitionAssignor.assign(cluster, members).items()
+        }
+
+    def on_assignment(self, assignment: ConsumerProtocolMemberAssignment) -> None:
+        self._stated = None  # the rebalance is over: the next one states a fresh vote
+        self._adopt(assignment.user_data)
+
+
+def build_consumer(
+    settings: KafkaSettings, *, group_id: str | None = None, assignor: VotingAssignor | None = None
+) -> AIOKafkaConsumer:
+    """A group member that never auto-commits. ``group_id=""`` builds a group-less reader (DLQ tools).
+    With ``assignor``, the group assigns with it when every member offers it (round robin otherwise)."""
     group = settings.group_id if group_id is None else (group_id or None)
+    strategies: tuple[Any, ...] = (RoundRobinPartitionAssignor,)
+    if assignor is not None:
+        strategies = (assignor, RoundRobinPartitionAssignor)
     return AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         client_id=settings.client_id,
@@ -80,6 +131,7 @@ def build_consumer(settings: KafkaSettings, *, group_id: str | None = None) -> A
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         request_timeout_ms=settings.request_timeout_ms,
         isolation_level="read_committed",
+        partition_assignment_strategy=strategies,
         **security_kwargs(settings.security),
     )
 

@@ -29,10 +29,17 @@ from consumer.breaker import MassDeadLetterBreaker
 from consumer.deadletters.producer import DeadLetterProducer, build_admin
 from consumer.deadletters.writer import DeadLetterWriter
 from consumer.errors import ConfigError
+from consumer.hubspot import ratesharing
 from consumer.hubspot.auth import build_auth
 from consumer.hubspot.client import HubSpotClient
 from consumer.hubspot.ratelimit import RateLimiter
-from consumer.kafka import PRODUCER_MAX_REQUEST_SIZE, build_consumer, build_producer, ownership
+from consumer.kafka import (
+    PRODUCER_MAX_REQUEST_SIZE,
+    VotingAssignor,
+    build_consumer,
+    build_producer,
+    ownership,
+)
 from consumer.logs import get_logger
 from consumer.observability import Health, HttpServer, stalled
 from consumer.pause import PauseController
@@ -135,7 +142,11 @@ class Service:
             log.info("service.stopped", fetched=0, done=0, seconds=round(time.monotonic() - started, 2))
             return RunResult(Counts(), time.monotonic() - started)
         producer, admin = clients
-        consumer = build_consumer(s.kafka)
+        # sharing by partitions, the members agree on one group rate at every rebalance
+        voting = VotingAssignor(limiter.vote, ratesharing.agree, limiter.adopt)
+        consumer = build_consumer(
+            s.kafka, assignor=voting if s.hubspot.rate_limit.share_by_partitions else None
+        )
         try:
             controller = PauseController(
                 gate=limiter,

@@ -140,6 +140,17 @@ class RateLimiter:
         log.info("ratelimit.shared", owned=owned, total=total, budget=self.budget)
         self._notify()
 
+    def vote(self) -> bytes:
+        """This replica's estimate of its group's rate, as it states it when the group rebalances
+        (``ratesharing.vote``)."""
+        return ratesharing.vote(self._sharing)
+
+    def adopt(self, agreed: bytes | None) -> None:
+        """The group's agreed rate of a new generation (``ratesharing.agree``) replaces this
+        replica's estimate; nothing agreed keeps it."""
+        self._sharing = ratesharing.adopt(self._sharing, agreed, now=self._clock())
+        self._notify()
+
     @property
     def discovery(self) -> ratepolicy.Discovery | None:
         """The discovered pace while it rules (``discover`` mode, no recent rate-limit headers)."""

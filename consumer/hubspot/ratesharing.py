@@ -17,11 +17,19 @@ answers in.
   our window grow by our part of what HubSpot has left.
 * **A full window** (a refusal without ``Retry-After``): the cap is what is in our window now.
 * **Pace** (by partitions): our part of the group's rate, spread evenly (:func:`spacing`).
+* **A rebalance** (by partitions): every member states its estimate of the group's rate when it
+  joins (:func:`vote`), the group's leader hands the mean of them to every member with its
+  partitions (:func:`agree`), and every member steers from it (:func:`adopt`): a member that joins
+  takes the rate the others steered to, and estimates that drifted apart start the new generation
+  together.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -40,6 +48,9 @@ FULL_CUT = 0.5
 REFUSAL_CUT = 0.1
 # by partitions, the group's rate starts at this part of the maximum
 START = 0.95
+# a member's estimate of the group's rate as it travels in the group's rebalance (Kafka's user data
+# of the join and of the assignment): this tag, then the rate as a big-endian double
+VOTE_TAG = b"ssc-group-rate/1:"
 # by partitions, a send that comes up to this part of the window late after its paced slot may take
 # the slots it missed: a loaded event loop wakes late, and a pace that never catches up runs slow
 PACE_CREDIT = 0.1
@@ -196,6 +207,35 @@ def window_full(state: Sharing, *, now: float, mine: int, interval_s: float) -> 
     group = state.group if state.group is None else refused(state.group, now=now, interval_s=interval_s)
     cap = Cap(mine, now + interval_s)
     return Sharing(share=state.share, part=state.part, cap=cap, newest=now, group=group)
+
+
+def vote(state: Sharing) -> bytes:
+    """What this member states when its group rebalances: its estimate of the group's rate, or
+    nothing before its first answer by partitions."""
+    return b"" if state.group is None else VOTE_TAG + struct.pack(">d", state.group.rate)
+
+
+def read_vote(data: bytes | None) -> float | None:
+    """The rate a :func:`vote` (or an :func:`agree`) carries; None for anything else: nothing, another
+    client's user data, a corrupt one, or a rate that is not a finite number of at least one."""
+    if data is None or len(data) != len(VOTE_TAG) + 8 or not data.startswith(VOTE_TAG):
+        return None
+    (rate,) = struct.unpack(">d", data[len(VOTE_TAG) :])
+    return rate if math.isfinite(rate) and rate >= 1.0 else None
+
+
+def agree(votes: Iterable[bytes | None]) -> bytes:
+    """The group's leader at a rebalance: the mean of the rates its members stated, for every member
+    (nothing when none stated one: each keeps its own)."""
+    rates = [rate for data in votes if (rate := read_vote(data)) is not None]
+    return VOTE_TAG + struct.pack(">d", sum(rates) / len(rates)) if rates else b""
+
+
+def adopt(state: Sharing, agreed: bytes | None, *, now: float) -> Sharing:
+    """A new generation's agreed rate replaces this member's estimate, so that every member steers
+    from the same one; nothing agreed keeps it."""
+    rate = read_vote(agreed)
+    return state if rate is None else dataclasses.replace(state, group=Group(rate, now))
 
 
 def group_rate(state: Sharing, maximum: int) -> float:

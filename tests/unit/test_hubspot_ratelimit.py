@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import struct
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consumer import metrics
+from consumer.hubspot import ratesharing
 from consumer.hubspot.ratelimit import RateLimiter
 from consumer.metrics import REGISTRY
 from consumer.settings import RateLimitSettings
@@ -421,6 +423,24 @@ async def test_a_replica_claims_only_its_partitions_part_even_in_its_first_inter
     await rl.acquire()
     rl.observe(window(remaining=8), sent_at=fake.now)
     assert await sends_within(rl, fake, 1.0) == 4
+
+
+async def test_a_replica_votes_its_groups_rate_and_paces_the_agreed_one() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=100)
+    rl.share_by_partitions(1, 2)
+    assert rl.vote() == b""  # no estimate before an answer
+    await rl.acquire()
+    rl.observe(window(remaining=40, maximum=100), sent_at=fake.now)
+    assert ratesharing.read_vote(rl.vote()) == pytest.approx(95.0)
+    rl.adopt(ratesharing.agree([rl.vote(), ratesharing.VOTE_TAG + struct.pack(">d", 45.0)]))
+    assert ratesharing.read_vote(rl.vote()) == pytest.approx(70.0)
+    rl.adopt(b"")  # nothing agreed: its own estimate stays
+    assert ratesharing.read_vote(rl.vote()) == pytest.approx(70.0)
+    # half of 70 per second: one send every 1/35 s (once the late pace has taken its missed slots)
+    fake.now += 1.0
+    times = await acquire_times(rl, fake, 8)
+    assert times[-1] - times[-2] == pytest.approx(1 / 35)
 
 
 async def test_the_partition_share_can_be_switched_off() -> None:

@@ -3,21 +3,28 @@ partitions, the cap an answer sets and the window's limit."""
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 
 from consumer.hubspot.ratesharing import (
+    VOTE_TAG,
     Answer,
     Cap,
     Group,
     Share,
     Sharing,
+    adopt,
+    agree,
     answered,
     claim,
     measure,
+    read_vote,
     refused,
     spacing,
     start,
     steer,
+    vote,
     window_full,
     window_limit,
 )
@@ -296,3 +303,61 @@ def test_sharing_by_partitions_paces_the_groups_rate_evenly(
 def test_the_pace_follows_the_interval() -> None:
     sharing = Sharing(part=0.5, group=Group(40.0, 99.0))
     assert spacing(sharing, maximum=50, interval_s=10.0) == pytest.approx(0.5)
+
+
+def rate(value: float) -> bytes:
+    return VOTE_TAG + struct.pack(">d", value)
+
+
+def test_a_member_votes_its_estimate_of_the_groups_rate_once_it_has_one() -> None:
+    assert vote(Sharing(part=0.5)) == b""
+    assert vote(Sharing(part=0.5, group=Group(42.5, 99.0))) == rate(42.5)
+    assert read_vote(vote(Sharing(group=Group(42.5, 99.0)))) == 42.5
+
+
+@pytest.mark.parametrize(
+    ("data", "read"),
+    [
+        (rate(42.5), 42.5),
+        (rate(1.0), 1.0),
+        (None, None),
+        (b"", None),
+        (b"\x00\x01range-assignor-data", None),  # another client's user data
+        (rate(42.5)[:-1], None),  # cut short
+        (rate(42.5) + b"\x00", None),
+        (b"ssc-group-rate/2:" + struct.pack(">d", 42.5), None),  # a version this one does not know
+        (rate(0.99), None),  # under one request: not a rate the group steers to
+        (rate(float("nan")), None),
+        (rate(float("inf")), None),
+        (rate(-5.0), None),
+    ],
+)
+def test_a_vote_is_read_only_when_it_is_one_of_ours_and_a_sane_rate(
+    data: bytes | None, read: float | None
+) -> None:
+    assert read_vote(data) == read
+
+
+@pytest.mark.parametrize(
+    ("votes", "agreed"),
+    [
+        ([rate(40.0), rate(44.0)], rate(42.0)),  # the mean of the members' estimates
+        ([rate(40.0), None, b"", b"junk"], rate(40.0)),  # members that joined without one do not count
+        ([rate(30.0)], rate(30.0)),  # one member that steered, the others new: theirs for all
+        ([None, b""], b""),  # nobody has steered yet: nothing agreed
+        ([], b""),
+    ],
+)
+def test_the_leader_agrees_on_the_mean_of_the_rates_its_members_stated(
+    votes: list[bytes | None], agreed: bytes
+) -> None:
+    assert agree(votes) == agreed
+
+
+def test_a_member_steers_from_the_agreed_rate_of_a_new_generation() -> None:
+    before = Sharing(Share(0.5, 130.0), 0.5, Cap(7, 110.0), 99.0, Group(30.0, 90.0, 95.0))
+    after = adopt(before, rate(42.0), now=100.0)
+    assert after == Sharing(Share(0.5, 130.0), 0.5, Cap(7, 110.0), 99.0, Group(42.0, 100.0))
+    assert adopt(Sharing(part=0.5), rate(42.0), now=100.0).group == Group(42.0, 100.0)  # a new member
+    for nothing in (b"", None, b"junk"):  # nothing agreed: its own estimate stays
+        assert adopt(before, nothing, now=100.0) is before
