@@ -136,6 +136,9 @@ class RateLimiter:
         if part == self._sharing.part:
             return
         self._sharing = dataclasses.replace(self._sharing, part=part)
+        # the pace starts over from now: slots of the former part missed while the group rebalanced
+        # are not ours to catch up (every member's burst at once would overrun the window)
+        self._next_send_at = max(self._next_send_at, self._clock())
         metrics.LIMITER_TOKENS.set(self.budget)
         log.info("ratelimit.shared", owned=owned, total=total, budget=self.budget)
         self._notify()

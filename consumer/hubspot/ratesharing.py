@@ -46,6 +46,8 @@ GAIN = 0.5
 FULL_CUT = 0.5
 # by partitions, a refusal for a full window cuts the group's rate by this part of itself
 REFUSAL_CUT = 0.1
+# by partitions, how long the cap an answer sets holds, as a part of the interval
+CAP_HOLD = 0.25
 # by partitions, the group's rate starts at this part of the maximum
 START = 0.95
 # a member's estimate of the group's rate as it travels in the group's rebalance (Kafka's user data
@@ -196,16 +198,19 @@ def answered(
         interval_s=interval_s,
     )
     # our window grows by at most our part of what is left per answer: a member that starts fills
-    # a window others use step by step
-    cap = Cap(mine + math.ceil(state.part * max(0, answer.remaining)), now + interval_s)
+    # a window others use step by step. For CAP_HOLD of the interval only: the others' sends roll
+    # out of HubSpot's window meanwhile, and a member whose cap said "nothing left" sends no request
+    # that could tell it so (after a rebalance, every member waited out a whole interval)
+    cap = Cap(mine + math.ceil(state.part * max(0, answer.remaining)), now + CAP_HOLD * interval_s)
     return Sharing(share=share, part=state.part, cap=cap, newest=sent_at, group=group)
 
 
 def window_full(state: Sharing, *, now: float, mine: int, interval_s: float) -> Sharing:
     """HubSpot refused a send because the app's window is full and said not for how long: no more
-    of ours in the window than ``mine`` now, for one interval."""
+    of ours in the window than ``mine`` now, for one interval; by partitions for ``CAP_HOLD`` of it
+    (the group's sends roll out of the window at the group's pace, and the group's rate is cut)."""
     group = state.group if state.group is None else refused(state.group, now=now, interval_s=interval_s)
-    cap = Cap(mine, now + interval_s)
+    cap = Cap(mine, now + (interval_s if state.part is None else CAP_HOLD * interval_s))
     return Sharing(share=state.share, part=state.part, cap=cap, newest=now, group=group)
 
 

@@ -407,10 +407,11 @@ async def test_the_groups_partition_share_is_the_budget_and_an_answer_lets_its_p
     await acquire_times(rl, fake, 5)
     rl.share_by_partitions(2, 6)  # it replaces the static share
     assert rl.budget == 33
-    # HubSpot has 60 left: our window may grow by a third of them for one interval (5 + 20), however
-    # fast the pace (a third of 95 per second)
-    rl.observe(window(remaining=60, maximum=100), sent_at=fake.now)
-    assert await sends_within(rl, fake, 1.0, up_to=40) == 20
+    # HubSpot has 6 left: our window may grow by a third of them for a quarter interval (5 + 2),
+    # however fast the pace (a third of 95 per second); then the pace goes on
+    rl.observe(window(remaining=6, maximum=100), sent_at=fake.now)
+    assert await sends_within(rl, fake, 0.2, up_to=40) == 2
+    assert fake.now == pytest.approx(500.25)
 
 
 async def test_a_replica_claims_only_its_partitions_part_even_in_its_first_interval() -> None:
@@ -454,17 +455,29 @@ async def test_the_partition_share_can_be_switched_off() -> None:
 
 
 async def test_sharing_by_partitions_spreads_the_sends_evenly_over_the_window() -> None:
-    # half of 95 % of 10 per second before any answer: one send every 0.21 s (after a first pair: a
-    # send may take the slot it missed), not five at once whenever slots free (a burst takes every
-    # freed slot before another app of the portal gets one); at most five in the window, and the
-    # pace goes on from its own slots
+    # half of 95 % of 10 per second before any answer: one send every 0.21 s from the moment the part
+    # is known (no slot before it was missed), not five at once whenever slots free (a burst takes
+    # every freed slot before another app of the portal gets one)
     fake = FakeTime()
     rl = limiter(fake)
     rl.share_by_partitions(1, 2)
     times = await acquire_times(rl, fake, 7)
-    step = 1 / 4.75
-    expected = [500.0, 500.0, 500.0 + step, 500.0 + 2 * step, 500.0 + 3 * step, 501.0, 500.0 + 5 * step]
-    assert times == pytest.approx(expected)
+    assert times == pytest.approx([500.0 + n / 4.75 for n in range(7)])
+
+
+async def test_a_new_part_starts_the_pace_over_without_a_burst_for_the_slots_of_the_old_one() -> None:
+    # a member that owned everything and waited while its group rebalanced: its first sends at its
+    # new part (a quarter of 95 % of 100 per second) go one step apart, not as a burst of the slots
+    # it missed (every member bursting at once would overrun a window the group just filled)
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=100)
+    rl.share_by_partitions(4, 4)
+    await acquire_times(rl, fake, 3)
+    fake.now += 0.5
+    rl.share_by_partitions(1, 4)
+    times = await acquire_times(rl, fake, 3)
+    assert times == pytest.approx([fake.now - 2 / 23.75, fake.now - 1 / 23.75, fake.now])
+    assert times[0] == pytest.approx(500.0 + 2 / 95 + 0.5)
 
 
 @pytest.mark.parametrize("interval_s", [1, 2])
@@ -477,22 +490,24 @@ async def test_the_pace_lets_a_late_send_take_the_slots_it_missed_up_to_a_tenth_
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=100, interval_ms=interval_s * 1_000)
     rl.share_by_partitions(1, 2)
+    fake.now += interval_s  # the loop woke an interval late
     step = interval_s / 47.5
-    slots = [500.0 - interval_s / 10 + n * step for n in range(5, 8)]
-    assert await acquire_times(rl, fake, 8) == pytest.approx([500.0] * 5 + slots)
+    late = 500.0 + interval_s
+    slots = [late - interval_s / 10 + n * step for n in range(5, 8)]
+    assert await acquire_times(rl, fake, 8) == pytest.approx([late] * 5 + slots)
 
 
 async def test_a_cap_bounds_how_many_and_the_pace_how_fast() -> None:
-    # 8 left of 20: our window may hold our 1 and half of the 8, at the group's pace (half of 19
-    # per second); then the window moves on
+    # 2 left of 20: for a quarter interval our window may hold our 1 and half of the 2, at the
+    # group's pace (half of 19 per second); then the pace goes on
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=20)
     rl.share_by_partitions(1, 2)
     sent = await rl.acquire()
-    rl.observe(window(remaining=8, maximum=20), sent_at=sent)
+    rl.observe(window(remaining=2, maximum=20), sent_at=sent)
     step = 1 / 9.5
-    expected = [500.0, 500.0 + step, 500.0 + 2 * step, 500.0 + 3 * step, 501.0]
-    assert await acquire_times(rl, fake, 5) == pytest.approx(expected)
+    expected = [500.0 + step, 500.25, 500.0 + 3 * step, 500.0 + 4 * step]
+    assert await acquire_times(rl, fake, 4) == pytest.approx(expected)
 
 
 async def test_without_the_partition_share_sends_go_as_soon_as_the_window_has_room() -> None:

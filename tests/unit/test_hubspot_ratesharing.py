@@ -148,7 +148,7 @@ def test_a_members_own_use_does_not_move_the_groups_rate(accepted: int) -> None:
     seen = answer(remaining=5, accepted=accepted, maximum=50)
     after = answered(before, seen, sent_at=99.9, now=100.0, mine=accepted, interval_s=1.0)
     assert after.group == Group(pytest.approx(41.75), 100.0)
-    assert after.cap == Cap(accepted + 3, 101.0)
+    assert after.cap == Cap(accepted + 3, 100.25)  # for a quarter interval
 
 
 def test_an_answer_below_zero_left_lets_the_window_grow_by_nothing() -> None:
@@ -156,7 +156,7 @@ def test_an_answer_below_zero_left_lets_the_window_grow_by_nothing() -> None:
     seen = answer(remaining=-3, accepted=10, maximum=50)
     after = answered(before, seen, sent_at=99.9, now=100.0, mine=10, interval_s=1.0)
     assert after.group == Group(pytest.approx(20.0), 100.0)
-    assert after.cap == Cap(10, 101.0)
+    assert after.cap == Cap(10, 100.25)
 
 
 def test_sharing_by_use_keeps_the_groups_rate_for_when_the_partitions_are_known() -> None:
@@ -187,13 +187,13 @@ def test_sharing_by_use_keeps_the_groups_rate_for_when_the_partitions_are_known(
             Sharing(Share(0.5, 130.0), None, Cap(50, 110.0), 99.0),
         ),
         # by partitions, the first answer: the group's rate starts at 95 % of the maximum, and our
-        # window may grow by our part of what is left
+        # window may grow by our part of what is left, for a quarter interval
         (
             Sharing(part=0.5),
             answer(remaining=50, accepted=25),
             99.0,
             25,
-            Sharing(Share(0.5, 130.0), 0.5, Cap(50, 110.0), 99.0, Group(95.0, 100.0)),
+            Sharing(Share(0.5, 130.0), 0.5, Cap(50, 102.5), 99.0, Group(95.0, 100.0)),
         ),
         # ...alone in the group, below what another app leaves free (95 of 100 less its 30)
         (
@@ -201,7 +201,7 @@ def test_sharing_by_use_keeps_the_groups_rate_for_when_the_partitions_are_known(
             answer(remaining=50, accepted=20),
             99.0,
             20,
-            Sharing(Share(0.4, 130.0), 1.0, Cap(70, 110.0), 99.0, Group(65.0, 100.0)),
+            Sharing(Share(0.4, 130.0), 1.0, Cap(70, 102.5), 99.0, Group(65.0, 100.0)),
         ),
         # ...and the next ones steer it (a full window, half an interval after the last answer: a
         # quarter less)
@@ -210,7 +210,7 @@ def test_sharing_by_use_keeps_the_groups_rate_for_when_the_partitions_are_known(
             answer(remaining=0, accepted=50),
             99.0,
             50,
-            Sharing(Share(0.5, 130.0), 0.5, Cap(50, 110.0), 99.0, Group(60.0, 100.0)),
+            Sharing(Share(0.5, 130.0), 0.5, Cap(50, 102.5), 99.0, Group(60.0, 100.0)),
         ),
         # an answer to a send in our first interval keeps the share measured before
         (
@@ -241,10 +241,16 @@ def test_an_answer_caps_our_window_for_one_interval(
 def test_a_full_window_caps_it_at_what_it_holds_and_cuts_the_groups_rate() -> None:
     before = Sharing(Share(0.5, 130.0), 0.25, Cap(40, 105.0), 99.0)
     after = window_full(before, now=100.0, mine=7, interval_s=10.0)
-    assert after == Sharing(Share(0.5, 130.0), 0.25, Cap(7, 110.0), 100.0)
+    assert after == Sharing(
+        Share(0.5, 130.0), 0.25, Cap(7, 102.5), 100.0
+    )  # by partitions: a quarter interval
+    by_use = Sharing(Share(0.5, 130.0), None, Cap(40, 105.0), 99.0)
+    assert window_full(by_use, now=100.0, mine=7, interval_s=10.0) == Sharing(
+        Share(0.5, 130.0), None, Cap(7, 110.0), 100.0
+    )
     before = Sharing(Share(0.5, 130.0), 0.25, Cap(40, 105.0), 99.0, Group(40.0, 99.0))
     after = window_full(before, now=100.0, mine=7, interval_s=10.0)
-    assert after == Sharing(Share(0.5, 130.0), 0.25, Cap(7, 110.0), 100.0, Group(36.0, 99.0, 105.0))
+    assert after == Sharing(Share(0.5, 130.0), 0.25, Cap(7, 102.5), 100.0, Group(36.0, 99.0, 105.0))
 
 
 def test_a_cap_lasts_until_its_end() -> None:
