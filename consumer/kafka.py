@@ -72,11 +72,13 @@ class VotingAssignor:
     (the user data of the assignment), and every member takes it (``adopt``) before its partitions
     are assigned. Every join of one rebalance states the vote of its first join: a member that
     joins again with other metadata (a retry) would make the coordinator start the rebalance over,
-    and a vote that moves between joins would keep the group rebalancing. Offered before plain round
-    robin: a group with a member that does not offer it (an older version, a tool) assigns by round
-    robin, and nothing is agreed."""
+    and a vote that moves between joins would keep the group rebalancing. It is offered alone, under
+    round robin's protocol name: aiokafka sends one join per offered protocol, the second with other
+    metadata, which starts the rebalance over; under that name, members of an older version and
+    tools (round robin, ignoring the user data) join the same group and assign alike, and their
+    empty votes count for nothing."""
 
-    name = "ssc-roundrobin-vote"
+    name = RoundRobinPartitionAssignor.name
     version = 0
 
     def __init__(
@@ -111,11 +113,9 @@ def build_consumer(
     settings: KafkaSettings, *, group_id: str | None = None, assignor: VotingAssignor | None = None
 ) -> AIOKafkaConsumer:
     """A group member that never auto-commits. ``group_id=""`` builds a group-less reader (DLQ tools).
-    With ``assignor``, the group assigns with it when every member offers it (round robin otherwise)."""
+    With ``assignor``, the group's round robin carries its vote (see :class:`VotingAssignor`)."""
     group = settings.group_id if group_id is None else (group_id or None)
-    strategies: tuple[Any, ...] = (RoundRobinPartitionAssignor,)
-    if assignor is not None:
-        strategies = (assignor, RoundRobinPartitionAssignor)
+    strategies: tuple[Any, ...] = (RoundRobinPartitionAssignor,) if assignor is None else (assignor,)
     return AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         client_id=settings.client_id,

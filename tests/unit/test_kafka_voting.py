@@ -68,13 +68,13 @@ def test_a_member_adopts_the_agreement_it_is_assigned_with() -> None:
     assert adopted == [b"agreed"]
 
 
-async def test_the_voting_assignment_is_offered_before_plain_round_robin() -> None:
+async def test_the_voting_assignment_is_offered_alone_under_round_robins_name() -> None:
+    # aiokafka sends one join per offered protocol (the second, with other metadata, restarts the
+    # rebalance); under round robin's name, members that only know round robin join the same group
     settings = KafkaSettings(bootstrap_servers="127.0.0.1:1", group_id="g", topics=("t",))
     assignor = VotingAssignor(lambda: b"", lambda votes: b"", lambda agreed: None)
-    for given, offered in [
-        (assignor, (assignor, RoundRobinPartitionAssignor)),
-        (None, (RoundRobinPartitionAssignor,)),
-    ]:
+    assert assignor.name == RoundRobinPartitionAssignor.name == "roundrobin"
+    for given, offered in [(assignor, (assignor,)), (None, (RoundRobinPartitionAssignor,))]:
         consumer = build_consumer(settings, assignor=given)
         try:
             assert consumer._partition_assignment_strategy == offered
