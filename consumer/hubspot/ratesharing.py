@@ -43,7 +43,7 @@ TARGET_REMAINING = 0.03
 GAIN = 0.5
 # by partitions, answers that find the window full cut the group's rate by this part of itself
 # per interval
-FULL_CUT = 0.5
+FULL_CUT = 0.2
 # by partitions, a refusal for a full window cuts the group's rate by this part of itself
 REFUSAL_CUT = 0.1
 # by partitions, how long the cap an answer sets holds, as a part of the interval

@@ -86,16 +86,16 @@ def test_the_claim_is_ours_in_the_window_plus_our_share_of_what_is_left(
         (Group(40.0, 99.0), 3, 100, 0.5, 40.0),  # at the target (3 of 100): kept
         (Group(8.0, 99.0), 1, 10, 1.0, 8.0),  # the target is one request at least
         (Group(8.0, 99.0), 2, 10, 1.0, 8.5),
-        # a request that filled the window lowers the rate by half of it per interval
-        (Group(40.0, 99.0), 0, 50, 0.5, 20.0),
-        (Group(40.0, 99.5), 0, 50, 0.5, 30.0),
-        (Group(40.0, 90.0), 0, 50, 0.5, 20.0),
-        (Group(40.0, 99.0), -2, 50, 0.5, 20.0),
+        # a request that filled the window lowers the rate by a fifth of it per interval
+        (Group(40.0, 99.0), 0, 50, 0.5, 32.0),
+        (Group(40.0, 99.5), 0, 50, 0.5, 36.0),
+        (Group(40.0, 90.0), 0, 50, 0.5, 32.0),
+        (Group(40.0, 99.0), -2, 50, 0.5, 32.0),
         # between one request and the whole window for our part alone
         (Group(48.0, 99.0), 40, 50, 1.0, 50.0),
         (Group(48.0, 99.0), 40, 50, 0.5, 67.25),  # the other half idle: more than the maximum
         (Group(98.0, 99.0), 40, 50, 0.5, 100.0),
-        (Group(1.5, 99.0), 0, 50, 0.5, 1.0),
+        (Group(1.2, 99.0), 0, 50, 0.5, 1.0),
     ],
 )
 def test_an_answer_steers_the_groups_rate_toward_a_window_just_under_full(
@@ -155,7 +155,7 @@ def test_an_answer_below_zero_left_lets_the_window_grow_by_nothing() -> None:
     before = Sharing(part=0.5, group=Group(40.0, 99.0))
     seen = answer(remaining=-3, accepted=10, maximum=50)
     after = answered(before, seen, sent_at=99.9, now=100.0, mine=10, interval_s=1.0)
-    assert after.group == Group(pytest.approx(20.0), 100.0)
+    assert after.group == Group(pytest.approx(32.0), 100.0)
     assert after.cap == Cap(10, 100.25)
 
 
@@ -204,13 +204,13 @@ def test_sharing_by_use_keeps_the_groups_rate_for_when_the_partitions_are_known(
             Sharing(Share(0.4, 130.0), 1.0, Cap(70, 102.5), 99.0, Group(65.0, 100.0)),
         ),
         # ...and the next ones steer it (a full window, half an interval after the last answer: a
-        # quarter less)
+        # tenth less)
         (
             Sharing(part=0.5, group=Group(80.0, 95.0)),
             answer(remaining=0, accepted=50),
             99.0,
             50,
-            Sharing(Share(0.5, 130.0), 0.5, Cap(50, 102.5), 99.0, Group(60.0, 100.0)),
+            Sharing(Share(0.5, 130.0), 0.5, Cap(50, 102.5), 99.0, Group(72.0, 100.0)),
         ),
         # an answer to a send in our first interval keeps the share measured before
         (
