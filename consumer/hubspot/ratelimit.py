@@ -28,8 +28,9 @@ its own sends and lets a send through while
   at that part of the group's rate, spread evenly over the interval (``ratesharing.spacing``)
   rather than sent whenever a slot frees. Every member steers its estimate of the group's rate with
   the app-wide ``Remaining`` of each answer toward a window just under full
-  (``ratesharing.steer``), so none estimates the others' use from its own; after each answer our
-  window may grow by that part of what is left, instead of the proportional split above;
+  (``ratesharing.steer``), so none estimates the others' use from its own, and at every rebalance
+  the members agree on one estimate (:meth:`vote`, :meth:`adopt`); after each answer our window may
+  grow by that part of what is left, instead of the proportional split above;
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
