@@ -442,6 +442,10 @@ async def test_a_replica_votes_its_groups_rate_and_paces_the_agreed_one() -> Non
     fake.now += 1.0
     times = await acquire_times(rl, fake, 8)
     assert times[-1] - times[-2] == pytest.approx(1 / 35)
+    # the agreed rate was adopted when it came: an answer more than an interval later steers it by a
+    # whole interval's worth (half of the 50 left above the 3 % target)
+    rl.observe(window(remaining=50, maximum=100), sent_at=fake.now)
+    assert ratesharing.read_vote(rl.vote()) == pytest.approx(70.0 + 0.5 * (50 - 3))
 
 
 async def test_the_partition_share_can_be_switched_off() -> None:

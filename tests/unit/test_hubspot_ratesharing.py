@@ -112,6 +112,7 @@ def test_an_answer_steers_the_groups_rate_toward_a_window_just_under_full(
         (1.0, 49, 1, 47.5),  # alone in the group and in the app: 95 % of the maximum
         (1.0, 40, 12, 47.5),  # ours counted in a longer window than HubSpot's: nobody else
         (1.0, 0, 0, 1.0),  # a full window of others': one request
+        (1.0, 0, 20, 17.5),  # a full window, 20 of it ours: 95 % of 50 less the other app's 30
         (1.0, -3, 2, 1.0),  # below zero left counts as nothing left
         (0.5, 34, 1, 47.5),  # other members' use is not another app's: 95 % of the maximum
         (0.999, 34, 1, 47.5),
