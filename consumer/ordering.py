@@ -7,11 +7,8 @@ processed in offset order while different lanes run in parallel:
 - ``partition``: one lane per partition (strict order, parallel across partitions only);
 - ``unordered``: every record is its own lane.
 
-A record becomes *ready* when it reaches the head of its lane; the worker takes ready records as
-concurrency slots free up, the partitions taking turns (each partition's in arrival order). A
-member whose fetch brought one partition's backlog before another's works them side by side, not
-one after the other, so the partitions a rebalance hands to other members carry even shares of the
-work left.
+A record becomes *ready* when it reaches the head of its lane; the worker takes ready records in
+arrival order as concurrency slots free up.
 """
 
 from __future__ import annotations
@@ -28,18 +25,8 @@ class Scheduler:
     def __init__(self, mode: Ordering) -> None:
         self.mode = mode
         self._lanes: dict[LaneKey, deque[Record]] = {}
-        self._ready: dict[TopicPartition, deque[Record]] = {}  # per partition, in arrival order
-        self._turns: deque[TopicPartition] = deque()  # the partitions with a ready record, next first
-        self._ready_count = 0
+        self._ready: deque[Record] = deque()
         self._queued = 0
-
-    def _make_ready(self, record: Record) -> None:
-        queue = self._ready.get(record.tp)
-        if queue is None:
-            queue = self._ready[record.tp] = deque()
-            self._turns.append(record.tp)
-        queue.append(record)
-        self._ready_count += 1
 
     def _lane(self, record: Record) -> LaneKey:
         if self.mode is Ordering.PARTITION:
@@ -54,22 +41,11 @@ class Scheduler:
         lane.append(record)
         self._queued += 1
         if len(lane) == 1:
-            self._make_ready(record)
+            self._ready.append(record)
 
     def take(self) -> Record | None:
-        """The next ready record (now in flight), or None: the oldest of the partition whose turn it
-        is; that partition's turn comes again after every other partition with a ready record."""
-        if not self._turns:
-            return None
-        tp = self._turns.popleft()
-        queue = self._ready[tp]
-        record = queue.popleft()
-        if queue:
-            self._turns.append(tp)
-        else:
-            del self._ready[tp]
-        self._ready_count -= 1
-        return record
+        """The next ready record (now in flight), or None."""
+        return self._ready.popleft() if self._ready else None
 
     def complete(self, record: Record) -> None:
         """``record`` (the head of its lane) finished: the next record of its lane becomes ready."""
@@ -80,7 +56,7 @@ class Scheduler:
         lane.popleft()
         self._queued -= 1
         if lane:
-            self._make_ready(lane[0])
+            self._ready.append(lane[0])
         else:
             del self._lanes[key]
 
@@ -90,14 +66,12 @@ class Scheduler:
         for key in [k for k in self._lanes if k[0] in tps]:
             dropped += len(self._lanes.pop(key))
         self._queued -= dropped
-        for tp in tps:
-            self._ready_count -= len(self._ready.pop(tp, ()))
-        self._turns = deque(tp for tp in self._turns if tp not in tps)
+        self._ready = deque(r for r in self._ready if r.tp not in tps)
         return dropped
 
     @property
     def ready(self) -> int:
-        return self._ready_count
+        return len(self._ready)
 
     @property
     def queued(self) -> int:

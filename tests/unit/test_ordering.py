@@ -56,54 +56,13 @@ def test_unordered_mode_makes_everything_ready() -> None:
     assert drain_ready(s) == [0, 1, 2, 3]
 
 
-def drain_ready_at(s: Scheduler) -> list[tuple[int, int]]:
-    out = []
-    while (r := s.take()) is not None:
-        out.append((r.partition, r.offset))
-    return out
-
-
-def test_partitions_take_turns_each_in_arrival_order() -> None:
-    # one fetch brought partition 0's backlog before partition 1's and 2's: they run side by side
-    s = Scheduler(Ordering.UNORDERED)
-    for partition, count in [(0, 3), (1, 2), (2, 1)]:
-        for off in range(count):
-            s.submit(rec(off, None, partition))
-    assert s.ready == 6
-    assert drain_ready_at(s) == [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (0, 2)]
-    assert s.ready == 0
-
-
-def test_a_partition_that_becomes_ready_again_waits_for_the_others_turns() -> None:
-    s = Scheduler(Ordering.KEY)
-    s.submit(rec(0, b"a", 0))
-    s.submit(rec(1, b"a", 0))
-    s.submit(rec(0, b"a", 1))
-    s.submit(rec(1, b"b", 1))
-    assert s.take() == rec(0, b"a", 0)
-    s.complete(rec(0, b"a", 0))  # partition 0's next record is ready, behind partition 1's turn
-    assert drain_ready_at(s) == [(1, 0), (0, 1), (1, 1)]
-
-
-def test_dropping_a_partition_forgets_its_ready_records_and_turn() -> None:
-    s = Scheduler(Ordering.UNORDERED)
-    for partition in (0, 1, 2):
-        s.submit(rec(0, None, partition))
-        s.submit(rec(1, None, partition))
-    assert s.drop_partitions({TopicPartition("t", 1)}) == 2
-    assert s.ready == 4
-    assert drain_ready_at(s) == [(0, 0), (2, 0), (0, 1), (2, 1)]
-
-
 def test_dropping_a_partition_forgets_its_queue_and_ignores_late_completions() -> None:
     s = Scheduler(Ordering.KEY)
     s.submit(rec(0, b"a", 0))
     s.submit(rec(1, b"a", 0))
     s.submit(rec(0, b"a", 1))
     assert s.take() is not None
-    assert s.ready == 1
     assert s.drop_partitions({TopicPartition("t", 0)}) == 2
-    assert s.ready == 1
     s.complete(rec(0, b"a", 0))  # late completion of a revoked record
     assert drain_ready(s) == [0]  # only partition 1's record
     assert s.queued == 1
