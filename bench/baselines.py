@@ -1,9 +1,10 @@
 """The two consumers the engine is compared with, each run as its own process by ``bench.engine``.
 
-Both do exactly the engine's work per event — :func:`consumer.decode.decode`, ``validate``,
-``Router.plan`` over the same routing file, POST of the same ``complete_body`` with a bearer token on
-one keep-alive aiohttp session, :func:`consumer.hubspot.taxonomy.classify` of the answer — and both
-commit only after the send (at-least-once). What differs is the loop around that work:
+Both do exactly the engine's work per event (:class:`bench.work.Work`):
+:func:`consumer.decode.decode`, ``validate``, ``Router.plan`` over the same routing file, POST of
+the same ``complete_body`` with a bearer token on one keep-alive aiohttp session,
+:func:`consumer.hubspot.taxonomy.classify` of the answer; and both commit only after the send
+(at-least-once). What differs is the loop around that work:
 
 * ``naive``: a plain aiokafka loop, one record at a time, ``commit({tp: offset + 1})`` after each;
 * ``faststream``: a FastStream ``KafkaBroker`` subscriber with ``AckPolicy.ACK`` (ack = commit after
@@ -24,11 +25,8 @@ import argparse
 import asyncio
 import sys
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka import TopicPartition as KafkaTP
@@ -36,57 +34,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 
-from consumer.decode import decode, validate
-from consumer.errors import InputError
-from consumer.hubspot.taxonomy import classify
+from bench.work import Work
 from consumer.kafka import to_record
-from consumer.outcome import OutcomeClass
-from consumer.records import Record
-from consumer.route import Router
-from consumer.routing_loader import load_routing
-from consumer.scrubbing import scrub
-from consumer.settings import DecodeSettings, Environment, HubSpotSettings
-
-SEND_PATH = HubSpotSettings().send_path
-
-
-class Work:
-    """decode → validate → route → POST → classify, for one record (the engine's per-event work)."""
-
-    def __init__(self, sim_url: str, token: str, routing: str) -> None:
-        self.router = Router.build(load_routing(Path(routing)), Environment.DEV)
-        self.decode_settings = DecodeSettings()
-        self.url = sim_url.rstrip("/") + SEND_PATH
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        self.session: aiohttp.ClientSession | None = None
-        self.processed = 0
-        self.sent = 0
-        self.other = 0
-
-    async def __aenter__(self) -> Work:
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        if self.session is not None:
-            await self.session.close()
-
-    async def handle(self, record: Record) -> None:
-        assert self.session is not None
-        self.processed += 1
-        try:
-            jobs = self.router.plan(validate(decode(record, self.decode_settings)), datetime.now(UTC))
-        except InputError:
-            self.other += 1
-            return
-        for job in jobs:
-            async with self.session.post(self.url, data=job.request.complete_body, headers=self.headers) as r:
-                raw = await r.read()
-                outcome = classify(r.status, raw, r.headers, scrub=scrub)
-            if outcome.cls is OutcomeClass.SENT:
-                self.sent += 1
-            else:
-                self.other += 1
 
 
 async def run_naive(args: argparse.Namespace, work: Work) -> None:

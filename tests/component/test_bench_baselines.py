@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from bench import infra
-from bench.baselines import Work
+from bench.work import Work
 from consumer.records import Record
 from hubspot_simulator import Template
 from tests.fixtures_simulator import SIM_TOKEN, StartSim
