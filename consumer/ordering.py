@@ -8,7 +8,8 @@ processed in offset order while different lanes run in parallel:
 - ``unordered``: every record is its own lane.
 
 A record becomes *ready* when it reaches the head of its lane; the worker takes ready records in
-arrival order as concurrency slots free up.
+arrival order as concurrency slots free up. Under a backlog it refills the slots in groups
+(:func:`starts_now`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,22 @@ from consumer.records import Record, TopicPartition
 from consumer.settings import Ordering
 
 LaneKey = tuple[TopicPartition, object]
+
+
+def start_group(batch: int, capacity: int) -> int:
+    """How many free slots the worker waits for under a backlog: the largest divisor of its
+    ``capacity`` (concurrency slots) that is at most ``batch``. Groups of one size tile the slots, so
+    no group of leftover slots waits for a returning one."""
+    return max(d for d in range(1, min(batch, capacity) + 1) if capacity % d == 0)
+
+
+def starts_now(*, free: int, ready: int, group: int) -> bool:
+    """Whether the worker starts ready records now, with ``free`` concurrency slots: when every
+    ready record fits, or once ``group`` slots (:func:`start_group`) are free. Under a backlog the
+    slots then refill in groups: their requests go out together and their answers come back
+    together, so the event loop wakes once for several records. A ready record never waits while
+    there is room for every ready one."""
+    return free > 0 and (ready <= free or free >= group)
 
 
 class Scheduler:

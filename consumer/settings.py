@@ -273,6 +273,12 @@ class Ordering(StrEnum):
 
 class EngineSettings(_Section):
     max_in_flight: int = Field(default=64, ge=1)
+    start_batch: int = Field(
+        default=4,
+        ge=1,
+        description="while more records are ready than slots are free, start them once this many of the "
+        "max_in_flight slots are free (the largest divisor of max_in_flight up to it; 1: as soon as one is)",
+    )
     event_loop: Literal["auto", "asyncio", "uvloop"] = Field(
         default="auto",
         description="auto: uvloop when installed (the uvloop extra), else asyncio; asyncio: never uvloop",

@@ -4,6 +4,8 @@
   paused, member stays in the group; missing polls past ``max_poll_interval_ms`` would drop it).
 - **Dispatch**: fetched records go to the :class:`~consumer.ordering.Scheduler`; a concurrency slot
   is taken *before* a record's task is created, so tasks in flight never exceed ``max_in_flight``.
+  While more records are ready than slots are free, they start once a group of slots is free: the
+  largest divisor of ``max_in_flight`` up to ``start_batch`` (:func:`~consumer.ordering.starts_now`).
   A partition whose uncommitted window is full is paused and resumed when it drains below half.
   A record whose task crashed (a bug: input failures are outcomes) is not done; it runs again after
   ``CRASH_RETRY_S``, in a free slot like any other record.
@@ -48,7 +50,7 @@ from consumer.metrics import (
 )
 from consumer.offset_metadata import NOTHING_DONE, Restored, Status, decode, encode
 from consumer.offsets import PartitionTracker
-from consumer.ordering import Scheduler
+from consumer.ordering import Scheduler, start_group, starts_now
 from consumer.outcome import OutcomeClass
 from consumer.ports import KafkaConsumer, RecordProcessor
 from consumer.records import Record, TopicPartition
@@ -95,6 +97,7 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._pipeline = pipeline
         self._settings = settings
         self._scheduler = Scheduler(settings.ordering)
+        self._start_group = start_group(settings.start_batch, settings.max_in_flight)
         self._trackers: dict[TopicPartition, PartitionTracker] = {}
         self._tasks: dict[asyncio.Task[Any], _InFlight] = {}
         self._window_paused: set[TopicPartition] = set()
@@ -261,14 +264,18 @@ class Worker(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def _dispatch(self) -> None:
         """Start records while slots are free (never while paused): crashed records due for another
-        run first, then ready ones. A partition being revoked or drained has a limit: only records at
-        or below the highest offset already started may start, so that no finished record is left
-        above an unfinished one (which would be re-sent)."""
+        run first, then ready ones (all that fit or, under a backlog, once a group of slots is free:
+        :func:`~consumer.ordering.starts_now`). A partition being revoked or drained has a limit:
+        only records at or below the highest offset already started may start, so that no finished
+        record is left above an unfinished one (which would be re-sent)."""
         while not self._paused and self._crashed and len(self._tasks) < self._settings.max_in_flight:
             flight = self._crashed.popleft()
             if not flight.tracker.fenced and not self._stopping:
                 self._start(flight)
-        while not self._paused and len(self._tasks) < self._settings.max_in_flight:
+        capacity = self._settings.max_in_flight
+        free = capacity - len(self._tasks)
+        refill = starts_now(free=free, ready=self._scheduler.ready, group=self._start_group)
+        while refill and not self._paused and len(self._tasks) < capacity:
             record = self._scheduler.take()
             if record is None:
                 break

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumer.ordering import Scheduler
+from consumer.ordering import Scheduler, start_group, starts_now
 from consumer.records import Record, TopicPartition
 from consumer.settings import Ordering
 
@@ -128,3 +128,28 @@ def test_dropping_a_partition_counts_the_records_of_all_its_lanes() -> None:
     assert s.drop_partitions({TopicPartition("t", 0)}) == 3
     assert s.queued == 1
     assert drain_ready(s) == [0]  # only partition 1's record is still ready
+
+
+def test_the_start_group_is_the_largest_divisor_of_the_slots_up_to_the_batch() -> None:
+    assert [start_group(batch, 64) for batch in (1, 2, 3, 4, 5, 8, 9, 64, 100)] == [
+        1,
+        2,
+        2,
+        4,
+        4,
+        8,
+        8,
+        64,
+        64,
+    ]
+    assert [start_group(4, capacity) for capacity in (1, 2, 3, 6, 7, 30)] == [1, 2, 3, 3, 1, 3]
+
+
+def test_ready_records_start_when_all_fit_or_once_a_group_of_slots_is_free() -> None:
+    assert starts_now(free=3, ready=3, group=4)  # every ready record fits: none waits
+    assert not starts_now(free=3, ready=4, group=4)  # a backlog: wait for a whole group
+    assert starts_now(free=4, ready=100, group=4)
+    assert starts_now(free=5, ready=100, group=4)
+    assert starts_now(free=1, ready=1, group=1)
+    assert not starts_now(free=0, ready=0, group=1)  # no slot
+    assert not starts_now(free=0, ready=5, group=1)
