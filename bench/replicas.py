@@ -13,12 +13,12 @@ Strategies: ``partitions`` (the default: each replica's part of the app's window
 group's partitions) and the baseline ``static`` (``replica_share = 1/replicas``, no partition share),
 measured in the same run. Traffic stays on 127.0.0.1; every wait is bounded.
 
-Figures per run, over the window in which every replica was sending (from the first accepted email
-to the moment the first replica ran out of work): the consumers' accepted rate as a share of the
-budget left to them (the limit minus what the other app had accepted in that window), the share of
-the consumers' requests refused with a 429, and the least busy replica's part of its fair share
-(accepted emails of the partitions it owned ÷ the mean over replicas). The exit code does not
-depend on the targets.
+Figures per run, up to the moment the first replica ran out of work: from the first accepted email,
+the consumers' accepted rate as a share of the budget left to them (the limit minus what the other
+app had accepted in that window) and the share of the consumers' requests refused with a 429; from
+the moment the last replica received its final partitions (before it, the first member sent for
+partitions that later moved), the least busy replica's part of its fair share (accepted emails of
+the partitions it owned ÷ the mean over replicas). The exit code does not depend on the targets.
 """
 
 from __future__ import annotations
@@ -135,16 +135,20 @@ def consumer_env(args: argparse.Namespace, kafka: str, sim: str, topic: str, gro
     return env
 
 
-def owned_partitions(log: Path) -> list[int]:
+def owned_partitions(log: Path) -> tuple[list[int], float]:
     """The partitions of the last ``rebalance.assigned`` event in a consumer's JSON log before it was
-    told to stop (the members stopped first hand their partitions to the others on the way out)."""
+    told to stop (the members stopped first hand their partitions to the others on the way out),
+    and when it came (POSIX seconds; -inf without one)."""
     owned: list[int] = []
+    at = float("-inf")
     for line in log.read_bytes().splitlines():
         if b"service.signal" in line:
             break
         if b"rebalance.assigned" in line:
-            owned = [int(p.rsplit("-", 1)[1]) for p in orjson.loads(line).get("partitions", [])]
-    return owned
+            event = orjson.loads(line)
+            owned = [int(p.rsplit("-", 1)[1]) for p in event.get("partitions", [])]
+            at = parse_iso(event["timestamp"])
+    return owned, at
 
 
 async def one_run(
@@ -187,9 +191,18 @@ async def one_run(
             await infra.reap(p, 30.0)
         await sim.close()
     accepted = {sid: parse_iso(s["firstAcceptedAt"]) for sid, s in sends.items() if sid in where}
-    owners = {part: n for n, log in enumerate(consumer_logs) for part in owned_partitions(log)}
+    final = [owned_partitions(log) for log in consumer_logs]
+    owners = {part: n for n, (owned, _) in enumerate(final) for part in owned}
+    settled = max((at for _, at in final), default=float("-inf"))
     return figures(
-        args, stats, accepted=accepted, where=where, owners=owners, replicas=replicas, other_app=other_app
+        args,
+        stats,
+        accepted=accepted,
+        where=where,
+        owners=owners,
+        settled=settled,
+        replicas=replicas,
+        other_app=other_app,
     )
 
 
@@ -200,6 +213,7 @@ def figures(
     accepted: dict[str, float],
     where: dict[str, int],
     owners: dict[int, int],
+    settled: float,
     replicas: int,
     other_app: OtherApp,
 ) -> dict[str, Any]:
@@ -215,14 +229,17 @@ def figures(
     budget = limit / (interval_ms / 1000) * seconds - others
     requests = stats["requests"] - len(other_app.accepted) - other_app.refused
     refused = int(stats["by_status"].get("429", 0)) - other_app.refused
-    mean = sum(in_window.values()) / max(1, replicas)
+    shared = {n: sum(1 for t in ts if max(start, settled) <= t <= end) for n, ts in by_replica.items()}
+    mean = sum(shared.values()) / max(1, replicas)
     return {
         "accepted": len(accepted),
         "window_s": round(seconds, 2),
+        "shared_window_s": round(max(0.0, end - max(start, settled)), 2),
         "budget_share": sum(in_window.values()) / budget if budget > 0 else float("nan"),
         "refused_share": refused / requests if requests else float("nan"),
-        "least_fair_share": min(in_window.values()) / mean if mean and len(in_window) == replicas else 0.0,
+        "least_fair_share": min(shared.values()) / mean if mean and len(shared) == replicas else 0.0,
         "per_replica": {str(n): c for n, c in sorted(in_window.items())},
+        "per_replica_shared": {str(n): c for n, c in sorted(shared.items())},
         "per_second": per_second(list(accepted.values()), start, end),
         "other_per_second": per_second(other_app.accepted, start, end),
         "other_app_accepted_in_window": others,
