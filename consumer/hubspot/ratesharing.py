@@ -12,9 +12,10 @@ answers in.
   for one interval, where ``share`` is our part of what HubSpot counted (:func:`measure`); in the
   following windows the budget stays at that share until answers show the others have gone.
 * **By partitions** (the group's ownership known): every member steers one estimate of the group's
-  rate with the app-wide ``Remaining`` of its answers (:func:`steer`, :func:`refused`), the same
-  for every member whatever its own use, and paces its part of it; after an answer, the cap lets
-  our window grow by our part of what HubSpot has left.
+  rate with the app-wide ``Remaining`` of its answers (:func:`steer`), the same for every member
+  whatever its own use, and paces its part of it; after an answer, the cap lets our window grow by
+  our part of what HubSpot has left. A refusal backs the refused member off alone (:func:`refused`)
+  and the back-off wears off with time, so members refused unequally pace equal parts again.
 * **A full window** (a refusal without ``Retry-After``): the cap is what is in our window now.
 * **Pace** (by partitions): our part of the group's rate, spread evenly (:func:`spacing`).
 * **A rebalance** (by partitions): every member states its estimate of the group's rate when it
@@ -44,8 +45,10 @@ GAIN = 0.5
 # by partitions, answers that find the window full cut the group's rate by this part of itself
 # per interval
 FULL_CUT = 0.2
-# by partitions, a refusal for a full window cuts the group's rate by this part of itself
+# by partitions, a refusal for a full window cuts the refused member's pace by this part of itself
 REFUSAL_CUT = 0.1
+# by partitions, a member's pace regains this part of the group's rate per interval after a refusal
+REFUSAL_RECOVERY = 0.01
 # by partitions, how long the cap an answer sets holds, as a part of the interval
 CAP_HOLD = 0.25
 # by partitions, the group's rate starts at this part of the maximum
@@ -83,12 +86,14 @@ class Answer:
 @dataclass(frozen=True, slots=True)
 class Group:
     """By partitions: the sends per interval this member takes the whole group to make (``rate``;
-    a member makes its part of them), when an answer last moved it, and until when a refusal cuts
-    it no further. The rate is the group's, not the member's: a new part (a rebalance) keeps it."""
+    a member makes its part of them), when an answer last moved it, until when a refusal cuts
+    no further, and the part of the rate this member paces after its refusals (``backoff``, 1
+    without). The rate is the group's, not the member's: a new part (a rebalance) keeps it."""
 
     rate: float
     at: float
     cut_until: float = float("-inf")
+    backoff: float = 1.0
 
 
 class Cap(NamedTuple):
@@ -146,35 +151,41 @@ def steer(group: Group, *, maximum: int, remaining: int, part: float, now: float
     interval. Each answer weighs as much as the time since the one before (at most one interval),
     so members that send more often do not move faster or further. The rate stays between one
     request and what our part may hold alone (``maximum ÷ part``: the whole window when the other
-    members are idle)."""
+    members are idle). A refusal's back-off wears off by ``REFUSAL_RECOVERY`` per interval of the
+    same weight."""
     elapsed = min(1.0, max(0.0, (now - group.at) / interval_s))
     if remaining > 0:
         target = max(1.0, TARGET_REMAINING * maximum)
         rate = group.rate + GAIN * (remaining - target) * elapsed
     else:
         rate = group.rate * (1 - FULL_CUT * elapsed)
-    return Group(min(max(rate, 1.0), maximum / part), now, group.cut_until)
+    backoff = min(1.0, group.backoff + REFUSAL_RECOVERY * elapsed)
+    return Group(min(max(rate, 1.0), maximum / part), now, group.cut_until, backoff)
 
 
 def start(answer: Answer, *, part: float, mine: int, now: float) -> Group:
-    """The group's rate at its first answer: ``START`` of the maximum. A member that owns every
-    partition is the whole group, so what HubSpot counted beyond its own ``mine`` sends is another
-    app's use: it starts at ``START`` of the maximum less that (at least one request), not above
-    what that app leaves free."""
-    rate = START * answer.maximum
-    if part >= 1:
-        rate -= max(0, answer.maximum - max(0, answer.remaining) - mine)
-    return Group(max(1.0, rate), now)
+    """The group's rate at its first answer: ``START`` of the maximum less what HubSpot counted
+    beyond the group's sends (at least one request), taking the group's sends for ``mine`` ÷
+    ``part`` (the others started with us). A member that owns every partition is the whole group,
+    so the rest is another app's use; with other members the rest is mostly another app's too, and
+    a group that started above what that app leaves free would be refused until its cuts caught up.
+    Members that sent more than we did before our first answer make the start lower, never higher;
+    the steering raises it within a few intervals."""
+    beyond = answer.maximum - max(0, answer.remaining) - mine / part
+    return Group(max(1.0, START * answer.maximum - max(0.0, beyond)), now)
 
 
 def refused(group: Group, *, now: float, interval_s: float) -> Group:
-    """HubSpot refused one of our sends for a full window: cut the group's rate by
+    """HubSpot refused one of our sends for a full window: cut this member's pace by
     ``REFUSAL_CUT``, once per half interval (the refusals of sends already in flight belong to the
-    same overload). Every member refused in one overload cuts alike."""
+    same overload). The group's rate stays: only the refused member knows of the refusal, and a cut
+    of its own estimate would leave it behind the others until the next rebalance; the answers that
+    found the window full steer every member's estimate alike (:func:`steer`), and the back-off
+    wears off as answers come."""
     if now < group.cut_until:
         return group
-    rate = max(1.0, group.rate * (1 - REFUSAL_CUT))
-    return Group(rate, group.at, now + interval_s / 2)
+    backoff = group.backoff * (1 - REFUSAL_CUT)
+    return dataclasses.replace(group, cut_until=now + interval_s / 2, backoff=backoff)
 
 
 def answered(
@@ -243,22 +254,25 @@ def adopt(state: Sharing, agreed: bytes | None, *, now: float) -> Sharing:
     return state if rate is None else dataclasses.replace(state, group=Group(rate, now))
 
 
-def group_rate(state: Sharing, maximum: int) -> float:
-    """By partitions, the sends per interval the group makes: as the last answer steered it,
-    ``START`` of the ``maximum`` before any."""
-    return START * maximum if state.group is None else state.group.rate
+def paced_rate(state: Sharing, maximum: int) -> float:
+    """By partitions, the sends per interval this member takes the group to make as it paces its
+    part: the group's rate as the last answer steered it less this member's refusal back-off (at
+    least one request), ``START`` of the ``maximum`` before any answer."""
+    if state.group is None:
+        return START * maximum
+    return max(1.0, state.group.rate * state.group.backoff)
 
 
 def spacing(state: Sharing, *, maximum: int, interval_s: float) -> float:
     """The time between two of our sends: with the group's partition share known, our part of the
-    group's rate (:func:`group_rate`; a whole number of requests or not) spreads evenly over the
+    group's rate (:func:`paced_rate`; a whole number of requests or not) spreads evenly over the
     interval rather than going out together whenever slots free (a cap still bounds how many the
     window holds). A burst takes every slot that frees before a sender outside the group gets one
     (it is refused, the window fills in spikes and idles between them), and crowds HubSpot's window
     when answers come late. Zero (no pace) otherwise."""
     if state.part is None or maximum <= 0:
         return 0.0
-    return interval_s / (state.part * group_rate(state, maximum))
+    return interval_s / (state.part * paced_rate(state, maximum))
 
 
 def window_limit(
@@ -280,7 +294,7 @@ def window_limit(
     if discovering:
         limit = mine + 1
     elif state.part is not None:
-        limit = math.ceil(state.part * group_rate(state, maximum) * stretch)
+        limit = math.ceil(state.part * paced_rate(state, maximum) * stretch)
     else:  # our measured share of the budget (all of it unmeasured), never nothing
         limit = max(1, math.floor(budget * state.share.at(now)))
     cap = state.cap_at(now)

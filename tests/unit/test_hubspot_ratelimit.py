@@ -407,6 +407,7 @@ async def test_the_groups_partition_share_is_the_budget_and_an_answer_lets_its_p
     await acquire_times(rl, fake, 5)
     rl.share_by_partitions(2, 6)  # it replaces the static share
     assert rl.budget == 33
+    rl.adopt(ratesharing.VOTE_TAG + struct.pack(">d", 95.0))  # the group's rate, agreed when it joined
     # HubSpot has 6 left: our window may grow by a third of them for a quarter interval (5 + 2),
     # however fast the pace (a third of 95 per second); then the pace goes on
     rl.observe(window(remaining=6, maximum=100), sent_at=fake.now)
@@ -432,7 +433,7 @@ async def test_a_replica_votes_its_groups_rate_and_paces_the_agreed_one() -> Non
     rl.share_by_partitions(1, 2)
     assert rl.vote() == b""  # no estimate before an answer
     await rl.acquire()
-    rl.observe(window(remaining=40, maximum=100), sent_at=fake.now)
+    rl.observe(window(remaining=98, maximum=100), sent_at=fake.now)  # the group's first sends
     assert ratesharing.read_vote(rl.vote()) == pytest.approx(95.0)
     rl.adopt(ratesharing.agree([rl.vote(), ratesharing.VOTE_TAG + struct.pack(">d", 45.0)]))
     assert ratesharing.read_vote(rl.vote()) == pytest.approx(70.0)
@@ -507,6 +508,7 @@ async def test_a_cap_bounds_how_many_and_the_pace_how_fast() -> None:
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=20)
     rl.share_by_partitions(1, 2)
+    rl.adopt(ratesharing.VOTE_TAG + struct.pack(">d", 19.0))  # the group's rate, agreed when it joined
     sent = await rl.acquire()
     rl.observe(window(remaining=2, maximum=20), sent_at=sent)
     step = 1 / 9.5

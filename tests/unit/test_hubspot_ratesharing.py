@@ -19,6 +19,7 @@ from consumer.hubspot.ratesharing import (
     answered,
     claim,
     measure,
+    paced_rate,
     read_vote,
     refused,
     spacing,
@@ -114,11 +115,14 @@ def test_an_answer_steers_the_groups_rate_toward_a_window_just_under_full(
         (1.0, 0, 0, 1.0),  # a full window of others': one request
         (1.0, 0, 20, 17.5),  # a full window, 20 of it ours: 95 % of 50 less the other app's 30
         (1.0, -3, 2, 1.0),  # below zero left counts as nothing left
-        (0.5, 34, 1, 47.5),  # other members' use is not another app's: 95 % of the maximum
-        (0.999, 34, 1, 47.5),
+        # with other members, the group's sends are taken for ours over our part
+        (0.5, 40, 5, 47.5),  # the other half as busy as we are, nobody else: 95 % of the maximum
+        (0.5, 34, 1, 33.5),  # 16 counted, the group's 2 of them: another app's 14
+        (0.25, 30, 2, 35.5),  # 20 counted, the group's 8: another app's 12
+        (0.5, 30, 15, 47.5),  # the others behind us: never above 95 % of the maximum
     ],
 )
-def test_the_groups_rate_starts_under_what_another_app_leaves_when_one_member_owns_everything(
+def test_the_groups_rate_starts_under_what_another_app_leaves(
     part: float, remaining: int, mine: int, rate: float
 ) -> None:
     seen = answer(remaining=remaining, accepted=mine, maximum=50)
@@ -131,12 +135,51 @@ def test_the_steering_is_per_interval_whatever_its_length_and_keeps_the_refusal_
     assert after == Group(pytest.approx(40.875), 100.0, 101.0)
 
 
-def test_a_refusal_cuts_the_groups_rate_once_per_half_interval() -> None:
+def test_a_refusal_cuts_the_members_pace_once_per_half_interval_and_keeps_the_groups_rate() -> None:
     cut = refused(Group(40.0, 99.0), now=100.0, interval_s=2.0)
-    assert cut == Group(pytest.approx(36.0), 99.0, 101.0)
+    assert cut == Group(40.0, 99.0, 101.0, pytest.approx(0.9))
     assert refused(cut, now=100.99, interval_s=2.0) is cut  # the same overload
-    assert refused(cut, now=101.0, interval_s=2.0) == Group(pytest.approx(32.4), 99.0, 102.0)
-    assert refused(Group(1.05, 99.0), now=100.0, interval_s=2.0).rate == 1.0  # never under one request
+    assert refused(cut, now=101.0, interval_s=2.0) == Group(40.0, 99.0, 102.0, pytest.approx(0.81))
+    assert paced_rate(Sharing(part=0.5, group=cut), 50) == pytest.approx(36.0)
+    tiny = refused(Group(1.05, 99.0), now=100.0, interval_s=2.0)
+    assert paced_rate(Sharing(part=0.5, group=tiny), 50) == 1.0  # never under one request
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (Group(40.0, 99.0, backoff=0.9), 0.91),  # a hundredth of the rate back per interval
+        (Group(40.0, 99.5, backoff=0.9), 0.905),  # half an interval: half as much
+        (Group(40.0, 90.0, backoff=0.9), 0.91),  # never more than one interval's worth per answer
+        (Group(40.0, 99.0, backoff=0.995), 1.0),  # never above the group's rate
+        (Group(40.0, 100.5, backoff=0.9), 0.9),  # an answer from before the last: no weight
+    ],
+)
+def test_a_refusals_back_off_wears_off_as_answers_come(before: Group, after: float) -> None:
+    steered = steer(before, maximum=50, remaining=0, part=0.5, now=100.0, interval_s=1.0)
+    assert steered.backoff == pytest.approx(after)
+
+
+def test_members_refused_unequally_pace_equal_parts_again_before_the_next_rebalance() -> None:
+    # two members of one group with the same estimate: one refused three times in an overload, the
+    # other once. Both then see the same answers; within a few intervals they pace alike again (a
+    # cut of the estimate itself would have left the first about a sixth behind the second for good)
+    start_group = Group(40.0, 99.0)
+    often, once = start_group, start_group
+    for k in range(3):
+        often = refused(often, now=100.0 + k, interval_s=1.0)
+    once = refused(once, now=100.0, interval_s=1.0)
+    assert paced_rate(Sharing(part=0.5, group=often), 50) < 0.85 * paced_rate(
+        Sharing(part=0.5, group=once), 50
+    )
+    now = 102.0
+    for _ in range(200):  # five answers an interval for forty intervals, the window at the target
+        now += 0.2
+        often = steer(often, maximum=50, remaining=2, part=0.5, now=now, interval_s=1.0)
+        once = steer(once, maximum=50, remaining=2, part=0.5, now=now, interval_s=1.0)
+    assert paced_rate(Sharing(part=0.5, group=often), 50) == pytest.approx(
+        paced_rate(Sharing(part=0.5, group=once), 50)
+    )
 
 
 @pytest.mark.parametrize("accepted", [0, 5, 25, 40])
@@ -239,7 +282,7 @@ def test_an_answer_caps_our_window_for_one_interval(
     assert answered(before, seen, sent_at=sent_at, now=100.0, mine=mine, interval_s=10.0) == after
 
 
-def test_a_full_window_caps_it_at_what_it_holds_and_cuts_the_groups_rate() -> None:
+def test_a_full_window_caps_it_at_what_it_holds_and_backs_the_member_off() -> None:
     before = Sharing(Share(0.5, 130.0), 0.25, Cap(40, 105.0), 99.0)
     after = window_full(before, now=100.0, mine=7, interval_s=10.0)
     assert after == Sharing(
@@ -251,7 +294,9 @@ def test_a_full_window_caps_it_at_what_it_holds_and_cuts_the_groups_rate() -> No
     )
     before = Sharing(Share(0.5, 130.0), 0.25, Cap(40, 105.0), 99.0, Group(40.0, 99.0))
     after = window_full(before, now=100.0, mine=7, interval_s=10.0)
-    assert after == Sharing(Share(0.5, 130.0), 0.25, Cap(7, 102.5), 100.0, Group(36.0, 99.0, 105.0))
+    assert after == Sharing(
+        Share(0.5, 130.0), 0.25, Cap(7, 102.5), 100.0, Group(40.0, 99.0, 105.0, pytest.approx(0.9))
+    )
 
 
 def test_a_cap_lasts_until_its_end() -> None:
@@ -271,6 +316,7 @@ def test_a_cap_lasts_until_its_end() -> None:
         # by partitions: our part of the group's rate over our window (1.5 intervals here)
         (Sharing(Share(0.5, 130.0), part=0.25, group=Group(40.0, 99.0)), 25, 10, False, 15),
         (Sharing(part=0.125, group=Group(40.0, 99.0)), 12, 10, False, 8),  # ...rounded up (7.5)
+        (Sharing(part=0.25, group=Group(40.0, 99.0, backoff=0.5)), 25, 10, False, 8),  # ...backed off
         (Sharing(part=0.5), 50, 10, False, 72),  # ...95 % of the maximum before any answer (71.25)
         (Sharing(cap=Cap(30, 110.0)), 100, 40, False, 30),  # a cap binds while it lasts
         (Sharing(cap=Cap(130, 110.0)), 100, 40, False, 100),  # ...but never raises the budget
@@ -295,6 +341,7 @@ def test_the_window_limit_is_the_budget_shaped_by_share_and_cap(
     [
         (Sharing(part=0.5, group=Group(40.0, 99.0)), 50, 0.05),  # half of 40 per second
         (Sharing(part=0.25, group=Group(30.0, 99.0)), 50, 0.4 / 3),  # 7.5 of them: not a whole number
+        (Sharing(part=0.5, group=Group(40.0, 99.0, backoff=0.8)), 50, 1 / 16),  # backed off a fifth
         (Sharing(part=0.5), 50, 1 / 23.75),  # before any answer: half of 95 % of the maximum
         (Sharing(part=1.0), 1, 1 / 0.95),
         (Sharing(part=0.5), 0, 0.0),  # no maximum: no pace (the window decides)
