@@ -136,7 +136,7 @@ class RateLimiter:
         part = owned / total if self._settings.share_by_partitions and 0 < owned <= total else None
         if part == self._sharing.part:
             return
-        self._sharing = dataclasses.replace(self._sharing, part=part)
+        self._sharing = dataclasses.replace(self._sharing, part=part, parted_at=self._clock())
         # the pace starts over from now: slots of the former part missed while the group rebalanced
         # are not ours to catch up (every member's burst at once would overrun the window)
         self._next_send_at = max(self._next_send_at, self._clock())

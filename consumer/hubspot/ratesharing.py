@@ -107,14 +107,15 @@ class Cap(NamedTuple):
 class Sharing:
     """The estimator's state: our measured share of the app, our part of the group's partitions
     (None until known), the cap the last answer set, the send time of the newest answer taken
-    (an answer to an older send says less and is ignored), and by partitions the group's rate
-    (None until the first answer)."""
+    (an answer to an older send says less and is ignored), by partitions the group's rate
+    (None until the first answer), and when our part last changed (a rebalance)."""
 
     share: Share = Share()
     part: float | None = None
     cap: Cap | None = None
     newest: float = float("-inf")
     group: Group | None = None
+    parted_at: float = float("-inf")
 
     def cap_at(self, now: float) -> Cap | None:
         """The cap while it lasts."""
@@ -213,16 +214,21 @@ def answered(
     # out of HubSpot's window meanwhile, and a member whose cap said "nothing left" sends no request
     # that could tell it so (after a rebalance, every member waited out a whole interval)
     cap = Cap(mine + math.ceil(state.part * max(0, answer.remaining)), now + CAP_HOLD * interval_s)
-    return Sharing(share=share, part=state.part, cap=cap, newest=sent_at, group=group)
+    return dataclasses.replace(state, share=share, cap=cap, newest=sent_at, group=group)
 
 
 def window_full(state: Sharing, *, now: float, mine: int, interval_s: float) -> Sharing:
     """HubSpot refused a send because the app's window is full and said not for how long: no more
     of ours in the window than ``mine`` now, for one interval; by partitions for ``CAP_HOLD`` of it
-    (the group's sends roll out of the window at the group's pace, and the group's rate is cut)."""
-    group = state.group if state.group is None else refused(state.group, now=now, interval_s=interval_s)
+    (the group's sends roll out of the window at the group's pace), and our pace backs off
+    (:func:`refused`) unless our part changed less than an interval ago: HubSpot's window then
+    still holds what the group sent at its former parts, and whichever member sends into it first
+    is refused, whatever its pace."""
+    group = state.group
+    if group is not None and now >= state.parted_at + interval_s:
+        group = refused(group, now=now, interval_s=interval_s)
     cap = Cap(mine, now + (interval_s if state.part is None else CAP_HOLD * interval_s))
-    return Sharing(share=state.share, part=state.part, cap=cap, newest=now, group=group)
+    return dataclasses.replace(state, cap=cap, newest=now, group=group)
 
 
 def vote(state: Sharing) -> bytes:

@@ -449,6 +449,25 @@ async def test_a_replica_votes_its_groups_rate_and_paces_the_agreed_one() -> Non
     assert ratesharing.read_vote(rl.vote()) == pytest.approx(70.0 + 0.5 * (50 - 3))
 
 
+async def test_a_refusal_just_after_a_new_part_keeps_the_pace_and_a_later_one_slows_it() -> None:
+    # a quarter of 95 % of 100 per second: one send every 1/23.75 s. The window a rebalance leaves is
+    # full of the group's sends at its former parts: a refusal then holds our window but keeps our
+    # pace; a refusal an interval later backs our pace off by a tenth
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=100)
+    rl.share_by_partitions(1, 4)
+    rl.adopt(ratesharing.VOTE_TAG + struct.pack(">d", 95.0))
+    rl.throttle(None, sent_at=await rl.acquire())
+    fake.now += 0.5
+    times = await acquire_times(rl, fake, 8)
+    assert times[-1] - times[-2] == pytest.approx(1 / 23.75)
+    fake.now += 1.0
+    rl.throttle(None, sent_at=await rl.acquire())
+    fake.now += 0.5
+    times = await acquire_times(rl, fake, 8)
+    assert times[-1] - times[-2] == pytest.approx(1 / (23.75 * 0.9))
+
+
 async def test_the_partition_share_can_be_switched_off() -> None:
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=100, replica_share=0.25, share_by_partitions=False)

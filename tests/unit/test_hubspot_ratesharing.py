@@ -299,6 +299,18 @@ def test_a_full_window_caps_it_at_what_it_holds_and_backs_the_member_off() -> No
     )
 
 
+def test_a_full_window_in_the_first_interval_of_a_new_part_does_not_back_the_member_off() -> None:
+    # HubSpot's window still holds what the group sent at its former parts: whichever member sends
+    # into it first is refused, whatever its pace (its window is held all the same)
+    before = Sharing(part=0.25, group=Group(40.0, 99.0), parted_at=99.5)
+    early = window_full(before, now=100.0, mine=3, interval_s=1.0)
+    assert early.group == Group(40.0, 99.0)
+    assert early.cap == Cap(3, 100.25)
+    later = window_full(before, now=100.5, mine=3, interval_s=1.0)
+    assert later.group == Group(40.0, 99.0, 101.0, pytest.approx(0.9))
+    assert later.parted_at == 99.5
+
+
 def test_a_cap_lasts_until_its_end() -> None:
     sharing = Sharing(cap=Cap(5, 110.0))
     assert sharing.cap_at(109.9) == Cap(5, 110.0)
