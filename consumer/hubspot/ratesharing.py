@@ -14,7 +14,9 @@ answers in.
 * **By partitions** (the group's ownership known): every member steers one estimate of the group's
   rate with the app-wide ``Remaining`` of its answers (:func:`steer`), the same for every member
   whatever its own use, and paces its part of it; after an answer, the cap lets our window grow by
-  our part of what HubSpot has left. A refusal backs the refused member off alone (:func:`refused`)
+  our part of what HubSpot has left. In a member's first interval the window does not yet hold an
+  interval of the group's sends: its room does not raise the rate, which follows the start instead
+  (:func:`warm`). A refusal backs the refused member off alone (:func:`refused`)
   and the back-off wears off with time, so members refused unequally pace equal parts again.
 * **A full window** (a refusal without ``Retry-After``): the cap is what is in our window now.
 * **Pace** (by partitions): our part of the group's rate, spread evenly (:func:`spacing`).
@@ -165,7 +167,12 @@ def steer(group: Group, *, maximum: int, remaining: int, part: float, now: float
 
 
 def start(answer: Answer, *, part: float, mine: int, now: float) -> Group:
-    """The group's rate at its first answer: ``START`` of the maximum less what HubSpot counted
+    """The group's rate at its first answer (:func:`start_rate`)."""
+    return Group(start_rate(answer, part=part, mine=mine), now)
+
+
+def start_rate(answer: Answer, *, part: float, mine: int) -> float:
+    """The group's rate an answer starts it at: ``START`` of the maximum less what HubSpot counted
     beyond the group's sends (at least one request), taking the group's sends for ``mine`` ÷
     ``part`` (the others started with us). A member that owns every partition is the whole group,
     so the rest is another app's use; with other members the rest is mostly another app's too, and
@@ -173,7 +180,18 @@ def start(answer: Answer, *, part: float, mine: int, now: float) -> Group:
     Members that sent more than we did before our first answer make the start lower, never higher;
     the steering raises it within a few intervals."""
     beyond = answer.maximum - max(0, answer.remaining) - mine / part
-    return Group(max(1.0, START * answer.maximum - max(0.0, beyond)), now)
+    return max(1.0, START * answer.maximum - max(0.0, beyond))
+
+
+def warm(group: Group, answer: Answer, *, part: float, mine: int, now: float) -> Group:
+    """An answer with room to a send in our first interval: the group's sends of the rest of the
+    interval are not in HubSpot's window yet, so its room says nothing about the group's rate (a
+    cold start steered by it overshoots at the end of its first interval). The rate follows the
+    start (:func:`start_rate`) re-taken from each such answer instead, never falling: a cold start
+    holds its start while its window fills, and a start pinned low by a predecessor's sends (a
+    replaced pod's, still in HubSpot's window) rises as they roll out."""
+    rate = max(group.rate, start_rate(answer, part=part, mine=mine))
+    return dataclasses.replace(group, rate=rate, at=now)
 
 
 def refused(group: Group, *, now: float, interval_s: float) -> Group:
@@ -201,14 +219,17 @@ def answered(
         cap = Cap(claim(mine, answer.remaining, share.at(now)), now + interval_s)
         return Sharing(share=share, cap=cap, newest=sent_at, group=state.group)
     group = state.group or start(answer, part=state.part, mine=mine, now=now)
-    group = steer(
-        group,
-        maximum=answer.maximum,
-        remaining=answer.remaining,
-        part=state.part,
-        now=now,
-        interval_s=interval_s,
-    )
+    if answer.warming and answer.remaining > 0:
+        group = warm(group, answer, part=state.part, mine=mine, now=now)
+    else:
+        group = steer(
+            group,
+            maximum=answer.maximum,
+            remaining=answer.remaining,
+            part=state.part,
+            now=now,
+            interval_s=interval_s,
+        )
     # our window grows by at most our part of what is left per answer: a member that starts fills
     # a window others use step by step. For CAP_HOLD of the interval only: the others' sends roll
     # out of HubSpot's window meanwhile, and a member whose cap said "nothing left" sends no request

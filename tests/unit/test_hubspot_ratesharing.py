@@ -135,6 +135,43 @@ def test_the_steering_is_per_interval_whatever_its_length_and_keeps_the_refusal_
     assert after == Group(pytest.approx(40.875), 100.0, 101.0)
 
 
+def group_rate(state: Sharing) -> float:
+    assert state.group is not None
+    return state.group.rate
+
+
+def first_interval(state: Sharing, seen: list[tuple[int, int]], *, step: float = 0.2) -> Sharing:
+    """Answers (remaining, ours in the window) to sends of our first interval, ``step`` apart."""
+    for n, (remaining, mine) in enumerate(seen):
+        now = 100.0 + step * n
+        reply = answer(remaining=remaining, accepted=mine, maximum=50, warming=True)
+        state = answered(state, reply, sent_at=now, now=now, mine=mine, interval_s=1.0)
+    return state
+
+
+def test_a_cold_start_holds_its_start_while_its_window_fills_and_steers_after() -> None:
+    # another app uses 15 of 50: the group starts at 95 % of 50 less 15; the room of our first
+    # interval is room our own sends have not reached yet, and does not raise it
+    state = first_interval(Sharing(part=1.0), [(34, 1), (28, 7), (22, 13), (16, 19), (10, 25)])
+    assert group_rate(state) == pytest.approx(32.5)
+    reply = answer(remaining=4, accepted=33, maximum=50)
+    later = answered(state, reply, sent_at=101.0, now=101.0, mine=33, interval_s=1.0)
+    assert group_rate(later) == pytest.approx(32.5 + 0.5 * (4 - 1.5) * 0.2)
+
+
+def test_a_start_pinned_low_by_a_predecessors_sends_rises_as_they_roll_out() -> None:
+    # HubSpot's window is full of a replaced pod's sends: one request; as they roll out, the start
+    # re-taken from each answer (95 % of 50 less what is not ours) raises it
+    state = first_interval(Sharing(part=1.0), [(0, 1), (20, 3), (40, 6)], step=0.3)
+    assert group_rate(state) == pytest.approx(47.5 - (10 - 6))
+    # little room is no sign of the group's rate either: kept, where a steer would lower it
+    little = first_interval(Sharing(part=1.0, group=Group(40.0, 99.9)), [(1, 5)])
+    assert group_rate(little) == 40.0
+    # a full window in the first interval is full all the same: a fifth less per interval
+    full = first_interval(Sharing(part=1.0, group=Group(40.0, 99.9)), [(0, 5)])
+    assert group_rate(full) == pytest.approx(40.0 * (1 - 0.2 * 0.1))
+
+
 def test_a_refusal_cuts_the_members_pace_once_per_half_interval_and_keeps_the_groups_rate() -> None:
     cut = refused(Group(40.0, 99.0), now=100.0, interval_s=2.0)
     assert cut == Group(40.0, 99.0, 101.0, pytest.approx(0.9))
