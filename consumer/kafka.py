@@ -69,8 +69,10 @@ class VotingAssignor:
     """aiokafka's round-robin assignment that also carries one value its group agrees on at each
     rebalance: every member states its vote when it joins (the user data of its subscription), the
     leader reduces the votes with ``agree`` and hands the result to every member with its partitions
-    (the user data of the assignment), and every member takes it (``adopt``) before its partitions
-    are assigned. Every join of one rebalance states the vote of its first join: a member that
+    (the user data of the assignment), through ``seat`` with the member's place in the deal: how
+    many partitions it assigned to the members before it, in the order of their ids (by default the
+    result alone). Every member takes what it was handed (``adopt``) before its partitions are
+    assigned. Every join of one rebalance states the vote of its first join: a member that
     joins again with other metadata (a retry) would make the coordinator start the rebalance over,
     and a vote that moves between joins would keep the group rebalancing. It is offered alone, under
     round robin's protocol name: aiokafka sends one join per offered protocol, the second with other
@@ -86,8 +88,9 @@ class VotingAssignor:
         vote: Callable[[], bytes],
         agree: Callable[[Sequence[bytes | None]], bytes],
         adopt: Callable[[bytes | None], None],
+        seat: Callable[[bytes, int], bytes] = lambda agreed, first: agreed,
     ) -> None:
-        self._vote, self._agree, self._adopt = vote, agree, adopt
+        self._vote, self._agree, self._adopt, self._seat = vote, agree, adopt, seat
         self._stated: bytes | None = None  # the vote of the rebalance under way
 
     def metadata(self, topics: Iterable[str]) -> ConsumerProtocolMemberMetadata:
@@ -99,10 +102,12 @@ class VotingAssignor:
         self, cluster: ClusterMetadata, members: Mapping[str, ConsumerProtocolMemberMetadata]
     ) -> dict[str, ConsumerProtocolMemberAssignment]:
         agreed = self._agree([m.user_data for m in members.values()])
-        return {
-            member: ConsumerProtocolMemberAssignment(self.version, assigned.assignment, agreed)
-            for member, assigned in RoundRobinPartitionAssignor.assign(cluster, members).items()
-        }
+        dealt, first = {}, 0
+        for member, assigned in sorted(RoundRobinPartitionAssignor.assign(cluster, members).items()):
+            user_data = self._seat(agreed, first)
+            dealt[member] = ConsumerProtocolMemberAssignment(self.version, assigned.assignment, user_data)
+            first += sum(len(partitions) for _, partitions in assigned.assignment)
+        return dealt
 
     def on_assignment(self, assignment: ConsumerProtocolMemberAssignment) -> None:
         self._stated = None  # the rebalance is over: the next one states a fresh vote

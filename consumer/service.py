@@ -143,7 +143,7 @@ class Service:
             return RunResult(Counts(), time.monotonic() - started)
         producer, admin = clients
         # sharing by partitions, the members agree on one group rate at every rebalance
-        voting = VotingAssignor(limiter.vote, ratesharing.agree, limiter.adopt)
+        voting = VotingAssignor(limiter.vote, ratesharing.agree, limiter.adopt, ratesharing.seat)
         consumer = build_consumer(
             s.kafka, assignor=voting if s.hubspot.rate_limit.share_by_partitions else None
         )

@@ -29,8 +29,11 @@ its own sends and lets a send through while
   rather than sent whenever a slot frees. Every member steers its estimate of the group's rate with
   the app-wide ``Remaining`` of each answer toward a window just under full
   (``ratesharing.steer``), so none estimates the others' use from its own, and at every rebalance
-  the members agree on one estimate (:meth:`vote`, :meth:`adopt`); after each answer our window may
-  grow by that part of what is left, instead of the proportional split above;
+  the members agree on one estimate (:meth:`vote`, :meth:`adopt`); with the seat the group's leader
+  deals at a rebalance, the pace is a whole number of sends per interval (``ratesharing.allowance``)
+  and no more of them fall in any span of ``1 + PACE_SLACK`` intervals, so the group holds a fixed
+  count in HubSpot's window; after each answer our window may grow by that part of what is left,
+  instead of the proportional split above;
 * no THROTTLE pause is running (a 429 stops every sender until ``Retry-After``);
 * no hold is active (the engine's breakers and pause gate; DAILY / 477 pauses are timed holds).
   A probe (the engine's half-open check) passes holds but not THROTTLE pauses.
@@ -134,9 +137,11 @@ class RateLimiter:
         ``share_by_partitions`` that part of the app's window is its budget, and it paces that part
         of the group's rate (see ``ratesharing.steer``)."""
         part = owned / total if self._settings.share_by_partitions and 0 < owned <= total else None
-        if part == self._sharing.part:
+        if part == self._sharing.part and (owned, total) == (self._sharing.owned, self._sharing.total):
             return
-        self._sharing = dataclasses.replace(self._sharing, part=part, parted_at=self._clock())
+        self._sharing = dataclasses.replace(
+            self._sharing, part=part, parted_at=self._clock(), owned=owned, total=total
+        )
         # the pace starts over from now: slots of the former part missed while the group rebalanced
         # are not ours to catch up (every member's burst at once would overrun the window)
         self._next_send_at = max(self._next_send_at, self._clock())
@@ -149,10 +154,11 @@ class RateLimiter:
         (``ratesharing.vote``)."""
         return ratesharing.vote(self._sharing)
 
-    def adopt(self, agreed: bytes | None) -> None:
-        """The group's agreed rate of a new generation (``ratesharing.agree``) replaces this
-        replica's estimate; nothing agreed keeps it."""
-        self._sharing = ratesharing.adopt(self._sharing, agreed, now=self._clock())
+    def adopt(self, dealt: bytes | None) -> None:
+        """What the group's leader handed this replica at a new generation (``ratesharing.seat``):
+        its seat, and the agreed rate, which replaces this replica's estimate (nothing agreed keeps
+        it)."""
+        self._sharing = ratesharing.adopt(self._sharing, dealt, now=self._clock())
         self._notify()
 
     @property
@@ -340,6 +346,12 @@ class RateLimiter:
             discovering=discovering,
             stretch=self._window_s / self._interval_s,
         )
+        whole = None if discovering else ratesharing.allowance(self._sharing, self._max)
+        if whole is not None:  # no more of our whole sends per interval than the pace's span holds
+            span = self._interval_s * (1 + ratesharing.PACE_SLACK)
+            recent = [t for t in self._log if t > now - span]
+            if len(recent) >= whole:  # until the oldest that makes them too many leaves the span
+                return max(0.0, recent[len(recent) - whole] + span - now)
         if len(self._log) < limit:
             return 0.0
         # a slot frees when the (len - limit + 1)-th oldest send rolls off, or when the cap ends

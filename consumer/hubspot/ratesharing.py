@@ -19,12 +19,17 @@ answers in.
   (:func:`warm`). A refusal backs the refused member off alone (:func:`refused`)
   and the back-off wears off with time, so members refused unequally pace equal parts again.
 * **A full window** (a refusal without ``Retry-After``): the cap is what is in our window now.
-* **Pace** (by partitions): our part of the group's rate, spread evenly (:func:`spacing`).
+* **Pace** (by partitions): our part of the group's rate, spread evenly (:func:`spacing`). With a
+  seat (how many of the group's partitions the leader dealt to the members before us), a whole
+  number of sends per interval (:func:`allowance`): the members' whole numbers add up to the
+  group's rate rounded down, and no more of ours fall in HubSpot's window, so the group's count
+  there holds still instead of moving by up to one request per member as fractional paces drift
+  against each other.
 * **A rebalance** (by partitions): every member states its estimate of the group's rate when it
   joins (:func:`vote`), the group's leader hands the mean of them to every member with its
-  partitions (:func:`agree`), and every member steers from it (:func:`adopt`): a member that joins
-  takes the rate the others steered to, and estimates that drifted apart start the new generation
-  together.
+  partitions and its seat (:func:`agree`, :func:`seat`), and every member steers from it
+  (:func:`adopt`): a member that joins takes the rate the others steered to, and estimates that
+  drifted apart start the new generation together.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ MIN_SAMPLE_RATIO = 0.2
 # how long our last measured share of the app's usage shapes the budget without fresh answers
 SHARE_TTL_INTERVALS = 3
 # by partitions, the group aims to leave this part of HubSpot's maximum (at least one request) free
-TARGET_REMAINING = 0.03
+TARGET_REMAINING = 0.02
 # by partitions, the group's rate moves by this part of the room above the target per interval
 GAIN = 0.5
 # by partitions, answers that find the window full cut the group's rate by this part of itself
@@ -61,6 +66,13 @@ VOTE_TAG = b"ssc-group-rate/1:"
 # by partitions, a send that comes up to this part of the window late after its paced slot may take
 # the slots it missed: a loaded event loop wakes late, and a pace that never catches up runs slow
 PACE_CREDIT = 0.1
+# by partitions with a seat, a member's whole sends per interval go out over this much more than the
+# interval, and no more of them fall in it: HubSpot's window holds exactly that many of ours unless
+# two of them reach it this much more unevenly than they left
+PACE_SLACK = 0.01
+# what the group's leader hands one member at a rebalance: this tag, the agreed rate as a big-endian
+# double (0 when none was agreed), then the member's seat as a big-endian unsigned 32-bit number
+SEAT_TAG = b"ssc-group-seat/1:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +122,9 @@ class Sharing:
     """The estimator's state: our measured share of the app, our part of the group's partitions
     (None until known), the cap the last answer set, the send time of the newest answer taken
     (an answer to an older send says less and is ignored), by partitions the group's rate
-    (None until the first answer), and when our part last changed (a rebalance)."""
+    (None until the first answer), when our part last changed (a rebalance), the partitions we own
+    of the group's (``owned`` of ``total``) and our seat: how many of the group's partitions the
+    leader dealt to the members before us (None until a leader of this version told us)."""
 
     share: Share = Share()
     part: float | None = None
@@ -118,6 +132,9 @@ class Sharing:
     newest: float = float("-inf")
     group: Group | None = None
     parted_at: float = float("-inf")
+    owned: int = 0
+    total: int = 0
+    seat: int | None = None
 
     def cap_at(self, now: float) -> Cap | None:
         """The cap while it lasts."""
@@ -264,6 +281,11 @@ def read_vote(data: bytes | None) -> float | None:
     if data is None or len(data) != len(VOTE_TAG) + 8 or not data.startswith(VOTE_TAG):
         return None
     (rate,) = struct.unpack(">d", data[len(VOTE_TAG) :])
+    return sane(rate)
+
+
+def sane(rate: float) -> float | None:
+    """A rate the group steers to: a finite number of at least one request; None otherwise."""
     return rate if math.isfinite(rate) and rate >= 1.0 else None
 
 
@@ -274,11 +296,27 @@ def agree(votes: Iterable[bytes | None]) -> bytes:
     return VOTE_TAG + struct.pack(">d", sum(rates) / len(rates)) if rates else b""
 
 
-def adopt(state: Sharing, agreed: bytes | None, *, now: float) -> Sharing:
-    """A new generation's agreed rate replaces this member's estimate, so that every member steers
-    from the same one; nothing agreed keeps it."""
-    rate = read_vote(agreed)
-    return state if rate is None else dataclasses.replace(state, group=Group(rate, now))
+def seat(agreed: bytes, first: int) -> bytes:
+    """The group's leader at a rebalance: what it hands one member, the rate it agreed on
+    (:func:`agree`) and the member's seat, ``first``: how many of the group's partitions it dealt to
+    the members before that one."""
+    return SEAT_TAG + struct.pack(">dI", read_vote(agreed) or 0.0, first)
+
+
+def adopt(state: Sharing, dealt: bytes | None, *, now: float) -> Sharing:
+    """What a new generation's leader handed this member: its seat (:func:`seat`; none from a leader
+    that deals none) and the agreed rate, which replaces this member's estimate so that every member
+    steers from the same one (nothing agreed keeps it; an agreement alone, :func:`agree`, is read as
+    well)."""
+    if dealt is not None and len(dealt) == len(SEAT_TAG) + 12 and dealt.startswith(SEAT_TAG):
+        agreed, place = struct.unpack(">dI", dealt[len(SEAT_TAG) :])
+        rate = sane(agreed)
+    else:
+        rate, place = read_vote(dealt), None
+    group = state.group if rate is None else Group(rate, now)
+    if group is state.group and place == state.seat:
+        return state
+    return dataclasses.replace(state, group=group, seat=place)
 
 
 def paced_rate(state: Sharing, maximum: int) -> float:
@@ -290,6 +328,17 @@ def paced_rate(state: Sharing, maximum: int) -> float:
     return max(1.0, state.group.rate * state.group.backoff)
 
 
+def allowance(state: Sharing, maximum: int) -> int | None:
+    """By partitions with a seat, this member's whole sends per interval: of the group's rate
+    rounded down to ``N``, the members before us take ``floor(N·seat/total)`` and we take up to
+    ``floor(N·(seat+owned)/total)``, at least one. The members' whole numbers add up to ``N``, each
+    within one of its part of it. None without a seat, or with one our ownership does not fit."""
+    if state.part is None or state.seat is None or state.seat + state.owned > state.total:
+        return None
+    whole = math.floor(paced_rate(state, maximum))
+    return max(1, (state.seat + state.owned) * whole // state.total - state.seat * whole // state.total)
+
+
 def spacing(state: Sharing, *, maximum: int, interval_s: float) -> float:
     """The time between two of our sends: with the group's partition share known, our part of the
     group's rate (:func:`paced_rate`; a whole number of requests or not) spreads evenly over the
@@ -299,6 +348,9 @@ def spacing(state: Sharing, *, maximum: int, interval_s: float) -> float:
     when answers come late. Zero (no pace) otherwise."""
     if state.part is None or maximum <= 0:
         return 0.0
+    whole = allowance(state, maximum)
+    if whole is not None:
+        return interval_s * (1 + PACE_SLACK) / whole
     return interval_s / (state.part * paced_rate(state, maximum))
 
 
@@ -315,13 +367,15 @@ def window_limit(
     """How many of our sends the rolling window may hold now (a pace aside), given the static
     ``budget``, HubSpot's ``maximum``, ``mine`` in the window and how much longer than HubSpot's
     interval our window counts a send (``stretch``, 1 and more). By partitions, our part of the
-    group's rate over our window, rounded up (the pace holds the rate to it; this bounds the slots a
-    late pace catches up). Discovering, only a cap bounds the window: one more than it holds is
-    always allowed."""
+    group's rate (with a seat, our whole sends) over our window, rounded up (the pace holds the rate
+    to it; this bounds the slots a late pace catches up). Discovering, only a cap bounds the window:
+    one more than it holds is always allowed."""
     if discovering:
         limit = mine + 1
     elif state.part is not None:
-        limit = math.ceil(state.part * paced_rate(state, maximum) * stretch)
+        whole = allowance(state, maximum)
+        rate = state.part * paced_rate(state, maximum) if whole is None else whole
+        limit = math.ceil(rate * stretch)
     else:  # our measured share of the budget (all of it unmeasured), never nothing
         limit = max(1, math.floor(budget * state.share.at(now)))
     cap = state.cap_at(now)

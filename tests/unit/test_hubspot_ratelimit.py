@@ -444,9 +444,9 @@ async def test_a_replica_votes_its_groups_rate_and_paces_the_agreed_one() -> Non
     times = await acquire_times(rl, fake, 8)
     assert times[-1] - times[-2] == pytest.approx(1 / 35)
     # the agreed rate was adopted when it came: an answer more than an interval later steers it by a
-    # whole interval's worth (half of the 50 left above the 3 % target)
+    # whole interval's worth (half of the 50 left above the 2 % target)
     rl.observe(window(remaining=50, maximum=100), sent_at=fake.now)
-    assert ratesharing.read_vote(rl.vote()) == pytest.approx(70.0 + 0.5 * (50 - 3))
+    assert ratesharing.read_vote(rl.vote()) == pytest.approx(70.0 + 0.5 * (50 - 2))
 
 
 async def test_a_refusal_just_after_a_new_part_keeps_the_pace_and_a_later_one_slows_it() -> None:
@@ -891,3 +891,119 @@ async def test_by_partitions_the_window_holds_the_groups_part_over_the_guarded_w
     assert await acquire_times(rl, fake, 10) == [500.0] * 10
     rl.share_by_partitions(1, 2)
     assert await rl.acquire() == pytest.approx(503.0)
+
+
+async def member_sends(owned: int, total: int, dealt: bytes, *, start: float, until: float) -> list[float]:
+    """The send times of one member of a group that owns ``owned`` of ``total`` partitions and was
+    handed ``dealt`` by its leader, sending as fast as its limiter lets it from ``start`` on."""
+    fake = FakeTime()
+    fake.now = start
+    rl = limiter(fake, requests_per_interval=50, window_guard_ratio=0.05)
+    rl.share_by_partitions(owned, total)
+    rl.adopt(dealt)
+    times = []
+    while (sent := await rl.acquire()) < until:
+        times.append(sent)
+    return times
+
+
+def busiest_window(times: list[float], interval_s: float = 1.0) -> int:
+    """The most sends HubSpot's rolling window holds at any of them."""
+    ordered = sorted(times)
+    return max(n + 1 - bisect.bisect_right(ordered, t - interval_s) for n, t in enumerate(ordered))
+
+
+@pytest.mark.parametrize("owned", [[3, 3, 3, 3], [6, 6], [5, 4, 3], [12]])
+async def test_seated_members_never_hold_more_than_the_groups_whole_rate_in_hubspots_window(
+    owned: list[int],
+) -> None:
+    # four members pacing a quarter of 34.5 each as fractions would hold 8 or 9 each in HubSpot's
+    # window, and up to 36 together as their phases drift; seated, they hold 34 at most, together,
+    # at any phases, and use it: 34 per 1.01 s
+    firsts = [sum(owned[:n]) for n in range(len(owned))]
+    sends: list[float] = []
+    for n, (first, mine) in enumerate(zip(firsts, owned, strict=True)):
+        dealt = ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", 34.5), first)
+        sends += await member_sends(mine, 12, dealt, start=500.0 + 0.037 * n, until=510.0)
+    assert busiest_window(sends) == 34
+    assert len(sends) >= 34 * 9.9 / 1.01 - len(owned)
+
+
+async def test_unseated_members_pace_fractions_that_add_up_to_more_in_hubspots_window() -> None:
+    # the same four members with the agreed rate alone (a leader that deals no seats)
+    sends: list[float] = []
+    for n in range(4):
+        agreed = ratesharing.VOTE_TAG + struct.pack(">d", 34.5)
+        sends += await member_sends(3, 12, agreed, start=500.0 + 0.037 * n, until=510.0)
+    assert busiest_window(sends) > 34
+
+
+async def test_a_seated_member_that_catches_up_late_slots_still_holds_its_whole_sends_per_window() -> None:
+    # all 34 of 34 sends per 1.01 s: a loop that wakes 80 ms late sends the slots it missed at once,
+    # and an interval later the pace's slots would put 35 in HubSpot's window; the 35th waits until
+    # the first of the late ones is 1.01 s old
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=50, window_guard_ratio=0.05)
+    rl.share_by_partitions(12, 12)
+    rl.adopt(ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", 34.5), 0))
+    times = await acquire_times(rl, fake, 30)
+    fake.now += 0.08
+    times += await acquire_times(rl, fake, 60)
+    assert times[30] == times[31]  # the slot it missed, at once
+    assert busiest_window(times) == 34
+    assert times[64] == pytest.approx(times[30] + 1.01)  # waits for the late one, not its slot
+    assert times[-1] - times[0] == pytest.approx(89 * 1.01 / 34, abs=0.1)
+
+
+async def test_while_discovery_paces_a_seated_member_its_whole_sends_do_not_bound_it() -> None:
+    # no rate-limit headers: the discovered pace rules (50 per second to start with), not the whole
+    # sends of a group's rate agreed from headers seen long ago (1 per 1.01 s here)
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=50, mode="discover")
+    rl.share_by_partitions(3, 12)
+    rl.adopt(ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", 2.0), 3))
+    assert rl.discovery is not None
+    assert await acquire_times(rl, fake, 4) == pytest.approx([500.0 + n / 50 for n in range(4)])
+
+
+async def test_the_guarded_window_holds_a_seated_members_whole_sends_at_their_pace() -> None:
+    # a quarter of 34 is 8.5, and the window of 1.05 s would hold 9 of it; seated second, this
+    # member paces 9 per 1.01 s, 10 of which fall in 1.05 s: the window lets its pace go on
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=50, window_guard_ratio=0.05)
+    rl.share_by_partitions(3, 12)
+    rl.adopt(ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", 34.0), 3))
+    assert await acquire_times(rl, fake, 30) == pytest.approx([500.0 + n * 1.01 / 9 for n in range(30)])
+
+
+async def test_a_seated_member_before_any_agreed_rate_paces_its_whole_part_of_the_start() -> None:
+    # no rate agreed yet: of 95 % of 50 (47 whole sends), the second quarter is 23 - 11 = 12
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=50, window_guard_ratio=0.05)
+    rl.share_by_partitions(3, 12)
+    rl.adopt(ratesharing.seat(b"", 3))
+    assert await acquire_times(rl, fake, 14) == pytest.approx([500.0 + n * 1.01 / 12 for n in range(14)])
+
+
+async def test_a_new_ownership_of_the_same_part_takes_effect() -> None:
+    # partitions added to the topic: 4 of 16 is the part 3 of 12 was, but the seat the new
+    # generation dealt (4) counts in the new partitions: 17 - 8 = 9 of 34, not 19 - 11 = 8
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=50, window_guard_ratio=0.05)
+    rl.share_by_partitions(3, 12)
+    rl.adopt(ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", 34.0), 4))
+    rl.share_by_partitions(4, 16)
+    times = await acquire_times(rl, fake, 3)
+    assert times[2] - times[1] == pytest.approx(1.01 / 9)
+
+
+async def test_the_same_ownership_told_again_keeps_the_pace_and_its_missed_slots() -> None:
+    # the service tells the limiter its ownership every quarter second: the same one again is no
+    # new part, so a late pace still takes the slots it missed (as it would without the poll)
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=100)
+    rl.share_by_partitions(1, 2)
+    fake.now += 1.0
+    rl.share_by_partitions(1, 2)
+    times = await acquire_times(rl, fake, 8)
+    assert times[:5] == [501.0] * 5

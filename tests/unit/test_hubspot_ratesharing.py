@@ -3,11 +3,13 @@ partitions, the cap an answer sets and the window's limit."""
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import pytest
 
 from consumer.hubspot.ratesharing import (
+    SEAT_TAG,
     VOTE_TAG,
     Answer,
     Cap,
@@ -16,12 +18,14 @@ from consumer.hubspot.ratesharing import (
     Sharing,
     adopt,
     agree,
+    allowance,
     answered,
     claim,
     measure,
     paced_rate,
     read_vote,
     refused,
+    seat,
     spacing,
     start,
     steer,
@@ -76,15 +80,15 @@ def test_the_claim_is_ours_in_the_window_plus_our_share_of_what_is_left(
 @pytest.mark.parametrize(
     ("before", "remaining", "maximum", "part", "rate"),
     [
-        # room above the target (3 % of the maximum, at least one request) raises the group's rate
+        # room above the target (2 % of the maximum, at least one request) raises the group's rate
         # by half of it per interval, each answer weighing the time since the one before
-        (Group(40.0, 99.0), 5, 50, 0.5, 41.75),
-        (Group(40.0, 99.5), 5, 50, 0.5, 40.875),  # half an interval: half as much
-        (Group(40.0, 90.0), 5, 50, 0.5, 41.75),  # never more than one interval's worth
+        (Group(40.0, 99.0), 5, 50, 0.5, 42.0),
+        (Group(40.0, 99.5), 5, 50, 0.5, 41.0),  # half an interval: half as much
+        (Group(40.0, 90.0), 5, 50, 0.5, 42.0),  # never more than one interval's worth
         (Group(40.0, 100.5), 5, 50, 0.5, 40.0),  # an answer from before the last: no weight
-        (Group(40.0, 99.0), 2, 50, 0.5, 40.25),
-        (Group(40.0, 99.0), 1, 50, 0.5, 39.75),  # below the target but not full: a little less
-        (Group(40.0, 99.0), 3, 100, 0.5, 40.0),  # at the target (3 of 100): kept
+        (Group(40.0, 99.0), 2, 50, 0.5, 40.5),
+        (Group(40.0, 99.0), 1, 100, 0.5, 39.5),  # below the target but not full: a little less
+        (Group(40.0, 99.0), 2, 100, 0.5, 40.0),  # at the target (2 of 100): kept
         (Group(8.0, 99.0), 1, 10, 1.0, 8.0),  # the target is one request at least
         (Group(8.0, 99.0), 2, 10, 1.0, 8.5),
         # a request that filled the window lowers the rate by a fifth of it per interval
@@ -94,7 +98,7 @@ def test_the_claim_is_ours_in_the_window_plus_our_share_of_what_is_left(
         (Group(40.0, 99.0), -2, 50, 0.5, 32.0),
         # between one request and the whole window for our part alone
         (Group(48.0, 99.0), 40, 50, 1.0, 50.0),
-        (Group(48.0, 99.0), 40, 50, 0.5, 67.25),  # the other half idle: more than the maximum
+        (Group(48.0, 99.0), 40, 50, 0.5, 67.5),  # the other half idle: more than the maximum
         (Group(98.0, 99.0), 40, 50, 0.5, 100.0),
         (Group(1.2, 99.0), 0, 50, 0.5, 1.0),
     ],
@@ -132,7 +136,7 @@ def test_the_groups_rate_starts_under_what_another_app_leaves(
 def test_the_steering_is_per_interval_whatever_its_length_and_keeps_the_refusal_hold() -> None:
     before = Group(40.0, 95.0, 101.0)
     after = steer(before, maximum=50, remaining=5, part=0.5, now=100.0, interval_s=10.0)
-    assert after == Group(pytest.approx(40.875), 100.0, 101.0)
+    assert after == Group(pytest.approx(41.0), 100.0, 101.0)
 
 
 def group_rate(state: Sharing) -> float:
@@ -140,11 +144,13 @@ def group_rate(state: Sharing) -> float:
     return state.group.rate
 
 
-def first_interval(state: Sharing, seen: list[tuple[int, int]], *, step: float = 0.2) -> Sharing:
+def first_interval(
+    state: Sharing, seen: list[tuple[int, int]], *, step: float = 0.2, maximum: int = 50
+) -> Sharing:
     """Answers (remaining, ours in the window) to sends of our first interval, ``step`` apart."""
     for n, (remaining, mine) in enumerate(seen):
         now = 100.0 + step * n
-        reply = answer(remaining=remaining, accepted=mine, maximum=50, warming=True)
+        reply = answer(remaining=remaining, accepted=mine, maximum=maximum, warming=True)
         state = answered(state, reply, sent_at=now, now=now, mine=mine, interval_s=1.0)
     return state
 
@@ -156,7 +162,7 @@ def test_a_cold_start_holds_its_start_while_its_window_fills_and_steers_after() 
     assert group_rate(state) == pytest.approx(32.5)
     reply = answer(remaining=4, accepted=33, maximum=50)
     later = answered(state, reply, sent_at=101.0, now=101.0, mine=33, interval_s=1.0)
-    assert group_rate(later) == pytest.approx(32.5 + 0.5 * (4 - 1.5) * 0.2)
+    assert group_rate(later) == pytest.approx(32.5 + 0.5 * (4 - 1) * 0.2)
 
 
 def test_a_start_pinned_low_by_a_predecessors_sends_rises_as_they_roll_out() -> None:
@@ -165,7 +171,7 @@ def test_a_start_pinned_low_by_a_predecessors_sends_rises_as_they_roll_out() -> 
     state = first_interval(Sharing(part=1.0), [(0, 1), (20, 3), (40, 6)], step=0.3)
     assert group_rate(state) == pytest.approx(47.5 - (10 - 6))
     # little room is no sign of the group's rate either: kept, where a steer would lower it
-    little = first_interval(Sharing(part=1.0, group=Group(40.0, 99.9)), [(1, 5)])
+    little = first_interval(Sharing(part=1.0, group=Group(40.0, 99.9)), [(1, 5)], maximum=100)
     assert group_rate(little) == 40.0
     # a full window in the first interval is full all the same: a fifth less per interval
     full = first_interval(Sharing(part=1.0, group=Group(40.0, 99.9)), [(0, 5)])
@@ -228,7 +234,7 @@ def test_a_members_own_use_does_not_move_the_groups_rate(accepted: int) -> None:
     before = Sharing(part=0.5, group=Group(40.0, 99.0))
     seen = answer(remaining=5, accepted=accepted, maximum=50)
     after = answered(before, seen, sent_at=99.9, now=100.0, mine=accepted, interval_s=1.0)
-    assert after.group == Group(pytest.approx(41.75), 100.0)
+    assert after.group == Group(pytest.approx(42.0), 100.0)
     assert after.cap == Cap(accepted + 3, 100.25)  # for a quarter interval
 
 
@@ -367,6 +373,9 @@ def test_a_cap_lasts_until_its_end() -> None:
         (Sharing(part=0.125, group=Group(40.0, 99.0)), 12, 10, False, 8),  # ...rounded up (7.5)
         (Sharing(part=0.25, group=Group(40.0, 99.0, backoff=0.5)), 25, 10, False, 8),  # ...backed off
         (Sharing(part=0.5), 50, 10, False, 72),  # ...95 % of the maximum before any answer (71.25)
+        # seated, our whole sends over our window: 9 of 34 (not 8.5), 23 of 95 before any answer
+        (Sharing(part=0.25, owned=3, total=12, seat=3, group=Group(34.0, 99.0)), 25, 10, False, 14),
+        (Sharing(part=0.25, owned=3, total=12, seat=0), 25, 10, False, 35),
         (Sharing(cap=Cap(30, 110.0)), 100, 40, False, 30),  # a cap binds while it lasts
         (Sharing(cap=Cap(130, 110.0)), 100, 40, False, 100),  # ...but never raises the budget
         (Sharing(cap=Cap(30, 100.0)), 100, 40, False, 100),  # ...and then ends
@@ -464,3 +473,63 @@ def test_a_member_steers_from_the_agreed_rate_of_a_new_generation() -> None:
     assert adopt(Sharing(part=0.5), rate(42.0), now=100.0).group == Group(42.0, 100.0)  # a new member
     for nothing in (b"", None, b"junk"):  # nothing agreed: its own estimate stays
         assert adopt(before, nothing, now=100.0) is before
+
+
+def dealt(rate: float, first: int) -> bytes:
+    return SEAT_TAG + struct.pack(">dI", rate, first)
+
+
+def test_the_leader_hands_each_member_the_agreed_rate_and_its_seat() -> None:
+    assert seat(rate(42.5), 7) == dealt(42.5, 7)
+    assert seat(b"", 0) == dealt(0.0, 0)  # nothing agreed: the seat alone
+    assert seat(rate(42.5), 2**32 - 1) == dealt(42.5, 2**32 - 1)
+
+
+def test_a_member_takes_its_seat_and_the_agreed_rate_from_what_the_leader_dealt() -> None:
+    before = Sharing(part=0.25, group=Group(30.0, 90.0), seat=3)
+    assert adopt(before, dealt(42.0, 6), now=100.0) == Sharing(part=0.25, group=Group(42.0, 100.0), seat=6)
+    assert adopt(before, dealt(0.0, 6), now=100.0) == Sharing(part=0.25, group=Group(30.0, 90.0), seat=6)
+    # a leader of a version that deals no seat: the agreed rate, and no seat (its old one is stale)
+    assert adopt(before, rate(42.0), now=100.0) == Sharing(part=0.25, group=Group(42.0, 100.0))
+    assert adopt(before, dealt(0.0, 2**32 - 1), now=100.0).seat == 2**32 - 1  # unsigned
+    for other in (b"", None, dealt(42.0, 6)[:-1], dealt(42.0, 6) + b"\x00", b"x" + dealt(42.0, 6)[1:]):
+        assert adopt(before, other, now=100.0) == Sharing(part=0.25, group=Group(30.0, 90.0))
+    unseated = Sharing(part=0.25, group=Group(30.0, 90.0))
+    assert adopt(unseated, None, now=100.0) is unseated
+
+
+def seated(rate: float, first: int, owned: int, total: int = 12) -> Sharing:
+    return Sharing(part=owned / total, owned=owned, total=total, seat=first, group=Group(rate, 0.0))
+
+
+@pytest.mark.parametrize(
+    "owned", [[12], [6, 6], [4, 4, 4], [3, 3, 3, 3], [5, 4, 3], [2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]
+)
+@pytest.mark.parametrize("group_rate", [33.0, 33.99, 34.5, 47.2, 95.0])
+def test_seated_members_pace_whole_sends_that_add_up_to_the_groups_rate(
+    owned: list[int], group_rate: float
+) -> None:
+    firsts = [sum(owned[:n]) for n in range(len(owned))]
+    wholes = [
+        allowance(seated(group_rate, first, mine), 50) for first, mine in zip(firsts, owned, strict=True)
+    ]
+    assert sum(w or 0 for w in wholes) == int(group_rate)
+    for whole, mine in zip(wholes, owned, strict=True):
+        assert whole in (int(group_rate) * mine // 12, -(-int(group_rate) * mine // 12))
+
+
+def test_a_seated_member_paces_its_whole_sends_over_a_slightly_longer_span_than_the_interval() -> None:
+    member = seated(34.5, 3, 3)  # of 34 sends per interval, the second quarter: 17 - 8 = 9
+    assert allowance(member, 50) == 9
+    assert spacing(member, maximum=50, interval_s=1.0) == pytest.approx(1.01 / 9)
+    assert spacing(member, maximum=50, interval_s=10.0) == pytest.approx(10.1 / 9)
+    backed_off = dataclasses.replace(member, group=Group(34.5, 0.0, backoff=0.9))  # 31 of the group's
+    assert allowance(backed_off, 50) == (6 * 31) // 12 - (3 * 31) // 12
+    assert allowance(seated(2.0, 3, 3), 50) == 1  # never nothing
+    unagreed = Sharing(part=0.25, owned=3, total=12, seat=3)  # 95 % of 50 before any answer: 47
+    assert allowance(unagreed, 50) == (6 * 47) // 12 - (3 * 47) // 12
+    assert spacing(unagreed, maximum=50, interval_s=1.0) == pytest.approx(1.01 / 12)
+    assert allowance(Sharing(owned=3, total=12, seat=3), 50) is None  # no part: not by partitions
+    assert allowance(dataclasses.replace(member, seat=None), 50) is None  # no seat: a fractional pace
+    assert allowance(dataclasses.replace(member, seat=10), 50) is None  # a seat our partitions do not fit
+    assert allowance(dataclasses.replace(member, seat=9), 50) == 34 - (9 * 34) // 12

@@ -59,6 +59,21 @@ def test_the_leader_assigns_by_round_robin_and_hands_every_member_the_agreement(
     assert seen == [[b"", b"40", b"44"]]
 
 
+def test_the_leader_seats_every_member_after_the_partitions_it_dealt_to_the_members_before() -> None:
+    # round robin deals the six partitions over the members in the order of their ids: the members
+    # before m3 hold four of them, so m3's seat is 4; each member's seat comes with the agreement
+    def seat(agreed: bytes, first: int) -> bytes:
+        return agreed + b":" + str(first).encode()
+
+    assignor = VotingAssignor(lambda: b"", lambda votes: b"agreed", lambda dealt: None, seat)
+    members = {"m3": joined(b""), "m1": joined(b""), "m2": joined(b"")}
+    assigned = assignor.assign(cast(ClusterMetadata, Cluster()), members)
+    seats = {m: a.user_data for m, a in assigned.items()}
+    assert seats == {"m1": b"agreed:0", "m2": b"agreed:2", "m3": b"agreed:4"}
+    assigned = assignor.assign(cast(ClusterMetadata, Cluster()), {"m2": joined(b""), "m9": joined(b"")})
+    assert {m: a.user_data for m, a in assigned.items()} == {"m2": b"agreed:0", "m9": b"agreed:3"}
+
+
 def test_a_member_adopts_the_agreement_it_is_assigned_with() -> None:
     adopted: list[bytes | None] = []
     assignor = VotingAssignor(lambda: b"", lambda votes: b"", adopted.append)
