@@ -347,11 +347,11 @@ class RateLimiter:
             stretch=self._window_s / self._interval_s,
         )
         whole = None if discovering else ratesharing.allowance(self._sharing, self._max)
-        if whole is not None:  # no more of our whole sends per interval than the pace's span holds
-            span = self._interval_s * (1 + ratesharing.PACE_SLACK)
-            recent = [t for t in self._log if t > now - span]
-            if len(recent) >= whole:  # until the oldest that makes them too many leaves the span
-                return max(0.0, recent[len(recent) - whole] + span - now)
+        # no more of our whole sends per interval than the pace's span holds: the log is in time
+        # order, so the whole-th newest send is the one that must leave the span first
+        span = self._interval_s * (1 + ratesharing.PACE_SLACK)
+        if whole is not None and len(self._log) >= whole and self._log[-whole] > now - span:
+            return max(0.0, self._log[-whole] + span - now)
         if len(self._log) < limit:
             return 0.0
         # a slot frees when the (len - limit + 1)-th oldest send rolls off, or when the cap ends

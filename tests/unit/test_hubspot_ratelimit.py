@@ -893,14 +893,26 @@ async def test_by_partitions_the_window_holds_the_groups_part_over_the_guarded_w
     assert await rl.acquire() == pytest.approx(503.0)
 
 
-async def member_sends(owned: int, total: int, dealt: bytes, *, start: float, until: float) -> list[float]:
-    """The send times of one member of a group that owns ``owned`` of ``total`` partitions and was
-    handed ``dealt`` by its leader, sending as fast as its limiter lets it from ``start`` on."""
-    fake = FakeTime()
-    fake.now = start
+def seated(fake: FakeTime, owned: int, total: int, handed: bytes) -> RateLimiter:
+    """A member of a group with HubSpot's 50 per 1 s and a guard of 5 %, owning ``owned`` of ``total``
+    partitions, that was handed ``handed`` by its leader."""
     rl = limiter(fake, requests_per_interval=50, window_guard_ratio=0.05)
     rl.share_by_partitions(owned, total)
-    rl.adopt(dealt)
+    rl.adopt(handed)
+    return rl
+
+
+def dealt(rate: float, first: int) -> bytes:
+    """What a leader hands a member: the agreed ``rate`` (none under one) and its seat ``first``."""
+    return ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", rate), first)
+
+
+async def member_sends(owned: int, total: int, handed: bytes, *, start: float, until: float) -> list[float]:
+    """The send times of one member of a group that owns ``owned`` of ``total`` partitions and was
+    handed ``handed`` by its leader, sending as fast as its limiter lets it from ``start`` on."""
+    fake = FakeTime()
+    fake.now = start
+    rl = seated(fake, owned, total, handed)
     times = []
     while (sent := await rl.acquire()) < until:
         times.append(sent)
@@ -923,8 +935,7 @@ async def test_seated_members_never_hold_more_than_the_groups_whole_rate_in_hubs
     firsts = [sum(owned[:n]) for n in range(len(owned))]
     sends: list[float] = []
     for n, (first, mine) in enumerate(zip(firsts, owned, strict=True)):
-        dealt = ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", 34.5), first)
-        sends += await member_sends(mine, 12, dealt, start=500.0 + 0.037 * n, until=510.0)
+        sends += await member_sends(mine, 12, dealt(34.5, first), start=500.0 + 0.037 * n, until=510.0)
     assert busiest_window(sends) == 34
     assert len(sends) >= 34 * 9.9 / 1.01 - len(owned)
 
@@ -943,9 +954,7 @@ async def test_a_seated_member_that_catches_up_late_slots_still_holds_its_whole_
     # and an interval later the pace's slots would put 35 in HubSpot's window; the 35th waits until
     # the first of the late ones is 1.01 s old
     fake = FakeTime()
-    rl = limiter(fake, requests_per_interval=50, window_guard_ratio=0.05)
-    rl.share_by_partitions(12, 12)
-    rl.adopt(ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", 34.5), 0))
+    rl = seated(fake, 12, 12, dealt(34.5, 0))
     times = await acquire_times(rl, fake, 30)
     fake.now += 0.08
     times += await acquire_times(rl, fake, 60)
@@ -961,7 +970,7 @@ async def test_while_discovery_paces_a_seated_member_its_whole_sends_do_not_boun
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=50, mode="discover")
     rl.share_by_partitions(3, 12)
-    rl.adopt(ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", 2.0), 3))
+    rl.adopt(dealt(2.0, 3))
     assert rl.discovery is not None
     assert await acquire_times(rl, fake, 4) == pytest.approx([500.0 + n / 50 for n in range(4)])
 
@@ -970,18 +979,14 @@ async def test_the_guarded_window_holds_a_seated_members_whole_sends_at_their_pa
     # a quarter of 34 is 8.5, and the window of 1.05 s would hold 9 of it; seated second, this
     # member paces 9 per 1.01 s, 10 of which fall in 1.05 s: the window lets its pace go on
     fake = FakeTime()
-    rl = limiter(fake, requests_per_interval=50, window_guard_ratio=0.05)
-    rl.share_by_partitions(3, 12)
-    rl.adopt(ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", 34.0), 3))
+    rl = seated(fake, 3, 12, dealt(34.0, 3))
     assert await acquire_times(rl, fake, 30) == pytest.approx([500.0 + n * 1.01 / 9 for n in range(30)])
 
 
 async def test_a_seated_member_before_any_agreed_rate_paces_its_whole_part_of_the_start() -> None:
     # no rate agreed yet: of 95 % of 50 (47 whole sends), the second quarter is 23 - 11 = 12
     fake = FakeTime()
-    rl = limiter(fake, requests_per_interval=50, window_guard_ratio=0.05)
-    rl.share_by_partitions(3, 12)
-    rl.adopt(ratesharing.seat(b"", 3))
+    rl = seated(fake, 3, 12, ratesharing.seat(b"", 3))
     assert await acquire_times(rl, fake, 14) == pytest.approx([500.0 + n * 1.01 / 12 for n in range(14)])
 
 
@@ -989,9 +994,7 @@ async def test_a_new_ownership_of_the_same_part_takes_effect() -> None:
     # partitions added to the topic: 4 of 16 is the part 3 of 12 was, but the seat the new
     # generation dealt (4) counts in the new partitions: 17 - 8 = 9 of 34, not 19 - 11 = 8
     fake = FakeTime()
-    rl = limiter(fake, requests_per_interval=50, window_guard_ratio=0.05)
-    rl.share_by_partitions(3, 12)
-    rl.adopt(ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", 34.0), 4))
+    rl = seated(fake, 3, 12, dealt(34.0, 4))
     rl.share_by_partitions(4, 16)
     times = await acquire_times(rl, fake, 3)
     assert times[2] - times[1] == pytest.approx(1.01 / 9)
@@ -1007,3 +1010,16 @@ async def test_the_same_ownership_told_again_keeps_the_pace_and_its_missed_slots
     rl.share_by_partitions(1, 2)
     times = await acquire_times(rl, fake, 8)
     assert times[:5] == [501.0] * 5
+
+
+async def test_a_seated_member_that_resumes_after_idling_holds_its_whole_sends_per_window() -> None:
+    # a member that had nothing to send for a while takes the slots of the last tenth of the window
+    # at once when work comes back; an interval later, its pace's slots would put more than its 34
+    # in HubSpot's window
+    fake = FakeTime()
+    rl = seated(fake, 12, 12, dealt(34.5, 0))
+    times = await acquire_times(rl, fake, 40)
+    fake.now += 3.0
+    resumed = await acquire_times(rl, fake, 70)
+    assert resumed[:4] == [resumed[0]] * 4
+    assert busiest_window(times + resumed) == 34
