@@ -331,12 +331,15 @@ def paced_rate(state: Sharing, maximum: int) -> float:
 def allowance(state: Sharing, maximum: int) -> int | None:
     """By partitions with a seat, this member's whole sends per interval: of the group's rate
     rounded down to ``N``, the members before us take ``floor(N·seat/total)`` and we take up to
-    ``floor(N·(seat+owned)/total)``, at least one. The members' whole numbers add up to ``N``, each
-    within one of its part of it. None without a seat, or with one our ownership does not fit."""
+    ``floor(N·(seat+owned)/total)``. The members' whole numbers add up to ``N``, each within one of
+    its part of it. None without a seat, with one our ownership does not fit, or when our part
+    rounds to no whole send (fewer whole sends than members: we pace our fraction, and make
+    progress, without taking a whole send per interval the group does not have)."""
     if state.part is None or state.seat is None or state.seat + state.owned > state.total:
         return None
     whole = math.floor(paced_rate(state, maximum))
-    return max(1, (state.seat + state.owned) * whole // state.total - state.seat * whole // state.total)
+    ours = (state.seat + state.owned) * whole // state.total - state.seat * whole // state.total
+    return ours or None
 
 
 def spacing(state: Sharing, *, maximum: int, interval_s: float) -> float:

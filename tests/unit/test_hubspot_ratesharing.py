@@ -525,7 +525,9 @@ def test_a_seated_member_paces_its_whole_sends_over_a_slightly_longer_span_than_
     assert spacing(member, maximum=50, interval_s=10.0) == pytest.approx(10.1 / 9)
     backed_off = dataclasses.replace(member, group=Group(34.5, 0.0, backoff=0.9))  # 31 of the group's
     assert allowance(backed_off, 50) == (6 * 31) // 12 - (3 * 31) // 12
-    assert allowance(seated(2.0, 3, 3), 50) == 1  # never nothing
+    assert allowance(seated(2.0, 3, 3), 50) == 1
+    assert allowance(seated(2.0, 0, 3), 50) is None  # no whole send of 2 for us: a fractional pace
+    assert spacing(seated(2.0, 0, 3), maximum=50, interval_s=1.0) == pytest.approx(1 / (0.25 * 2))
     unagreed = Sharing(part=0.25, owned=3, total=12, seat=3)  # 95 % of 50 before any answer: 47
     assert allowance(unagreed, 50) == (6 * 47) // 12 - (3 * 47) // 12
     assert spacing(unagreed, maximum=50, interval_s=1.0) == pytest.approx(1.01 / 12)
