@@ -137,7 +137,7 @@ class RateLimiter:
         ``share_by_partitions`` that part of the app's window is its budget, and it paces that part
         of the group's rate (see ``ratesharing.steer``)."""
         part = owned / total if self._settings.share_by_partitions and 0 < owned <= total else None
-        if part == self._sharing.part and (owned, total) == (self._sharing.owned, self._sharing.total):
+        if (owned, total) == (self._sharing.owned, self._sharing.total):  # the part follows from them
             return
         self._sharing = dataclasses.replace(
             self._sharing, part=part, parted_at=self._clock(), owned=owned, total=total
