@@ -30,7 +30,10 @@ from tests.chaos.plan import FaultKind
 
 def i8_retry_etiquette(f: Facts) -> Verdict:
     """(a) no re-send of a sendId before the Retry-After it was given (same process); (b) while a
-    window pauses the pipeline, attempts <= in-flight at the start + probes."""
+    window lasts: until the breakers open, attempts <= in-flight + the failures that open a breaker
+    (the answers before it opens and the requests in flight when it does); once every member that
+    paused has paused, attempts <= in-flight at that moment + probes. A window in which no member
+    paused is judged whole by the second bound."""
     early = 0
     for reqs in f.requests_by_sid.values():
         for a, b in itertools.pairwise(reqs):
@@ -39,16 +42,29 @@ def i8_retry_etiquette(f: Facts) -> Verdict:
             if b.t_in < a.t_out + a.retry_after - CLOCK_SLACK_S:
                 early += 1
     excess, windows = 0, []
-    max_in_flight = f.ev.profile.tuning.max_in_flight
+    tuning = f.ev.profile.tuning
     for rec in f.ev.faults:
         if not rec.kind.window:
             continue
         status = rec.detail.get("status")
-        attempts = sum(1 for r in f.ev.requests if rec.at <= r.t_in <= rec.healed_at and r.status == status)
-        probes = sum(1 for t in f.ev.logs.probes if rec.at <= t <= rec.healed_at + 1.0)
-        allowed = max_in_flight * max(1, len(rec.detail.get("live", []))) + probes
-        excess += max(0, attempts - allowed)
-        windows.append({"status": status, "attempts": attempts, "probes": probes, "allowed": allowed})
+        members = max(1, len(rec.detail.get("live", [])))
+        opened_at = paused_at(rec, f.ev.logs.pauses)
+        starts = [r.t_in for r in f.ev.requests if rec.at <= r.t_in <= rec.healed_at and r.status == status]
+        before = sum(1 for t in starts if t < opened_at)
+        probes = sum(1 for t in f.ev.logs.probes if opened_at <= t <= rec.healed_at + 1.0)
+        allowed_before = members * (tuning.max_in_flight + tuning.transient_failures_to_open - 1)
+        allowed = members * tuning.max_in_flight + probes
+        excess += max(0, before - allowed_before) + max(0, len(starts) - before - allowed)
+        windows.append(
+            {
+                "status": status,
+                "before_paused": before,
+                "allowed_before_paused": allowed_before,
+                "attempts": len(starts) - before,
+                "probes": probes,
+                "allowed": allowed,
+            }
+        )
     return Verdict(
         "I8",
         "retry etiquette",
@@ -56,6 +72,16 @@ def i8_retry_etiquette(f: Facts) -> Verdict:
         early + excess,
         {"early": early, "windows": windows},
     )
+
+
+def paused_at(rec: FaultRecord, pauses: dict[str, list[float]]) -> float:
+    """When the last member to pause in the window first paused there; the window's start if none did."""
+    firsts = [
+        min(ts)
+        for ts in ([t for t in times if rec.at <= t <= rec.healed_at] for times in pauses.values())
+        if ts
+    ]
+    return max(firsts, default=rec.at)
 
 
 def recovered_at(rec: FaultRecord, samples: list[CommitSample]) -> float | None:

@@ -71,6 +71,7 @@ class LogScan:
     canary_hits: list[tuple[str, str]] = field(default_factory=list)  # (file, canary name)
     events: Counter[str] = field(default_factory=Counter)
     probes: list[float] = field(default_factory=list)  # wall-clock times of pipeline.probe
+    pauses: dict[str, list[float]] = field(default_factory=dict)  # member -> times of pipeline.paused
     errors: Counter[str] = field(default_factory=Counter)  # event names logged at error or worse
 
 
@@ -123,10 +124,11 @@ def _iso(ts: str) -> float | None:
 
 
 def scan_logs(files: list[Path], needles: dict[str, str]) -> LogScan:
-    """Counts events, collects probe times and errors, and finds canaries (in the raw bytes)."""
+    """Counts events, collects probe and pause times and errors, and finds canaries (in the raw bytes)."""
     scan = LogScan(files=len(files))
     raw_needles = {name: needle.encode() for name, needle in needles.items()}
     for path in files:
+        member = path.stem.removeprefix("consumer-")
         with path.open("rb") as fh:
             for line in fh:
                 scan.lines += 1
@@ -143,8 +145,14 @@ def scan_logs(files: list[Path], needles: dict[str, str]) -> LogScan:
                 scan.events[name] += 1
                 if entry.get("level") in ("error", "critical"):
                     scan.errors[name] += 1
-                if name == "pipeline.probe" and (t := _iso(str(entry.get("timestamp", "")))) is not None:
+                if name not in ("pipeline.probe", "pipeline.paused"):
+                    continue
+                if (t := _iso(str(entry.get("timestamp", "")))) is None:
+                    continue
+                if name == "pipeline.probe":
                     scan.probes.append(t)
+                else:
+                    scan.pauses.setdefault(member, []).append(t)
     return scan
 
 

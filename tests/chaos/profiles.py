@@ -23,6 +23,7 @@ class Tuning:
     rebalance_timeout_ms: int = 15_000
     revoke_wait_s: float = 4.0
     drain_deadline_s: float = 20.0
+    transient_failures_to_open: int = 20
     probe_interval_s: float = 0.5
     max_probe_interval_s: float = 2.0
     read_timeout_s: float = 2.0
@@ -38,6 +39,7 @@ class Tuning:
             "SSC_ENGINE__COMMIT_INTERVAL_MS": str(self.commit_interval_ms),
             "SSC_ENGINE__REVOKE_WAIT_S": str(self.revoke_wait_s),
             "SSC_ENGINE__DRAIN_DEADLINE_S": str(self.drain_deadline_s),
+            "SSC_ENGINE__TRANSIENT_FAILURES_TO_OPEN": str(self.transient_failures_to_open),
             "SSC_ENGINE__PROBE_INTERVAL_S": str(self.probe_interval_s),
             "SSC_ENGINE__MAX_PROBE_INTERVAL_S": str(self.max_probe_interval_s),
             "SSC_KAFKA__SESSION_TIMEOUT_MS": str(self.session_timeout_ms),

@@ -38,17 +38,62 @@ def test_a_resend_before_the_given_retry_after_is_early() -> None:
     assert i8_retry_etiquette(Facts(ev)).detail["early"] == 1
 
 
-def test_attempts_during_a_window_beyond_in_flight_plus_probes_are_counted() -> None:
-    window = FaultRecord(
-        FaultKind.OUTAGE_503, T0 + 40, T0 + 60, 15.0, None, {"status": 503, "live": ["m0.1"]}
-    )
-    allowed = PROFILE.tuning.max_in_flight + 2
-    ev = clean(faults=[window], logs=LogScan(probes=[T0 + 45, T0 + 50]))
-    ev.requests += [Request(T0 + 41, T0 + 41.01, 503, None, None, None, 2.0)] * (allowed + 1)
+WINDOW = FaultRecord(FaultKind.OUTAGE_503, T0 + 40, T0 + 60, 15.0, None, {"status": 503, "live": ["m0.1"]})
+IN_FLIGHT = PROFILE.tuning.max_in_flight
+BEFORE_OPEN = IN_FLIGHT + PROFILE.tuning.transient_failures_to_open - 1
+
+
+def attempts(at: float, n: int) -> list[Request]:
+    return [Request(T0 + at, T0 + at + 0.01, 503, None, None, None, 2.0)] * n
+
+
+def window_of(requests: list[Request], logs: LogScan) -> tuple[int, dict[str, object]]:
+    ev = clean(faults=[WINDOW], logs=logs)
+    ev.requests = sorted(ev.requests + requests, key=lambda r: r.t_in)
     verdict = i8_retry_etiquette(Facts(ev))
-    assert verdict.detail["windows"] == [
-        {"status": 503, "attempts": allowed + 1, "probes": 2, "allowed": allowed}
-    ]
+    return verdict.count, verdict.detail["windows"][0]
+
+
+def test_attempts_during_a_window_no_member_paused_in_beyond_in_flight_plus_probes_are_counted() -> None:
+    count, window = window_of(attempts(41, IN_FLIGHT + 3), LogScan(probes=[T0 + 45, T0 + 50]))
+    assert window == {
+        "status": 503,
+        "before_paused": 0,
+        "allowed_before_paused": BEFORE_OPEN,
+        "attempts": IN_FLIGHT + 3,
+        "probes": 2,
+        "allowed": IN_FLIGHT + 2,
+    }
+    assert count == 1
+
+
+def test_attempts_before_the_breaker_opens_are_bounded_by_in_flight_plus_the_failures_that_open_it() -> None:
+    # a record refused at the window's start is sent again after its Retry-After, beside a full
+    # pipeline (a rebalance in between dispatched it again): the breaker opens on that burst
+    logs = LogScan(probes=[T0 + 45, T0 + 50], pauses={"m0.1": [T0 + 42.1, T0 + 55]})
+    count, window = window_of(attempts(40, 1) + attempts(42, IN_FLIGHT) + attempts(45, 2), logs)
+    assert (window["before_paused"], window["attempts"], window["allowed"]) == (
+        IN_FLIGHT + 1,
+        2,
+        IN_FLIGHT + 2,
+    )
+    assert count == 0
+    count, window = window_of(attempts(41, BEFORE_OPEN + 1), logs)
+    assert (window["before_paused"], count) == (BEFORE_OPEN + 1, 1)
+
+
+def test_attempts_once_every_member_paused_beyond_in_flight_plus_probes_are_counted() -> None:
+    live = FaultRecord(
+        FaultKind.OUTAGE_503, T0 + 40, T0 + 60, 15.0, None, {"status": 503, "live": ["m0.1", "m0.2"]}
+    )
+    logs = LogScan(probes=[T0 + 30, T0 + 45], pauses={"m0.1": [T0 + 30, T0 + 41], "m0.2": [T0 + 43]})
+    ev = clean(faults=[live], logs=logs)
+    ev.requests = sorted(
+        ev.requests + attempts(42, 5) + attempts(44, 2 * IN_FLIGHT + 2), key=lambda r: r.t_in
+    )
+    verdict = i8_retry_etiquette(Facts(ev))
+    window = verdict.detail["windows"][0]
+    assert (window["before_paused"], window["attempts"], window["probes"]) == (5, 2 * IN_FLIGHT + 2, 1)
     assert verdict.count == 1
 
 
