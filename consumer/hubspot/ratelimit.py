@@ -158,7 +158,15 @@ class RateLimiter:
         """What the group's leader handed this replica at a new generation (``ratesharing.seat``):
         its seat, and the agreed rate, which replaces this replica's estimate (nothing agreed keeps
         it)."""
-        self._sharing = ratesharing.adopt(self._sharing, dealt, now=self._clock())
+        before = self._sharing
+        self._sharing = ratesharing.adopt(before, dealt, now=self._clock())
+        if self._sharing is not before:
+            group = self._sharing.group
+            log.info(
+                "ratelimit.adopted",
+                rate=None if group is None else round(group.rate, 2),
+                seat=self._sharing.seat,
+            )
         self._notify()
 
     @property

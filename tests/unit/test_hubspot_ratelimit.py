@@ -9,6 +9,7 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from consumer import metrics
 from consumer.hubspot import ratesharing
@@ -905,6 +906,20 @@ def seated(fake: FakeTime, owned: int, total: int, handed: bytes) -> RateLimiter
 def dealt(rate: float, first: int) -> bytes:
     """What a leader hands a member: the agreed ``rate`` (none under one) and its seat ``first``."""
     return ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", rate), first)
+
+
+def test_a_member_logs_the_rate_and_seat_each_leader_hands_it() -> None:
+    fake = FakeTime()
+    rl = limiter(fake, requests_per_interval=50)
+    rl.share_by_partitions(3, 12)
+    with capture_logs() as events:
+        rl.adopt(None)  # nothing dealt, nothing held: nothing changes
+        rl.adopt(dealt(34.567, 6))
+        rl.adopt(None)  # a leader of an older version: the rate stays, the seat goes
+    assert [{k: v for k, v in e.items() if k != "timestamp"} for e in events] == [
+        {"event": "ratelimit.adopted", "log_level": "info", "rate": 34.57, "seat": 6},
+        {"event": "ratelimit.adopted", "log_level": "info", "rate": 34.57, "seat": None},
+    ]
 
 
 async def member_sends(owned: int, total: int, handed: bytes, *, start: float, until: float) -> list[float]:
