@@ -272,7 +272,13 @@ def window_full(state: Sharing, *, now: float, mine: int, interval_s: float) -> 
 def vote(state: Sharing) -> bytes:
     """What this member states when its group rebalances: its estimate of the group's rate, or
     nothing before its first answer by partitions."""
-    return b"" if state.group is None else VOTE_TAG + struct.pack(">d", state.group.rate)
+    return b"" if state.group is None else stating(state.group.rate)
+
+
+def stating(rate: float) -> bytes:
+    """A vote (or an agreement) that carries ``rate``: ``VOTE_TAG`` and the rate as a big-endian
+    double."""
+    return VOTE_TAG + struct.pack(">d", rate)
 
 
 def read_vote(data: bytes | None) -> float | None:
@@ -293,7 +299,7 @@ def agree(votes: Iterable[bytes | None]) -> bytes:
     """The group's leader at a rebalance: the mean of the rates its members stated, for every member
     (nothing when none stated one: each keeps its own)."""
     rates = [rate for data in votes if (rate := read_vote(data)) is not None]
-    return VOTE_TAG + struct.pack(">d", sum(rates) / len(rates)) if rates else b""
+    return stating(sum(rates) / len(rates)) if rates else b""
 
 
 def seat(agreed: bytes, first: int) -> bytes:

@@ -36,11 +36,6 @@ class Member:
         return len(self.consumer.assignment())
 
 
-def estimate(rate: float) -> bytes:
-    """A member's vote: its estimate of the group's rate."""
-    return ratesharing.VOTE_TAG + struct.pack(">d", rate)
-
-
 def settings(bootstrap: str, topic: str) -> KafkaSettings:
     return KafkaSettings(
         bootstrap_servers=bootstrap,
@@ -57,7 +52,9 @@ async def joined(kafka: KafkaSettings, rate: float | None) -> Member:
         member = Member(build_consumer(kafka))
     else:
         dealt: list[bytes | None] = []
-        assignor = VotingAssignor(lambda: estimate(rate), ratesharing.agree, dealt.append, ratesharing.seat)
+        assignor = VotingAssignor(
+            lambda: ratesharing.stating(rate), ratesharing.agree, dealt.append, ratesharing.seat
+        )
         member = Member(build_consumer(kafka, assignor=assignor), dealt)
     member.consumer.subscribe(list(kafka.topics))
     await member.consumer.start()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import struct
 
 import pytest
 from hypothesis import given, settings
@@ -408,7 +407,7 @@ async def test_the_groups_partition_share_is_the_budget_and_an_answer_lets_its_p
     await acquire_times(rl, fake, 5)
     rl.share_by_partitions(2, 6)  # it replaces the static share
     assert rl.budget == 33
-    rl.adopt(ratesharing.VOTE_TAG + struct.pack(">d", 95.0))  # the group's rate, agreed when it joined
+    rl.adopt(ratesharing.stating(95.0))  # the group's rate, agreed when it joined
     # HubSpot has 6 left: our window may grow by a third of them for a quarter interval (5 + 2),
     # however fast the pace (a third of 95 per second); then the pace goes on
     rl.observe(window(remaining=6, maximum=100), sent_at=fake.now)
@@ -436,7 +435,7 @@ async def test_a_replica_votes_its_groups_rate_and_paces_the_agreed_one() -> Non
     await rl.acquire()
     rl.observe(window(remaining=98, maximum=100), sent_at=fake.now)  # the group's first sends
     assert ratesharing.read_vote(rl.vote()) == pytest.approx(95.0)
-    rl.adopt(ratesharing.agree([rl.vote(), ratesharing.VOTE_TAG + struct.pack(">d", 45.0)]))
+    rl.adopt(ratesharing.agree([rl.vote(), ratesharing.stating(45.0)]))
     assert ratesharing.read_vote(rl.vote()) == pytest.approx(70.0)
     rl.adopt(b"")  # nothing agreed: its own estimate stays
     assert ratesharing.read_vote(rl.vote()) == pytest.approx(70.0)
@@ -457,7 +456,7 @@ async def test_a_refusal_just_after_a_new_part_keeps_the_pace_and_a_later_one_sl
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=100)
     rl.share_by_partitions(1, 4)
-    rl.adopt(ratesharing.VOTE_TAG + struct.pack(">d", 95.0))
+    rl.adopt(ratesharing.stating(95.0))
     rl.throttle(None, sent_at=await rl.acquire())
     fake.now += 0.5
     times = await acquire_times(rl, fake, 8)
@@ -528,7 +527,7 @@ async def test_a_cap_bounds_how_many_and_the_pace_how_fast() -> None:
     fake = FakeTime()
     rl = limiter(fake, requests_per_interval=20)
     rl.share_by_partitions(1, 2)
-    rl.adopt(ratesharing.VOTE_TAG + struct.pack(">d", 19.0))  # the group's rate, agreed when it joined
+    rl.adopt(ratesharing.stating(19.0))  # the group's rate, agreed when it joined
     sent = await rl.acquire()
     rl.observe(window(remaining=2, maximum=20), sent_at=sent)
     step = 1 / 9.5
@@ -905,7 +904,7 @@ def seated(fake: FakeTime, owned: int, total: int, handed: bytes) -> RateLimiter
 
 def dealt(rate: float, first: int) -> bytes:
     """What a leader hands a member: the agreed ``rate`` (none under one) and its seat ``first``."""
-    return ratesharing.seat(ratesharing.VOTE_TAG + struct.pack(">d", rate), first)
+    return ratesharing.seat(ratesharing.stating(rate), first)
 
 
 def test_a_member_logs_the_rate_and_seat_each_leader_hands_it() -> None:
@@ -959,7 +958,7 @@ async def test_unseated_members_pace_fractions_that_add_up_to_more_in_hubspots_w
     # the same four members with the agreed rate alone (a leader that deals no seats)
     sends: list[float] = []
     for n in range(4):
-        agreed = ratesharing.VOTE_TAG + struct.pack(">d", 34.5)
+        agreed = ratesharing.stating(34.5)
         sends += await member_sends(3, 12, agreed, start=500.0 + 0.037 * n, until=510.0)
     assert busiest_window(sends) > 34
 
