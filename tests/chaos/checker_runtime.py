@@ -68,7 +68,7 @@ def i8_retry_etiquette(f: Facts) -> Verdict:
     return Verdict(
         "I8",
         "retry etiquette",
-        "0 early; attempts while paused <= in-flight + probes",
+        "0 early; before the pause <= in-flight + failures to open - 1; while paused <= in-flight + probes",
         early + excess,
         {"early": early, "windows": windows},
     )
