@@ -47,8 +47,10 @@ def attempts(at: float, n: int) -> list[Request]:
     return [Request(T0 + at, T0 + at + 0.01, 503, None, None, None, 2.0)] * n
 
 
-def window_of(requests: list[Request], logs: LogScan) -> tuple[int, dict[str, object]]:
-    ev = clean(faults=[WINDOW], logs=logs)
+def window_of(
+    requests: list[Request], logs: LogScan, window: FaultRecord = WINDOW
+) -> tuple[int, dict[str, object]]:
+    ev = clean(faults=[window], logs=logs)
     ev.requests = sorted(ev.requests + requests, key=lambda r: r.t_in)
     verdict = i8_retry_etiquette(Facts(ev))
     return verdict.count, verdict.detail["windows"][0]
@@ -87,14 +89,9 @@ def test_attempts_once_every_member_paused_beyond_in_flight_plus_probes_are_coun
         FaultKind.OUTAGE_503, T0 + 40, T0 + 60, 15.0, None, {"status": 503, "live": ["m0.1", "m0.2"]}
     )
     logs = LogScan(probes=[T0 + 30, T0 + 45], pauses={"m0.1": [T0 + 30, T0 + 41], "m0.2": [T0 + 43]})
-    ev = clean(faults=[live], logs=logs)
-    ev.requests = sorted(
-        ev.requests + attempts(42, 5) + attempts(44, 2 * IN_FLIGHT + 2), key=lambda r: r.t_in
-    )
-    verdict = i8_retry_etiquette(Facts(ev))
-    window = verdict.detail["windows"][0]
+    count, window = window_of(attempts(42, 5) + attempts(44, 2 * IN_FLIGHT + 2), logs, live)
     assert (window["before_paused"], window["attempts"], window["probes"]) == (5, 2 * IN_FLIGHT + 2, 1)
-    assert verdict.count == 1
+    assert count == 1
 
 
 def test_recovery_counts_from_the_kill_to_the_first_commit_past_the_baseline() -> None:

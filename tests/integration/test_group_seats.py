@@ -9,7 +9,6 @@ older version (plain round robin, no user data) joins the same group and is assi
 from __future__ import annotations
 
 import asyncio
-import struct
 from dataclasses import dataclass, field
 
 import pytest
@@ -78,11 +77,12 @@ async def group(kafka: KafkaSettings, *rates: float | None) -> list[Member]:
 
 
 def seat_and_rate(dealt: bytes | None) -> tuple[int, float] | None:
-    """The seat and the agreed rate a leader of this version dealt; None for anything else."""
-    if dealt is None or not dealt.startswith(ratesharing.SEAT_TAG):
+    """The seat and the agreed rate a member takes from what a leader of this version dealt; None
+    for anything else."""
+    taken = ratesharing.adopt(ratesharing.Sharing(), dealt, now=0.0)
+    if taken.seat is None or taken.group is None:
         return None
-    rate, first = struct.unpack(">dI", dealt[len(ratesharing.SEAT_TAG) :])
-    return first, rate
+    return taken.seat, taken.group.rate
 
 
 async def test_every_member_adopts_one_rate_and_a_seat_after_the_partitions_dealt_before_it(
